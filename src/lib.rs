@@ -1,0 +1,3 @@
+//! saker: an offline syscall capture recorder and forensic analyzer.
+
+pub mod event;
