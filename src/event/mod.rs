@@ -2,7 +2,10 @@
 //!
 //! Everything here is pure data and decoding; no I/O.
 
+pub mod classify;
 pub mod meta;
+pub mod table;
+pub mod tracefs;
 pub mod wire;
 
 pub use wire::{Param, ParamKind, Record, RecordBuilder};
