@@ -1,3 +1,5 @@
 //! saker: an offline syscall capture recorder and forensic analyzer.
 
 pub mod event;
+#[cfg(feature = "bpf")]
+pub mod recorder;
