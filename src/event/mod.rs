@@ -3,6 +3,7 @@
 //! Everything here is pure data and decoding; no I/O.
 
 pub mod classify;
+pub mod flags;
 pub mod meta;
 pub mod table;
 pub mod tracefs;
