@@ -65,15 +65,20 @@ pub enum Decoder {
     ShutdownHow,
     /// `sigprocmask` how (`SIG_BLOCK`).
     SigprocmaskHow,
+    /// `open_how.resolve` flags (`RESOLVE_*`).
+    ResolveFlags,
 }
 
 /// Picks the decoder for argument `arg` of `syscall`, if it is a flag or enum.
 pub fn decoder_for(syscall: &str, arg: &str, ctype: &str) -> Option<Decoder> {
     use Decoder::*;
     let sc = syscall;
-    let at_family = sc.ends_with("at") || sc.ends_with("at2") || sc == "statx" || sc.starts_with("open_tree");
+    let at_family =
+        sc.ends_with("at") || sc.ends_with("at2") || sc == "statx" || sc.starts_with("open_tree");
     Some(match arg {
-        "flags" | "oflag" if matches!(sc, "open" | "openat" | "mq_open" | "open_by_handle_at") => OpenFlags,
+        "flags" | "oflag" if matches!(sc, "open" | "openat" | "mq_open" | "open_by_handle_at") => {
+            OpenFlags
+        }
         "flags" if sc.starts_with("mmap") => MmapFlags,
         "flags" if sc == "mount" => MountFlags,
         "flags" if sc.starts_with("umount") => UmountFlags,
@@ -110,7 +115,13 @@ pub fn decoder_for(syscall: &str, arg: &str, ctype: &str) -> Option<Decoder> {
 fn is_fd_creator(sc: &str) -> bool {
     matches!(
         sc,
-        "pipe2" | "dup3" | "eventfd2" | "epoll_create1" | "inotify_init1" | "signalfd4" | "timerfd_create"
+        "pipe2"
+            | "dup3"
+            | "eventfd2"
+            | "epoll_create1"
+            | "inotify_init1"
+            | "signalfd4"
+            | "timerfd_create"
     )
 }
 
@@ -148,7 +159,8 @@ const MSG_BITS: &[(u32, &str)] = named![u32;
     MSG_WAITALL, MSG_FIN, MSG_SYN, MSG_CONFIRM, MSG_RST, MSG_ERRQUEUE, MSG_NOSIGNAL, MSG_MORE,
     MSG_WAITFORONE, MSG_FASTOPEN, MSG_CMSG_CLOEXEC, MSG_ZEROCOPY,
 ];
-const PROT_BITS: &[(u32, &str)] = named![u32; PROT_READ, PROT_WRITE, PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP];
+const PROT_BITS: &[(u32, &str)] =
+    named![u32; PROT_READ, PROT_WRITE, PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP];
 const MAP_TYPES: &[(i64, &str)] = named![i64; MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE];
 const MAP_BITS: &[(u32, &str)] = named![u32;
     MAP_FIXED, MAP_ANONYMOUS, MAP_32BIT, MAP_GROWSDOWN, MAP_DENYWRITE, MAP_EXECUTABLE,
@@ -172,6 +184,10 @@ const MS_BITS: &[(u32, &str)] = named![u32;
     MS_I_VERSION, MS_STRICTATIME, MS_LAZYTIME, MS_ACTIVE, MS_NOUSER,
 ];
 const UMOUNT_BITS: &[(u32, &str)] = named![u32; MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW];
+const RESOLVE_BITS: &[(u32, &str)] = named![u32;
+    RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, RESOLVE_BENEATH, RESOLVE_IN_ROOT,
+    RESOLVE_CACHED,
+];
 const RENAME_BITS: &[(u32, &str)] = named![u32; RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT];
 
 const FAMILIES: &[(i64, &str)] = named![i64;
@@ -323,13 +339,21 @@ pub fn decode(dec: Decoder, value: u64, out: &mut String) {
                 let large = u64::from(O_LARGEFILE_KERNEL);
                 bits(OPEN_BITS, rest & !large, "", out);
                 if rest & large != 0 {
-                    out.push_str(if rest == large { "O_LARGEFILE" } else { "|O_LARGEFILE" });
+                    out.push_str(if rest == large {
+                        "O_LARGEFILE"
+                    } else {
+                        "|O_LARGEFILE"
+                    });
                 }
             }
         }
         FdFlags => bits(FD_BITS, v32, "0", out),
         Mode => {
-            let _ = if v32 == 0 { write!(out, "0") } else { write!(out, "0{v32:o}") };
+            let _ = if v32 == 0 {
+                write!(out, "0")
+            } else {
+                write!(out, "0{v32:o}")
+            };
         }
         AtFlags => bits(AT_BITS, v32, "0", out),
         UnlinkFlags => bits(UNLINK_BITS, v32, "0", out),
@@ -357,25 +381,31 @@ pub fn decode(dec: Decoder, value: u64, out: &mut String) {
             }
         }
         CloneFlags => {
+            let start = out.len();
             let high = value & !CSIGNAL;
-            let mut text = String::new();
-            bits(CLONE_BITS, high & 0xffff_ffff, "", &mut text);
-            for (bit, name) in [(CLONE_CLEAR_SIGHAND, "CLONE_CLEAR_SIGHAND"), (CLONE_INTO_CGROUP, "CLONE_INTO_CGROUP")] {
+            bits(CLONE_BITS, high & 0xffff_ffff, "", out);
+            let wide = [
+                (CLONE_CLEAR_SIGHAND, "CLONE_CLEAR_SIGHAND"),
+                (CLONE_INTO_CGROUP, "CLONE_INTO_CGROUP"),
+            ];
+            for (bit, name) in wide {
                 if high & bit != 0 {
-                    push_sep(&mut text, name);
+                    push_sep(out, start, name);
                 }
             }
-            if high >> 34 != 0 {
-                let _ = write!(text, "{}{:#x}", if text.is_empty() { "" } else { "|" }, high & !0x3_ffff_ffff);
+            let unknown = high & !0x3_ffff_ffff;
+            if unknown != 0 {
+                push_sep(out, start, "");
+                let _ = write!(out, "{unknown:#x}");
             }
             let sig = (value & CSIGNAL) as i64;
             if sig != 0 {
-                match signal_name(sig) {
-                    Some(n) => push_sep(&mut text, n),
-                    None => push_sep(&mut text, &sig.to_string()),
-                }
+                push_sep(out, start, "");
+                enum_name(SIGNALS, sig, out);
             }
-            out.push_str(if text.is_empty() { "0" } else { &text });
+            if out.len() == start {
+                out.push('0');
+            }
         }
         NsFlags => bits(NS_BITS, v32, "0", out),
         FcntlCmd => enum_name(FCNTL_CMDS, int(value), out),
@@ -385,9 +415,9 @@ pub fn decode(dec: Decoder, value: u64, out: &mut String) {
         MountFlags => {
             let mut v = v32;
             // Flags with the legacy magic in the top half (MS_MGC_VAL) have it stripped.
-            if v & libc::MS_MGC_MSK as u64 == libc::MS_MGC_VAL as u64 {
+            if v & libc::MS_MGC_MSK == libc::MS_MGC_VAL {
                 out.push_str("MS_MGC_VAL");
-                v &= !(libc::MS_MGC_MSK as u64);
+                v &= !libc::MS_MGC_MSK;
                 if v != 0 {
                     out.push('|');
                     bits(MS_BITS, v, "", out);
@@ -401,111 +431,18 @@ pub fn decode(dec: Decoder, value: u64, out: &mut String) {
         Whence => enum_name(WHENCE, int(value), out),
         ShutdownHow => enum_name(SHUT_HOW, int(value), out),
         SigprocmaskHow => enum_name(SIGPROCMASK_HOW, int(value), out),
+        ResolveFlags => bits(RESOLVE_BITS, v32, "0", out),
     }
 }
 
-fn push_sep(text: &mut String, name: &str) {
-    if !text.is_empty() {
-        text.push('|');
+/// Appends `|name`, or `name` when nothing was written since `start`.
+fn push_sep(out: &mut String, start: usize, name: &str) {
+    if out.len() > start {
+        out.push('|');
     }
-    text.push_str(name);
+    out.push_str(name);
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn show(syscall: &str, arg: &str, ctype: &str, v: u64) -> String {
-        let d = decoder_for(syscall, arg, ctype).unwrap_or_else(|| panic!("{syscall} {arg}"));
-        let mut s = String::new();
-        decode(d, v, &mut s);
-        s
-    }
-
-    #[test]
-    fn open_flags() {
-        let o = |v: i32| show("openat", "flags", "int", v as u64);
-        assert_eq!(o(libc::O_RDONLY | libc::O_CLOEXEC), "O_RDONLY|O_CLOEXEC");
-        assert_eq!(o(libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC), "O_WRONLY|O_CREAT|O_TRUNC");
-        assert_eq!(o(libc::O_RDWR | libc::O_TMPFILE), "O_RDWR|O_TMPFILE");
-        assert_eq!(o(libc::O_RDONLY | libc::O_DIRECTORY), "O_RDONLY|O_DIRECTORY");
-        assert_eq!(o(libc::O_WRONLY | libc::O_SYNC), "O_WRONLY|O_SYNC");
-        assert_eq!(o(libc::O_RDONLY | 0o100000), "O_RDONLY|O_LARGEFILE");
-        assert_eq!(o(libc::O_PATH | 0x4000_0000), "O_RDONLY|O_PATH|0x40000000");
-        assert_eq!(show("mq_open", "oflag", "int", libc::O_CREAT as u64), "O_RDONLY|O_CREAT");
-    }
-
-    #[test]
-    fn modes_and_at_flags() {
-        assert_eq!(show("openat", "mode", "umode_t", 0o644), "0644");
-        assert_eq!(show("openat", "mode", "umode_t", 0), "0");
-        assert_eq!(show("access", "mode", "int", 0), "F_OK");
-        assert_eq!(show("access", "mode", "int", (libc::R_OK | libc::X_OK) as u64), "R_OK|X_OK");
-        assert_eq!(show("unlinkat", "flag", "int", libc::AT_REMOVEDIR as u64), "AT_REMOVEDIR");
-        assert_eq!(show("newfstatat", "flag", "int", libc::AT_EMPTY_PATH as u64), "AT_EMPTY_PATH");
-        assert_eq!(show("faccessat2", "flags", "int", libc::AT_EACCESS as u64), "AT_EACCESS");
-        assert_eq!(show("linkat", "flags", "int", 0), "0");
-        assert_eq!(show("getxattrat", "at_flags", "unsigned int", 0x100), "AT_SYMLINK_NOFOLLOW");
-    }
-
-    #[test]
-    fn sockets() {
-        assert_eq!(show("socket", "family", "int", libc::AF_INET6 as u64), "AF_INET6");
-        assert_eq!(show("socket", "family", "int", 9999), "9999");
-        let ty = (libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK) as u64;
-        assert_eq!(show("socket", "type", "int", ty), "SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC");
-        assert_eq!(show("socket", "protocol", "int", libc::IPPROTO_TCP as u64), "IPPROTO_TCP");
-        assert_eq!(show("socket", "protocol", "int", 0), "0");
-        assert_eq!(show("accept4", "flags", "int", libc::SOCK_CLOEXEC as u64), "SOCK_CLOEXEC");
-        let f = (libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) as u64;
-        assert_eq!(show("sendto", "flags", "unsigned int", f), "MSG_DONTWAIT|MSG_NOSIGNAL");
-    }
-
-    #[test]
-    fn memory_and_processes() {
-        let p = (libc::PROT_READ | libc::PROT_WRITE) as u64;
-        assert_eq!(show("mmap", "prot", "unsigned long", p), "PROT_READ|PROT_WRITE");
-        assert_eq!(show("mprotect", "prot", "unsigned long", 0), "PROT_NONE");
-        let m = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
-        assert_eq!(show("mmap", "flags", "unsigned long", m), "MAP_PRIVATE|MAP_ANONYMOUS");
-        let c = (libc::CLONE_VM | libc::CLONE_THREAD | libc::SIGCHLD) as u64;
-        assert_eq!(show("clone", "clone_flags", "unsigned long", c), "CLONE_VM|CLONE_THREAD|SIGCHLD");
-        let c = libc::CLONE_IO as u32 as u64 | CLONE_INTO_CGROUP;
-        assert_eq!(show("clone", "clone_flags", "unsigned long", c), "CLONE_IO|CLONE_INTO_CGROUP");
-        let ns = (libc::CLONE_NEWNS | libc::CLONE_NEWTIME) as u64;
-        assert_eq!(show("unshare", "unshare_flags", "unsigned long", ns), "CLONE_NEWNS|CLONE_NEWTIME");
-        assert_eq!(show("prctl", "option", "int", libc::PR_SET_NAME as u64), "PR_SET_NAME");
-        assert_eq!(show("ptrace", "request", "long", libc::PTRACE_ATTACH as u64), "PTRACE_ATTACH");
-        assert_eq!(show("kill", "sig", "int", 9), "SIGKILL");
-        assert_eq!(show("kill", "sig", "int", 0), "0");
-        assert_eq!(show("fcntl", "cmd", "unsigned int", libc::F_SETFL as u64), "F_SETFL");
-        assert_eq!(show("pipe2", "flags", "int", libc::O_CLOEXEC as u64), "O_CLOEXEC");
-    }
-
-    #[test]
-    fn misc_enums() {
-        let m = (libc::MS_MGC_VAL | libc::MS_RDONLY | libc::MS_BIND) as u64;
-        assert_eq!(show("mount", "flags", "unsigned long", m), "MS_MGC_VAL|MS_RDONLY|MS_BIND");
-        assert_eq!(show("mount", "flags", "unsigned long", 0), "0");
-        assert_eq!(show("umount2", "flags", "int", libc::MNT_DETACH as u64), "MNT_DETACH");
-        assert_eq!(show("lseek", "whence", "unsigned int", 2), "SEEK_END");
-        assert_eq!(show("shutdown", "how", "int", 2), "SHUT_RDWR");
-        assert_eq!(show("rt_sigprocmask", "how", "int", 0), "SIG_BLOCK");
-        let r = libc::RENAME_NOREPLACE as u64;
-        assert_eq!(show("renameat2", "flags", "unsigned int", r), "RENAME_NOREPLACE");
-        // A sign-extended int register still decodes.
-        assert_eq!(show("socket", "family", "int", u64::MAX), "-1");
-        assert_eq!(decoder_for("read", "count", "size_t"), None);
-        assert_eq!(decoder_for("openat", "mode", "int"), None);
-    }
-
-    #[test]
-    fn errnos() {
-        assert_eq!(errno_name(-2), Some("ENOENT"));
-        assert_eq!(errno_name(13), Some("EACCES"));
-        assert_eq!(errno_name(-512), Some("ERESTARTSYS"));
-        assert_eq!(errno_name(i64::MIN), None);
-        assert_eq!(errno_name(-4000), None);
-        assert_eq!(signal_name(15), Some("SIGTERM"));
-    }
-}
+#[path = "flags_tests.rs"]
+mod tests;
