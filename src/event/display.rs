@@ -1,5 +1,7 @@
 //! sysdig-style argument text (`%evt.args`) for records: `res=` (or `fd=`)
-//! first, then each argument as `name=value`, with fds resolved to names,
+//! first, then each argument as `name=value` under its sysdig name
+//! ([`sysdig_arg_name`]; captured buffers as `data=`, sockaddrs as `addr=`),
+//! with fds resolved to names,
 //! flags decoded, buffers and strings escaped, sockaddrs decoded, and the
 //! special events (procfork, procexec, procexit, drop) shown by field.
 //!
@@ -8,6 +10,7 @@
 
 use std::fmt::Write as _;
 
+use super::argnames::sysdig_arg_name;
 use super::flags::{decode, decoder_for, errno_name, Decoder};
 use super::meta::{ArgDesc, ArgKind, SyscallDesc};
 pub use super::text::{escape_bytes, format_sockaddr};
@@ -239,14 +242,14 @@ fn push_arg(
             if params.peek().is_some() =>
         {
             for p in params {
-                push_labeled(&d.name, &p, Some(d), out, start);
+                push_labeled(sysdig_arg_name(name, &d.name), &p, Some(d), out, start);
             }
             return;
         }
         _ => {}
     }
     sep(out, start);
-    out.push_str(&d.name);
+    out.push_str(sysdig_arg_name(name, &d.name));
     out.push('=');
     match d.kind {
         ArgKind::Fd | ArgKind::Dirfd => push_fd(i64::from(v as u32 as i32), out, fd_name),

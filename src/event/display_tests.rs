@@ -81,7 +81,7 @@ fn openat_sysdig_style() {
             .param(1, ParamKind::Str, b"/etc/passwd");
     assert_eq!(
         show(&rec.build()),
-        "fd=3(/etc/passwd) dfd=-100(AT_FDCWD) filename=/etc/passwd flags=O_RDONLY|O_CLOEXEC mode=0"
+        "fd=3(/etc/passwd) dirfd=-100(AT_FDCWD) name=/etc/passwd flags=O_RDONLY|O_CLOEXEC mode=0"
     );
     let flags = (libc::O_WRONLY | libc::O_CREAT) as u64;
     let rec = sys("openat", -2)
@@ -89,13 +89,13 @@ fn openat_sysdig_style() {
         .param(1, ParamKind::Str, b"/x");
     assert_eq!(
         show(&rec.build()),
-        "fd=-2(ENOENT) dfd=-100(AT_FDCWD) filename=/x flags=O_WRONLY|O_CREAT mode=0600"
+        "fd=-2(ENOENT) dirfd=-100(AT_FDCWD) name=/x flags=O_WRONLY|O_CREAT mode=0600"
     );
     // Without the string param the pointer is shown.
     let rec = sys("openat", -14).args(&[at, 0, 0, 0]);
     assert_eq!(
         show(&rec.build()),
-        "fd=-14(EFAULT) dfd=-100(AT_FDCWD) filename=NULL flags=O_RDONLY mode=0"
+        "fd=-14(EFAULT) dirfd=-100(AT_FDCWD) name=NULL flags=O_RDONLY mode=0"
     );
 }
 
@@ -183,8 +183,32 @@ fn exec_argv_and_structs() {
         .param(2, ParamKind::Struct, &how);
     assert_eq!(
         show(&rec.build()),
-        "fd=3(/etc/passwd) dfd=-100(AT_FDCWD) filename=a how={flags=O_RDONLY|O_CLOEXEC mode=0 \
+        "fd=3(/etc/passwd) dirfd=-100(AT_FDCWD) name=a how={flags=O_RDONLY|O_CLOEXEC mode=0 \
          resolve=RESOLVE_BENEATH} usize=24"
+    );
+}
+
+#[test]
+fn sysdig_names_for_paths() {
+    let at = libc::AT_FDCWD as i64 as u64;
+    let rec = sys("symlinkat", 0)
+        .args(&[0x10, at, 0x20])
+        .param(0, ParamKind::Str, b"/etc/shadow")
+        .param(2, ParamKind::Str, b"s");
+    assert_eq!(
+        show(&rec.build()),
+        "res=0 target=/etc/shadow linkdirfd=-100(AT_FDCWD) linkpath=s"
+    );
+    let rec = sys("rename", -18)
+        .args(&[0x10, 0x20])
+        .param(0, ParamKind::Str, b"a")
+        .param(1, ParamKind::Str, b"b");
+    assert_eq!(show(&rec.build()), "res=-18(EXDEV) oldpath=a newpath=b");
+    let ty = (libc::SOCK_STREAM | libc::SOCK_CLOEXEC) as u64;
+    let rec = sys("socket", 3).args(&[libc::AF_INET as u64, ty, 0]);
+    assert_eq!(
+        show(&rec.build()),
+        "fd=3(/etc/passwd) domain=AF_INET type=SOCK_STREAM|SOCK_CLOEXEC proto=0"
     );
 }
 

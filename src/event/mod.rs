@@ -2,6 +2,7 @@
 //!
 //! Everything here is pure data and decoding; no I/O.
 
+pub mod argnames;
 pub mod classify;
 pub mod display;
 pub mod flags;
