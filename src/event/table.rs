@@ -403,4 +403,67 @@ mod tests {
         assert!(s.table().source.contains("unistd"), "{}", s.table().source);
         assert!(s.table().syscalls.len() > 700);
     }
+
+    /// The embedded table must match the current classification rules
+    /// (regenerate it with `cargo run --example gen_syscalls` when not), and
+    /// every aux must point at a usable length argument.
+    #[test]
+    fn default_table_matches_rules() {
+        for d in &Syscalls::default_x86_64().table().syscalls {
+            let pairs: Vec<_> = d
+                .args
+                .iter()
+                .map(|a| (a.ctype.clone(), a.name.clone()))
+                .collect();
+            assert_eq!(classify(&d.name, &pairs), d.args, "{} is stale", d.name);
+            for a in &d.args {
+                let len_arg = || &d.args[a.aux as usize];
+                match a.kind {
+                    ArgKind::BufIn | ArgKind::BufOut | ArgKind::IovecIn | ArgKind::IovecOut => {
+                        assert_eq!(len_arg().kind, ArgKind::Scalar, "{}.{}", d.name, a.name)
+                    }
+                    ArgKind::SockaddrIn => assert_eq!(len_arg().kind, ArgKind::Scalar),
+                    ArgKind::SockaddrOut => assert_eq!(len_arg().ctype, "int *"),
+                    ArgKind::StructIn | ArgKind::StructOut => assert!(a.aux > 0),
+                    _ => assert_eq!(a.aux, 0, "{}.{}", d.name, a.name),
+                }
+            }
+        }
+    }
+
+    /// On the machine the table was generated on, regenerating gives the same
+    /// syscalls (catches a stale JSON after a rule or parser change).
+    #[test]
+    fn default_table_matches_live_kernel() {
+        let dir = std::path::Path::new("/sys/kernel/tracing/events/syscalls");
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let read = |p| std::fs::read_to_string(p).ok();
+        let (Some(h64), Some(h32)) = (
+            read("/usr/include/x86_64-linux-gnu/asm/unistd_64.h"),
+            read("/usr/include/x86_64-linux-gnu/asm/unistd_32.h"),
+        ) else {
+            return;
+        };
+        let embedded = Syscalls::default_x86_64().table();
+        if release.trim().is_empty() || !embedded.source.contains(release.trim()) {
+            return; // generated elsewhere
+        }
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut formats = Vec::new();
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with("sys_enter_") {
+                let p = e.path().join("format");
+                let text = std::fs::read_to_string(&p).unwrap();
+                formats.push(parse_format(&p.display().to_string(), &text).unwrap());
+            }
+        }
+        let t = build_table(
+            &x86_64_names_from_unistd(&h64),
+            &x86_64_names_from_unistd(&h32),
+            &formats,
+        );
+        assert_eq!(t.syscalls, embedded.syscalls);
+    }
 }
