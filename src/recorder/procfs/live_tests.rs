@@ -135,13 +135,14 @@ fn live_full_snapshot_timing() {
     })
     .unwrap();
     println!(
-        "snapshot: {} processes, {} threads, {} fds, {} netns, {} vanished, {} warnings in {:?} \
-         (without fds: {:?})",
+        "snapshot: {} processes, {} threads, {} fds, {} netns, {} vanished, {} denied, \
+         {} warnings in {:?} (without fds: {:?})",
         stats.processes,
         stats.threads,
         stats.fds,
         stats.netns,
         stats.vanished,
+        stats.denied,
         stats.warnings.len() + stats.warnings_dropped,
         stats.elapsed,
         no_fds.elapsed
@@ -179,10 +180,8 @@ fn live_inflight_read_on_pipe() {
     assert_eq!(found.args[0], rfd as u64);
     assert_eq!(found.args[2], 1);
     // SAFETY: writes one byte from a valid buffer to an open pipe.
-    assert_eq!(
-        unsafe { libc::write(pw.as_raw_fd(), b"x".as_ptr().cast(), 1) },
-        1
-    );
+    let written = unsafe { libc::write(pw.as_raw_fd(), b"x".as_ptr().cast(), 1) };
+    assert_eq!(written, 1);
     assert_eq!(reader.join().unwrap(), 1);
     drop(pr);
 }
