@@ -57,6 +57,8 @@ fn live_snapshot_of_own_process() {
     file.write_all(b"hello").unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let unix_path = tmp.0.join("s.sock");
+    let unix = std::os::unix::net::UnixListener::bind(&unix_path).unwrap();
     let (pr, pw) = pipe();
     let pipe_ino = std::fs::metadata(format!("/proc/self/fd/{}", pr.as_raw_fd()))
         .unwrap()
@@ -115,10 +117,15 @@ fn live_snapshot_of_own_process() {
             listening: true,
         })
     );
+    let u = fd_of(unix.as_raw_fd());
+    let want = SocketInfo::Unix {
+        path: unix_path.to_string_lossy().into_owned(),
+    };
+    assert_eq!((u.kind, u.socket.as_ref()), (FdKind::Socket, Some(&want)));
     let p = fd_of(pr.as_raw_fd());
     assert_eq!((p.kind, p.ino), (FdKind::Pipe, pipe_ino));
     assert_eq!(fd_of(pw.as_raw_fd()).ino, pipe_ino);
-    assert!(stats.netns >= 1 && stats.fds >= 4);
+    assert!(stats.netns >= 1 && stats.fds >= 5);
 
     let u = snap.users.iter().find(|u| u.uid == 0);
     assert!(u.is_none_or(|u| u.name == "root"));
