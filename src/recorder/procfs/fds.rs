@@ -110,7 +110,12 @@ pub(crate) fn read_fds(
         let name = match read_link(&link_path) {
             Ok(l) => l,
             Err(e) => {
+                // Denied for one fd means denied for all of this process's.
+                let denied = e.is_denied();
                 stats.warn(e);
+                if denied {
+                    break;
+                }
                 continue;
             }
         };
@@ -184,5 +189,13 @@ mod tests {
         );
         assert!(parse_fdinfo_flags("pos:\t0\n").is_err());
         assert!(parse_fdinfo_flags("").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC*") {
+            let _ = classify(&s);
+            let _ = parse_fdinfo_flags(&s);
+        }
     }
 }

@@ -251,4 +251,11 @@ mod tests {
         // Unmapped memory.
         assert_eq!(read_user_string(pid, 8, 4096), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parser_never_panics(s in "\\PC*") {
+            let _ = parse_syscall(&s);
+        }
+    }
 }

@@ -57,6 +57,8 @@ fn live_snapshot_of_own_process() {
     file.write_all(b"hello").unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let unix_path = tmp.0.join("s.sock");
+    let unix = std::os::unix::net::UnixListener::bind(&unix_path).unwrap();
     let (pr, pw) = pipe();
     let pipe_ino = std::fs::metadata(format!("/proc/self/fd/{}", pr.as_raw_fd()))
         .unwrap()
@@ -115,10 +117,15 @@ fn live_snapshot_of_own_process() {
             listening: true,
         })
     );
+    let u = fd_of(unix.as_raw_fd());
+    let want = SocketInfo::Unix {
+        path: unix_path.to_string_lossy().into_owned(),
+    };
+    assert_eq!((u.kind, u.socket.as_ref()), (FdKind::Socket, Some(&want)));
     let p = fd_of(pr.as_raw_fd());
     assert_eq!((p.kind, p.ino), (FdKind::Pipe, pipe_ino));
     assert_eq!(fd_of(pw.as_raw_fd()).ino, pipe_ino);
-    assert!(stats.netns >= 1 && stats.fds >= 4);
+    assert!(stats.netns >= 1 && stats.fds >= 5);
 
     let u = snap.users.iter().find(|u| u.uid == 0);
     assert!(u.is_none_or(|u| u.name == "root"));
@@ -135,13 +142,14 @@ fn live_full_snapshot_timing() {
     })
     .unwrap();
     println!(
-        "snapshot: {} processes, {} threads, {} fds, {} netns, {} vanished, {} warnings in {:?} \
-         (without fds: {:?})",
+        "snapshot: {} processes, {} threads, {} fds, {} netns, {} vanished, {} denied, \
+         {} warnings in {:?} (without fds: {:?})",
         stats.processes,
         stats.threads,
         stats.fds,
         stats.netns,
         stats.vanished,
+        stats.denied,
         stats.warnings.len() + stats.warnings_dropped,
         stats.elapsed,
         no_fds.elapsed
@@ -179,10 +187,8 @@ fn live_inflight_read_on_pipe() {
     assert_eq!(found.args[0], rfd as u64);
     assert_eq!(found.args[2], 1);
     // SAFETY: writes one byte from a valid buffer to an open pipe.
-    assert_eq!(
-        unsafe { libc::write(pw.as_raw_fd(), b"x".as_ptr().cast(), 1) },
-        1
-    );
+    let written = unsafe { libc::write(pw.as_raw_fd(), b"x".as_ptr().cast(), 1) };
+    assert_eq!(written, 1);
     assert_eq!(reader.join().unwrap(), 1);
     drop(pr);
 }

@@ -97,6 +97,12 @@ impl ProcfsError {
     pub fn is_vanished(&self) -> bool {
         matches!(self, Self::Io { source, .. } if is_vanished_io(source))
     }
+
+    /// `true` when the error is `EACCES`/`EPERM` (not root, or the target
+    /// holds capabilities the caller lacks).
+    pub fn is_denied(&self) -> bool {
+        matches!(self, Self::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied)
+    }
 }
 
 /// `ENOENT`/`ESRCH`: the process or thread exited while being read.
@@ -189,8 +195,11 @@ pub struct SnapshotStats {
     pub threads: usize,
     /// Open fds recorded.
     pub fds: usize,
-    /// Processes or threads that exited while being read.
+    /// Processes, threads or fds that went away while being read.
     pub vanished: usize,
+    /// Reads refused with `EACCES`/`EPERM` (the data is left empty; for
+    /// fds, the rest of that process's fds are skipped).
+    pub denied: usize,
     /// Distinct network namespaces whose socket tables were read.
     pub netns: usize,
     /// Unexpected per-process problems (the process or fd was skipped);
@@ -205,6 +214,8 @@ impl SnapshotStats {
     pub(crate) fn warn(&mut self, e: ProcfsError) {
         if e.is_vanished() {
             self.vanished += 1;
+        } else if e.is_denied() {
+            self.denied += 1;
         } else if self.warnings.len() < MAX_WARNINGS {
             self.warnings.push(e);
         } else {

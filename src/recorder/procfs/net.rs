@@ -25,6 +25,9 @@ const MAX_LINES: usize = 4_000_000;
 /// Inode -> socket, for one network namespace.
 pub type SocketMap = HashMap<u64, SocketInfo>;
 
+/// What a table line parser returns: `None` for headers, else the entry.
+pub type TableEntry = Result<Option<(u64, SocketInfo)>, ProcfsError>;
+
 /// The inet tables: file name, protocol, IPv6.
 const INET_TABLES: [(&str, &str, bool); 6] = [
     ("tcp", "tcp", false),
@@ -92,11 +95,7 @@ fn parse_endpoint(tok: &str, v6: bool) -> Option<(String, u16)> {
 
 /// Parses one line of `/proc/net/{tcp,udp,raw}[6]`: `Ok(None)` for the
 /// header, `Ok(Some((inode, socket)))` for an entry.
-pub fn parse_inet_line(
-    line: &str,
-    proto: &str,
-    v6: bool,
-) -> Result<Option<(u64, SocketInfo)>, ProcfsError> {
+pub fn parse_inet_line(line: &str, proto: &str, v6: bool) -> TableEntry {
     let f = ws_tokens(line);
     if f.first().is_none_or(|(_, t)| *t == "sl") {
         return Ok(None);
@@ -134,7 +133,7 @@ pub fn parse_inet_line(
 /// Parses one line of `/proc/net/unix` (`Num RefCount Protocol Flags Type
 /// St Inode [Path]`); the path may contain spaces and is `@name` for
 /// abstract sockets.
-pub fn parse_unix_line(line: &str) -> Result<Option<(u64, SocketInfo)>, ProcfsError> {
+pub fn parse_unix_line(line: &str) -> TableEntry {
     let line = line.trim_end_matches('\n');
     if line.starts_with("Num") || line.trim().is_empty() {
         return Ok(None);
@@ -168,11 +167,7 @@ pub fn parse_unix_line(line: &str) -> Result<Option<(u64, SocketInfo)>, ProcfsEr
 
 /// Parses one line of a table whose inode is column `ino_col` (netlink: 9,
 /// packet: 8); the socket is [`SocketInfo::Other`] named `family`.
-pub fn parse_other_line(
-    line: &str,
-    ino_col: usize,
-    family: &str,
-) -> Result<Option<(u64, SocketInfo)>, ProcfsError> {
+pub fn parse_other_line(line: &str, ino_col: usize, family: &str) -> TableEntry {
     let f = ws_tokens(line);
     if f.first().is_none_or(|(_, t)| *t == "sk") {
         return Ok(None);
@@ -195,7 +190,7 @@ fn read_table(
     path: &Path,
     map: &mut SocketMap,
     stats: &mut SnapshotStats,
-    parse: &dyn Fn(&str) -> Result<Option<(u64, SocketInfo)>, ProcfsError>,
+    parse: &dyn Fn(&str) -> TableEntry,
 ) {
     let Ok(file) = std::fs::File::open(path) else {
         return;
@@ -428,5 +423,29 @@ mod tests {
         );
         assert_eq!(parse_other_line("sk  Eth Pid", 9, "netlink").unwrap(), None);
         assert!(parse_other_line("0000 1 2", 8, "packet").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC*") {
+            let _ = parse_inet_line(&s, "tcp", false);
+            let _ = parse_inet_line(&s, "tcp", true);
+            let _ = parse_unix_line(&s);
+            let _ = parse_other_line(&s, 8, "packet");
+        }
+
+        #[test]
+        fn ipv6_round_trips(bytes in proptest::array::uniform16(proptest::num::u8::ANY), port: u16) {
+            let hex: String = bytes
+                .chunks_exact(4)
+                .map(|w| format!("{:08X}", u32::from_ne_bytes([w[0], w[1], w[2], w[3]])))
+                .collect();
+            let line = format!("0: {hex}:{port:04X} {hex}:0000 01 0:0 0:0 0 0 0 99");
+            let (ino, sock) = parse_inet_line(&line, "tcp", true).unwrap().unwrap();
+            proptest::prop_assert_eq!(ino, 99);
+            let want = Ipv6Addr::from(bytes).to_string();
+            let ok = matches!(sock, SocketInfo::Inet { local_ip, local_port, .. } if local_ip == want && local_port == port);
+            proptest::prop_assert!(ok);
+        }
     }
 }

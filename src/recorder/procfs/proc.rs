@@ -508,4 +508,23 @@ mod tests {
         assert_eq!(ticks_to_ns(u64::MAX, 1), u64::MAX);
         assert_eq!(ticks_to_ns(7, 0), 7_000_000_000);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC*", b in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = parse_stat(&s);
+            let _ = parse_status(&s);
+            let _ = parse_cgroup(&s);
+            let _ = container_id(&s);
+            let _ = parse_cmdline(&b);
+        }
+
+        #[test]
+        fn stat_comm_round_trips(comm in "[ -~]{0,20}", ppid in 0u32..1_000_000) {
+            let text = format!("77 ({comm}) R {ppid} 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 42 0 0 0");
+            let st = parse_stat(&text).unwrap();
+            proptest::prop_assert_eq!(st.comm, comm);
+            proptest::prop_assert_eq!((st.ppid, st.start_ticks), (ppid, 42));
+        }
+    }
 }
