@@ -12,7 +12,9 @@ fn run(c: cli::Cli) -> anyhow::Result<i32> {
         cli::Cmd::Record(a) => cli::record::run(&a),
         #[cfg(not(feature = "bpf"))]
         cli::Cmd::Record(_) => anyhow::bail!("this build of saker has no recorder (built without the `bpf` feature)"),
-        cli::Cmd::Read(_) | cli::Cmd::Info(_) | cli::Cmd::Verify(_) => anyhow::bail!("not built yet"),
+        cli::Cmd::Info(a) => cli::info::run(&a),
+        cli::Cmd::Verify(a) => cli::verify::run(&a),
+        cli::Cmd::Read(_) => anyhow::bail!("not built yet"),
     }
 }
 

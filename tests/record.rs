@@ -133,16 +133,18 @@ fn cat_hostname_open_and_read() {
     assert!(o.status.success(), "{}", stderr(&o));
     let content = std::fs::read("/etc/hostname").unwrap();
     let (ev, _) = Events::load(&cap);
-    let open = ev
+    let recs: Vec<Record> = ev.iter().collect();
+    let at = recs
         .iter()
-        .find(|r| ev.name(r) == "openat" && Events::str_param(r, 1).as_deref() == Some("/etc/hostname"))
+        .position(|r| ev.name(r) == "openat" && Events::str_param(r, 1).as_deref() == Some("/etc/hostname"))
         .expect("openat of /etc/hostname");
+    let open = recs[at];
     assert!(open.ret() >= 0);
     let fd = open.ret() as u64;
-    let read = ev
+    let read = recs[at..]
         .iter()
         .find(|r| r.tid() == open.tid() && ev.name(r) == "read" && r.arg(0) == Some(fd) && r.ret() > 0)
-        .expect("read of the file");
+        .expect("read of the file after its open");
     let n = content.len().min(80);
     assert_eq!(read.param(1).unwrap().data, &content[..n]);
     assert_eq!(read.ret() as usize, content.len());

@@ -2,7 +2,19 @@
 //! Only this module and `main.rs` use `anyhow`.
 
 pub mod args;
+pub mod info;
 #[cfg(feature = "bpf")]
 pub mod record;
+pub mod verify;
 
 pub use args::{Cli, Cmd};
+
+/// Formats ns since the epoch as `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` (UTC).
+pub fn fmt_epoch(ns: i64) -> String {
+    let secs = ns.div_euclid(1_000_000_000);
+    let nanos = ns.rem_euclid(1_000_000_000) as u32;
+    match chrono::DateTime::from_timestamp(secs, nanos) {
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S%.9f").to_string(),
+        None => format!("@{ns}"),
+    }
+}

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libbpf_rs::RingBufferBuilder;
@@ -251,8 +251,7 @@ pub fn record(opts: &RecordOptions, hooks: &mut dyn RecordHooks) -> Result<Recor
     let _ = rb.consume();
     let mut tail = Vec::new();
     let room = limit - written;
-    let n = merger.borrow_mut().release(u64::MAX, room, &mut tail);
-    written += n;
+    merger.borrow_mut().release(u64::MAX, room, &mut tail);
     let now = boottime_ns();
     let mut drops_per_cpu = Vec::new();
     let mut drops = 0;

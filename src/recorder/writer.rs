@@ -145,7 +145,7 @@ impl Rotation {
         let snapshot = super::procfs::snapshot(&super::procfs::SnapshotOptions::default())?;
         let mut config = cfg.config.clone();
         config.rotation_index = index;
-        let meta = CaptureMeta { machine, config, syscalls: cfg.table.clone(), snapshot };
+        let meta = CaptureMeta { machine, config, syscalls: cfg.table.clone(), snapshot, extra: Vec::new() };
         let path = Self::path_for(cfg, index);
         if cfg.rotate_files.is_some() && path.exists() {
             // Round-robin reuse: the old file of this slot is replaced.
@@ -198,10 +198,9 @@ pub fn spawn_writer(
                         if rot.due() {
                             let next = rot.index + 1;
                             let (w, p) = Rotation::open(&rot.cfg, next)?;
-                            let old = std::mem::replace(
-                                &mut rot,
-                                Rotation { cfg: rot.cfg.clone(), index: next, opened: Instant::now(), writer: w, path: p, drops: 0 },
-                            );
+                            let cfg = rot.cfg.clone();
+                            let fresh = Rotation { cfg, index: next, opened: Instant::now(), writer: w, path: p, drops: 0 };
+                            let old = std::mem::replace(&mut rot, fresh);
                             let summary = Summary { stop_reason: "rotation".into(), ..Summary::default() };
                             let rep = old.close(summary)?;
                             base_bytes += rep.bytes;
