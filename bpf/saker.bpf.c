@@ -69,12 +69,8 @@ struct {
 	__type(value, struct saker_scratch);
 } scratch_map SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct saker_drops);
-} drops SEC(".maps"); /* indexed by CPU, sized by user space */
+/* Per-CPU drop counters, read by user space through the mmapped .bss. */
+struct saker_drops drop_ctr[MAX_CPUS] = {};
 
 /* Thread groups being followed (--only-cmd): the launched command and its descendants. */
 struct {
@@ -148,9 +144,7 @@ static __always_inline void *ring_for(__u32 cpu)
 
 static __always_inline void note_drop(__u32 cpu, __u64 ts)
 {
-	struct saker_drops *d = bpf_map_lookup_elem(&drops, &cpu);
-	if (!d)
-		return;
+	struct saker_drops *d = &drop_ctr[cpu & (MAX_CPUS - 1)];
 	__sync_fetch_and_add(&d->total, 1);
 	if (d->pending == 0)
 		d->first_ts = ts;
@@ -160,8 +154,8 @@ static __always_inline void note_drop(__u32 cpu, __u64 ts)
 /* Emits a gap marker for pending drops on this CPU, if any. */
 static __always_inline void flush_drops(void *ring, __u32 cpu, __u64 ts)
 {
-	struct saker_drops *d = bpf_map_lookup_elem(&drops, &cpu);
-	if (!d || d->pending == 0)
+	struct saker_drops *d = &drop_ctr[cpu & (MAX_CPUS - 1)];
+	if (d->pending == 0)
 		return;
 	struct {
 		struct saker_hdr h;
@@ -422,12 +416,9 @@ int saker_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int saker_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+/* The body shared by the raw and BTF sys_exit programs. */
+static __always_inline int on_sys_exit(const struct pt_regs *regs, __s64 ret, __u64 pid_tgid)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!wanted(pid_tgid >> 32))
-		return 0;
 	__u64 ts = bpf_ktime_get_boot_ns();
 	__u32 cpu = bpf_get_smp_processor_id();
 	void *ring = ring_for(cpu);
@@ -435,11 +426,7 @@ int saker_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	flush_drops(ring, cpu, ts);
 
-	struct pt_regs regs;
-	if (bpf_probe_read_kernel(&regs, sizeof(regs), (void *)ctx->args[0]))
-		return 0;
-	__s64 ret = ctx->args[1];
-	__s64 nr = regs.orig_ax;
+	__s64 nr = regs->orig_ax;
 	if (nr < 0 || nr >= SAKER_MAX_SYSCALLS)
 		return 0;
 
@@ -448,15 +435,15 @@ int saker_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u64 args[8] = {};
 	const volatile struct saker_sc_spec *spec;
 	if (compat) {
-		args[0] = regs.bx; args[1] = regs.cx; args[2] = regs.dx;
-		args[3] = regs.si; args[4] = regs.di; args[5] = regs.bp;
+		args[0] = regs->bx; args[1] = regs->cx; args[2] = regs->dx;
+		args[3] = regs->si; args[4] = regs->di; args[5] = regs->bp;
 		/* compat registers are 32 bits wide */
 		for (int i = 0; i < 6; i++)
 			args[i] &= 0xffffffff;
 		spec = &compat_specs[nr & (SAKER_MAX_SYSCALLS - 1)];
 	} else {
-		args[0] = regs.di; args[1] = regs.si; args[2] = regs.dx;
-		args[3] = regs.r10; args[4] = regs.r8; args[5] = regs.r9;
+		args[0] = regs->di; args[1] = regs->si; args[2] = regs->dx;
+		args[3] = regs->r10; args[4] = regs->r8; args[5] = regs->r9;
 		spec = &specs[nr & (SAKER_MAX_SYSCALLS - 1)];
 	}
 	__u8 nargs = spec->nargs > 6 ? 6 : spec->nargs;
@@ -529,6 +516,28 @@ int saker_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	}
 	submit(ring, s, off, cpu, ts);
 	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int saker_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!wanted(pid_tgid >> 32))
+		return 0;
+	struct pt_regs regs;
+	if (bpf_probe_read_kernel(&regs, sizeof(regs), (void *)ctx->args[0]))
+		return 0;
+	return on_sys_exit(&regs, ctx->args[1], pid_tgid);
+}
+
+/* Same, with typed arguments: the registers are read directly, no copy. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(saker_sys_exit_btf, struct pt_regs *regs, long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!wanted(pid_tgid >> 32))
+		return 0;
+	return on_sys_exit(regs, ret, pid_tgid);
 }
 
 /* ---- process lifecycle ---- */

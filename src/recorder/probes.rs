@@ -82,6 +82,7 @@ pub struct Probes<'obj> {
     rings: Vec<MapHandle>,
     links: Vec<Link>,
     ncpus: usize,
+    btf_exit: bool,
 }
 
 fn set_specs(specs: &mut [skel::types::saker_sc_spec], table: &SyscallTable, compat: bool) {
@@ -151,8 +152,9 @@ impl<'obj> Probes<'obj> {
         bpf("sizing the ring array", open.maps.rings.set_max_entries(ncpus as u32))?;
         bpf("setting the ring template", open.maps.rings.set_inner_map_fd(rings[0].as_fd()))?;
         bpf("sizing the scratch map", open.maps.scratch_map.set_max_entries(ncpus as u32))?;
-        bpf("sizing the drop counters", open.maps.drops.set_max_entries(ncpus as u32))?;
         open.progs.saker_sys_enter.set_autoload(cfg.latency);
+        // Both sys_exit flavours load; attach() prefers the BTF-typed one.
+        let btf_exit = std::env::var_os("SAKER_RAW_TP").is_none();
         let skel = bpf("loading the BPF programs", open.load())?;
         for (cpu, rb) in rings.iter().enumerate() {
             let key = (cpu as u32).to_ne_bytes();
@@ -161,14 +163,22 @@ impl<'obj> Probes<'obj> {
             let r = skel.maps.rings.update(&key, &raw.to_ne_bytes(), MapFlags::ANY);
             bpf(format!("installing the ring buffer of CPU {cpu}"), r)?;
         }
-        Ok(Probes { skel, rings, links: Vec::new(), ncpus })
+        Ok(Probes { skel, rings, links: Vec::new(), ncpus, btf_exit })
     }
 
     /// Attaches the probes. Call after the consumer is ready.
     pub fn attach(&mut self) -> Result<(), ProbeError> {
         let p = &self.skel.progs;
+        // The BTF-typed program reads registers directly; the raw one copies them.
+        // Kernels that refuse BTF-typed tracing programs get the raw
+        // tracepoint (also forced with SAKER_RAW_TP=1, for comparison).
+        let btf = if self.btf_exit { p.saker_sys_exit_btf.attach().ok() } else { None };
+        let exit = match btf {
+            Some(l) => l,
+            None => bpf("attaching sys_exit", p.saker_sys_exit.attach_raw_tracepoint("sys_exit"))?,
+        };
         let mut links = vec![
-            bpf("attaching sys_exit", p.saker_sys_exit.attach_raw_tracepoint("sys_exit"))?,
+            exit,
             bpf("attaching sched_process_fork", p.saker_fork.attach_raw_tracepoint("sched_process_fork"))?,
             bpf("attaching sched_process_exec", p.saker_exec.attach_raw_tracepoint("sched_process_exec"))?,
             bpf("attaching sched_process_exit", p.saker_exit.attach_raw_tracepoint("sched_process_exit"))?,
@@ -206,20 +216,26 @@ impl<'obj> Probes<'obj> {
         matches!(self.skel.maps.tracked.lookup(&tgid.to_ne_bytes(), MapFlags::ANY), Ok(Some(_)))
     }
 
-    /// Per-CPU drop counters: (total lost, lost not yet reported by a marker, first pending ts).
+    /// Per-CPU drop counters, read from the probes' mmapped `.bss`.
     pub fn drops(&self) -> Result<Vec<DropCounters>, ProbeError> {
-        let mut out = Vec::with_capacity(self.ncpus);
-        for cpu in 0..self.ncpus as u32 {
-            let v = bpf("reading drop counters", self.skel.maps.drops.lookup(&cpu.to_ne_bytes(), MapFlags::ANY))?;
-            let v = v.unwrap_or_default();
-            let word = |i: usize| {
-                v.get(i * 8..i * 8 + 8)
-                    .map(|b| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8])))
-                    .unwrap_or(0)
-            };
-            out.push(DropCounters { total: word(0), pending: word(1), first_ts: word(2), reported: word(3) });
-        }
-        Ok(out)
+        let bss = self
+            .skel
+            .maps
+            .bss_data
+            .as_deref()
+            .ok_or_else(|| ProbeError::Config("the BPF object has no .bss".into()))?;
+        Ok(bss
+            .drop_ctr
+            .iter()
+            .take(self.ncpus)
+            .map(|d| {
+                // SAFETY: the counters are plain u64s in memory shared with
+                // the kernel; a volatile read sees the latest value (a torn
+                // read is impossible for aligned u64s on x86_64).
+                let rd = |v: &u64| unsafe { std::ptr::read_volatile(v) };
+                DropCounters { total: rd(&d.total), pending: rd(&d.pending), first_ts: rd(&d.first_ts), reported: rd(&d.markers) }
+            })
+            .collect())
     }
 }
 
