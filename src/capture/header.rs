@@ -60,12 +60,13 @@ impl FileHeader {
 
     /// Decodes the header at the start of `file`.
     pub fn decode(file: &[u8]) -> Result<Self, CaptureError> {
-        let magic: [u8; 8] = arr(file, 0).ok_or_else(|| CaptureError::Truncated {
+        let short = || CaptureError::Truncated {
             what: "file header",
             offset: 0,
             need: FILE_HEADER_LEN as u64,
             have: file.len() as u64,
-        })?;
+        };
+        let magic: [u8; 8] = arr(file, 0).ok_or_else(short)?;
         if magic != FILE_MAGIC {
             return Err(CaptureError::NotACapture {
                 offset: 0,
@@ -74,12 +75,6 @@ impl FileHeader {
         }
         // Check the version before the length: a future major may lay out
         // everything differently, and deserves the precise error.
-        let short = || CaptureError::Truncated {
-            what: "file header",
-            offset: 0,
-            need: FILE_HEADER_LEN as u64,
-            have: file.len() as u64,
-        };
         let version_major = u16_at(file, 8).ok_or_else(short)?;
         if version_major != VERSION_MAJOR {
             return Err(CaptureError::UnsupportedVersion {

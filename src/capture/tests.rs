@@ -345,3 +345,41 @@ fn versions() {
         })
     ));
 }
+
+/// An io writer that fails once `room` bytes are used (a full disk).
+struct FullDisk {
+    room: usize,
+}
+
+impl std::io::Write for FullDisk {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() > self.room {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "disk full",
+            ));
+        }
+        self.room -= buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn io_failure_poisons_the_writer() {
+    let opts = WriterOptions {
+        zstd_level: 1,
+        block_size: 512,
+    };
+    let mut w = CaptureWriter::new(FullDisk { room: 2000 }, &meta(), opts).unwrap();
+    let rs = recs(200);
+    let err = rs
+        .iter()
+        .find_map(|r| w.push(r).err())
+        .expect("the disk fills up");
+    assert!(matches!(err, CaptureError::Io { .. }), "{err}");
+    assert!(matches!(w.push(&rs[0]), Err(CaptureError::Poisoned)));
+    assert!(matches!(w.finish(&summary()), Err(CaptureError::Poisoned)));
+}

@@ -370,6 +370,9 @@ impl<W: Write> CaptureWriter<W> {
 
     /// Like [`finish`](Self::finish), also handing back the io writer.
     pub fn finish_into(mut self, summary: &Summary) -> Result<(FinishInfo, W), CaptureError> {
+        if self.poisoned {
+            return Err(CaptureError::Poisoned);
+        }
         self.cut()?;
         let json = serde_json::to_vec(summary).map_err(|e| CaptureError::Json {
             what: "footer summary",
