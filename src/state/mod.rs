@@ -37,8 +37,10 @@
 
 mod apply;
 mod checkpoint;
+mod compile;
 mod error;
 mod fd;
+mod lifecycle;
 pub mod ops;
 mod path;
 mod proc;
@@ -50,6 +52,8 @@ mod users;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_proc;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -119,6 +123,9 @@ pub struct State {
     ops: Arc<Ops>,
     threads: HashMap<u32, Arc<Thread>>,
     procs: HashMap<u32, Arc<Process>>,
+    /// Live processes per parent pid (so exits of childless processes skip
+    /// the reparenting scan).
+    nchildren: HashMap<u32, u32>,
     files: Shared<FdTable>,
     fs: Shared<FsInfo>,
     users: Users,
@@ -138,6 +145,7 @@ impl State {
             ops,
             threads: HashMap::new(),
             procs: HashMap::new(),
+            nchildren: HashMap::new(),
             files: Shared::default(),
             fs: Shared::default(),
             users: Users::from_snapshot(snap),
@@ -166,8 +174,7 @@ impl State {
                 let files = st.files.insert(table);
                 let cwd = path::cap_str(p.cwd.clone(), PATH_CAP).into();
                 let fs = st.fs.insert(FsInfo { cwd });
-                st.procs
-                    .insert(p.pid, Arc::new(Process::from_info(p, files, fs)));
+                st.insert_proc(Process::from_info(p, files, fs));
             }
             st.add_thread(Thread::from_info(p));
         }

@@ -3,39 +3,37 @@
 
 use std::sync::Arc;
 
-use proptest::prelude::*;
-
 use super::sockaddr::{AF_INET, AF_INET6, AF_UNIX};
 use super::*;
 use crate::event::meta::{ArgDesc, ArgKind, FdInfo, ProcInfo, SyscallDesc, SyscallTable, UserInfo};
 use crate::event::wire::{self, ParamKind, Record, RecordBuilder};
 
-pub(crate) const OPEN: u16 = 2;
-pub(crate) const CLOSE: u16 = 3;
-pub(crate) const DUP: u16 = 32;
-pub(crate) const DUP2: u16 = 33;
-pub(crate) const SOCKET: u16 = 41;
-pub(crate) const CONNECT: u16 = 42;
-pub(crate) const BIND: u16 = 49;
-pub(crate) const LISTEN: u16 = 50;
-pub(crate) const SOCKETPAIR: u16 = 53;
-pub(crate) const CLONE: u16 = 56;
-pub(crate) const EXECVE: u16 = 59;
-pub(crate) const FCNTL: u16 = 72;
-pub(crate) const CHDIR: u16 = 80;
-pub(crate) const FCHDIR: u16 = 81;
-pub(crate) const SETUID: u16 = 105;
-pub(crate) const SETRESUID: u16 = 117;
-pub(crate) const PRCTL: u16 = 157;
-pub(crate) const OPENAT: u16 = 257;
-pub(crate) const ACCEPT4: u16 = 288;
-pub(crate) const EVENTFD2: u16 = 290;
-pub(crate) const PIPE2: u16 = 293;
-pub(crate) const MEMFD: u16 = 319;
-pub(crate) const CLOSE_RANGE: u16 = 436;
+pub(super) const OPEN: u16 = 2;
+pub(super) const CLOSE: u16 = 3;
+pub(super) const DUP: u16 = 32;
+pub(super) const DUP2: u16 = 33;
+pub(super) const SOCKET: u16 = 41;
+pub(super) const CONNECT: u16 = 42;
+pub(super) const BIND: u16 = 49;
+pub(super) const LISTEN: u16 = 50;
+pub(super) const SOCKETPAIR: u16 = 53;
+pub(super) const CLONE: u16 = 56;
+pub(super) const EXECVE: u16 = 59;
+pub(super) const FCNTL: u16 = 72;
+pub(super) const CHDIR: u16 = 80;
+pub(super) const FCHDIR: u16 = 81;
+pub(super) const SETUID: u16 = 105;
+pub(super) const SETRESUID: u16 = 117;
+pub(super) const PRCTL: u16 = 157;
+pub(super) const OPENAT: u16 = 257;
+pub(super) const ACCEPT4: u16 = 288;
+pub(super) const EVENTFD2: u16 = 290;
+pub(super) const PIPE2: u16 = 293;
+pub(super) const MEMFD: u16 = 319;
+pub(super) const CLOSE_RANGE: u16 = 436;
 
 /// The fixture table (arg names as the kernel's).
-pub(crate) fn table() -> SyscallTable {
+pub(super) fn table() -> SyscallTable {
     let d = |nr, name: &str, args: &[&str]| SyscallDesc {
         nr,
         compat: false,
@@ -98,11 +96,11 @@ pub(crate) fn table() -> SyscallTable {
     }
 }
 
-pub(crate) fn ops() -> Arc<Ops> {
+pub(super) fn ops() -> Arc<Ops> {
     Arc::new(Ops::compile(&table()))
 }
 
-pub(crate) fn proc_info(tid: u32, pid: u32, ppid: u32, comm: &str) -> ProcInfo {
+pub(super) fn proc_info(tid: u32, pid: u32, ppid: u32, comm: &str) -> ProcInfo {
     ProcInfo {
         tid,
         pid,
@@ -118,7 +116,7 @@ pub(crate) fn proc_info(tid: u32, pid: u32, ppid: u32, comm: &str) -> ProcInfo {
     }
 }
 
-fn tty_fd(fd: i32) -> FdInfo {
+pub(super) fn tty_fd(fd: i32) -> FdInfo {
     FdInfo {
         fd,
         kind: FdKind::File,
@@ -130,7 +128,7 @@ fn tty_fd(fd: i32) -> FdInfo {
 }
 
 /// init(1) -> bash(100, uid 1000) with fds 0-2.
-pub(crate) fn snapshot() -> Snapshot {
+pub(super) fn snapshot() -> Snapshot {
     let mut bash = proc_info(100, 100, 1, "bash");
     bash.uid = 1000;
     bash.euid = 1000;
@@ -149,26 +147,26 @@ pub(crate) fn snapshot() -> Snapshot {
     }
 }
 
-fn state() -> State {
+pub(super) fn state() -> State {
     State::new(ops(), &snapshot())
 }
 
 /// A successful syscall record.
-pub(crate) fn sc(code: u16, tid: u32, ret: i64, args: &[u64]) -> RecordBuilder {
+pub(super) fn sc(code: u16, tid: u32, ret: i64, args: &[u64]) -> RecordBuilder {
     RecordBuilder::new(code, 0, 1, tid, tid, ret).args(args)
 }
 
-pub(crate) fn sct(code: u16, tid: u32, pid: u32, ret: i64, args: &[u64]) -> RecordBuilder {
+pub(super) fn sct(code: u16, tid: u32, pid: u32, ret: i64, args: &[u64]) -> RecordBuilder {
     RecordBuilder::new(code, 0, 1, tid, pid, ret).args(args)
 }
 
-pub(crate) fn run(st: &mut State, b: RecordBuilder) -> Effect {
+pub(super) fn run(st: &mut State, b: RecordBuilder) -> Effect {
     let bytes = b.build();
     let (r, _) = Record::parse(&bytes).expect("test records parse");
     st.apply(&r)
 }
 
-pub(crate) fn fork_rec(
+pub(super) fn fork_rec(
     parent: u32,
     ppid: u32,
     child: u32,
@@ -184,7 +182,7 @@ pub(crate) fn fork_rec(
     ])
 }
 
-fn pathcomp(p: &str) -> Vec<u8> {
+pub(super) fn pathcomp(p: &str) -> Vec<u8> {
     let mut v = Vec::new();
     for c in p.split('/').filter(|c| !c.is_empty()).rev() {
         v.extend_from_slice(c.as_bytes());
@@ -193,7 +191,7 @@ fn pathcomp(p: &str) -> Vec<u8> {
     v
 }
 
-fn exec_rec(tid: u32, argv: &[&str], exe: &str) -> RecordBuilder {
+pub(super) fn exec_rec(tid: u32, argv: &[&str], exe: &str) -> RecordBuilder {
     let mut args = [0u64; wire::exec::NARGS];
     args[wire::exec::OLD_TID] = u64::from(tid);
     args[wire::exec::UID] = 1000;
@@ -214,14 +212,14 @@ fn exec_rec(tid: u32, argv: &[&str], exe: &str) -> RecordBuilder {
         )
 }
 
-const AT_FDCWD: u64 = -100i64 as u64;
-const O_DIRECTORY: u64 = 0o200000;
+pub(super) const AT_FDCWD: u64 = -100i64 as u64;
+pub(super) const O_DIRECTORY: u64 = 0o200000;
 
-fn openat(tid: u32, ret: i64, dirfd: u64, p: &str, flags: u64) -> RecordBuilder {
+pub(super) fn openat(tid: u32, ret: i64, dirfd: u64, p: &str, flags: u64) -> RecordBuilder {
     sc(OPENAT, tid, ret, &[dirfd, 0, flags, 0]).param(1, ParamKind::Str, p.as_bytes())
 }
 
-fn name(st: &State, pid: u32, fd: i64) -> Option<String> {
+pub(super) fn name(st: &State, pid: u32, fd: i64) -> Option<String> {
     st.fd(pid, fd).map(|e| e.name.to_string())
 }
 
@@ -355,7 +353,7 @@ fn relative_paths_dirfd_and_chdir() {
     assert_eq!(name(&st, 100, 9).as_deref(), Some("a/b"));
 }
 
-fn inet4(ip: [u8; 4], port: u16) -> Vec<u8> {
+pub(super) fn inet4(ip: [u8; 4], port: u16) -> Vec<u8> {
     let mut v = AF_INET.to_le_bytes().to_vec();
     v.extend_from_slice(&port.to_be_bytes());
     v.extend_from_slice(&ip);
@@ -363,7 +361,7 @@ fn inet4(ip: [u8; 4], port: u16) -> Vec<u8> {
     v
 }
 
-fn inet6(ip: std::net::Ipv6Addr, port: u16) -> Vec<u8> {
+pub(super) fn inet6(ip: std::net::Ipv6Addr, port: u16) -> Vec<u8> {
     let mut v = AF_INET6.to_le_bytes().to_vec();
     v.extend_from_slice(&port.to_be_bytes());
     v.extend_from_slice(&[0; 4]);
@@ -520,247 +518,4 @@ fn close_range_and_cloexec_flag() {
     );
     let left: Vec<i32> = st.fd_table(100).unwrap().iter().map(|(f, _)| f).collect();
     assert_eq!(left, vec![0, 1, 2, 3]);
-}
-
-#[test]
-fn setuid_family() {
-    let mut st = state();
-    run(&mut st, fork_rec(100, 100, 500, 500, 0));
-    // Non-root setuid only changes the effective uid.
-    run(&mut st, sc(SETUID, 500, 0, &[0]));
-    let c = st.process(500).unwrap().creds;
-    assert_eq!((c.uid, c.euid), (1000, 0));
-    // Now euid 0: setuid sets all three.
-    run(&mut st, sc(SETUID, 500, 0, &[33]));
-    let c = st.process(500).unwrap().creds;
-    assert_eq!((c.uid, c.euid, c.suid), (33, 33, 33));
-    // Failed calls are ignored; -1 means unchanged.
-    run(&mut st, sc(SETUID, 500, -1, &[0]));
-    run(
-        &mut st,
-        sc(SETRESUID, 500, 0, &[u64::MAX, 7, u64::from(u32::MAX)]),
-    );
-    let c = st.process(500).unwrap().creds;
-    assert_eq!((c.uid, c.euid, c.suid), (33, 7, 33));
-    assert_eq!(
-        st.process(100).unwrap().creds.euid,
-        1000,
-        "parent unaffected"
-    );
-}
-
-#[test]
-fn exit_reparents_and_lingers_one_event() {
-    let mut st = state();
-    run(&mut st, sc(PRCTL, 100, 0, &[36, 1]));
-    run(&mut st, fork_rec(100, 100, 200, 200, 0));
-    run(&mut st, fork_rec(200, 200, 300, 300, 0));
-    let exit = RecordBuilder::new(wire::CODE_EXIT, 0, 7, 200, 200, 0).args(&[256, 1]);
-    run(&mut st, exit);
-    assert_eq!(
-        st.process(200).unwrap().exit_status,
-        Some(256),
-        "visible for the exit event"
-    );
-    run(&mut st, sc(CLOSE, 100, -9, &[77]));
-    assert!(st.process(200).is_none());
-    assert!(st.thread(200).is_none());
-    assert_eq!(
-        st.process(300).unwrap().ppid,
-        100,
-        "reparented to the subreaper"
-    );
-    assert_eq!(st.tree().get(&100), Some(&vec![300]));
-}
-
-#[test]
-fn imported_clone_and_execve_without_special_records() {
-    let mut st = state();
-    // Parent's clone exit: the child is created from the parent.
-    run(&mut st, sc(CLONE, 100, 600, &[0x11, 0, 0, 0, 0]));
-    assert_eq!(st.process(600).unwrap().ppid, 100);
-    assert_eq!(name(&st, 600, 0).as_deref(), Some("/dev/pts/0"));
-    // Child ran first: its lazy state is merged when the parent's exit arrives.
-    run(&mut st, sc(CLONE, 601, 0, &[0x11, 0, 0, 0, 0]));
-    assert!(st.thread(601).unwrap().lazy);
-    run(&mut st, openat(601, 3, AT_FDCWD, "/early", 0));
-    run(&mut st, sc(CLONE, 100, 601, &[0x11, 0, 0, 0, 0]));
-    assert!(!st.thread(601).unwrap().lazy);
-    assert_eq!(st.process(601).unwrap().ppid, 100);
-    assert_eq!(name(&st, 601, 3).as_deref(), Some("/early"));
-    assert_eq!(name(&st, 601, 1).as_deref(), Some("/dev/pts/0"));
-    // execve exit without an EXEC record.
-    let ex = sc(EXECVE, 600, 0, &[0, 0, 0])
-        .param(0, ParamKind::Str, b"/usr/bin/curl")
-        .param(1, ParamKind::Argv, b"curl\0-s\0x\0");
-    run(&mut st, ex);
-    let p = st.process(600).unwrap();
-    assert_eq!(
-        (p.exe(), &*p.exepath, p.args().len()),
-        ("curl", "/usr/bin/curl", 2)
-    );
-    assert_eq!(&*st.thread(600).unwrap().comm, "curl");
-    // With an EXEC record, the execve exit does not override it.
-    run(&mut st, exec_rec(601, &["real"], "/opt/real"));
-    let ex = sc(EXECVE, 601, 0, &[0, 0, 0]).param(0, ParamKind::Str, b"/tmp/link");
-    run(&mut st, ex);
-    assert_eq!(&*st.process(601).unwrap().exepath, "/opt/real");
-}
-
-#[test]
-fn lazy_threads_and_prctl_name() {
-    let mut st = state();
-    run(
-        &mut st,
-        sct(OPENAT, 901, 900, 3, &[AT_FDCWD, 0, 0, 0]).param(1, ParamKind::Str, b"/a"),
-    );
-    assert!(st.thread(901).unwrap().lazy);
-    assert!(st.process(900).unwrap().lazy);
-    assert_eq!(name(&st, 900, 3).as_deref(), Some("/a"));
-    assert_eq!(st.stats().lazy_threads, 1);
-    run(
-        &mut st,
-        sct(PRCTL, 901, 900, 0, &[15, 0]).param(1, ParamKind::Str, b"worker-thread-name-long"),
-    );
-    assert_eq!(&*st.thread(901).unwrap().comm, "worker-thread-n");
-}
-
-#[test]
-fn ancestry_cycles_terminate() {
-    let snap = Snapshot {
-        procs: vec![
-            proc_info(10, 10, 11, "a"),
-            proc_info(11, 11, 10, "b"),
-            proc_info(12, 12, 12, "c"),
-        ],
-        ..Snapshot::default()
-    };
-    let st = State::new(ops(), &snap);
-    assert_eq!(
-        st.ancestors(10).map(|p| p.pid).collect::<Vec<_>>(),
-        vec![11]
-    );
-    assert_eq!(st.ancestors(12).count(), 0);
-    assert_eq!(st.children(12), Vec::<u32>::new());
-}
-
-#[test]
-fn checkpoints_match_full_replay_simple() {
-    let recs: Vec<Vec<u8>> = (0..50)
-        .map(|i| openat(100, 3 + i % 5, AT_FDCWD, &format!("/f{i}"), 0).build())
-        .collect();
-    let mut cps = Checkpoints::new(state(), 7).unwrap();
-    for r in &recs {
-        cps.push(&Record::parse(r).unwrap().0);
-    }
-    assert_eq!(cps.len(), 1 + 50 / 7);
-    let src = |k: u64| recs[k as usize..].iter().map(Ok::<_, std::io::Error>);
-    for n in [0, 1, 6, 7, 8, 22, 49, 50] {
-        let mut full = state();
-        for r in &recs[..n as usize] {
-            full.apply(&Record::parse(r).unwrap().0);
-        }
-        assert_eq!(cps.state_at(n, src).unwrap(), full, "n={n}");
-    }
-    let short = cps.state_at(40, |_| recs[..2].iter().map(Ok::<_, std::io::Error>));
-    assert!(matches!(short, Err(StateError::ShortReplay { .. })));
-    assert!(matches!(
-        Checkpoints::new(state(), 0),
-        Err(StateError::ZeroInterval { .. })
-    ));
-}
-
-/// A small alphabet of records touching every kind of state change.
-fn arb_record() -> impl Strategy<Value = Vec<u8>> {
-    let tid = prop_oneof![Just(100u32), Just(101), Just(200), Just(201), Just(300)];
-    (0u8..12, tid, 0i64..12, 0u64..12, 0u64..12).prop_map(|(k, tid, ret, a, b)| {
-        let pid = if tid % 100 == 1 { tid - 1 } else { tid };
-        let r = |code, args: &[u64]| sct(code, tid, pid, ret, args);
-        match k {
-            0 => r(OPENAT, &[AT_FDCWD, 0, 0, 0]).param(
-                1,
-                ParamKind::Str,
-                format!("d{a}/f{b}").as_bytes(),
-            ),
-            1 => r(CLOSE, &[a]),
-            2 => r(DUP2, &[a, b]),
-            3 => fork_rec(
-                tid,
-                pid,
-                200 + (a as u32 % 2),
-                200,
-                if b % 2 == 0 { 0 } else { 0x10f00 },
-            ),
-            4 => RecordBuilder::new(wire::CODE_EXIT, 0, 1, tid, pid, 0).args(&[a, b % 2]),
-            5 => r(CHDIR, &[0]).param(0, ParamKind::Str, format!("/d{a}").as_bytes()),
-            6 => r(SOCKET, &[u64::from(AF_INET), 1, 0]),
-            7 => r(CONNECT, &[a, 0, 16]).param(
-                1,
-                ParamKind::Sockaddr,
-                &inet4([10, 0, 0, b as u8], 80),
-            ),
-            8 => exec_rec(tid, &["p", "q"], "/bin/p"),
-            9 => r(PIPE2, &[0, b << 19]).param(
-                0,
-                ParamKind::Struct,
-                &[a as u8, 0, 0, 0, b as u8, 0, 0, 0],
-            ),
-            10 => r(SETUID, &[a]),
-            _ => r(CLONE, &[if b % 2 == 0 { 0x11 } else { 0x10f00 }]),
-        }
-        .build()
-    })
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
-
-    #[test]
-    fn checkpoints_equal_full_replay(recs in prop::collection::vec(arb_record(), 0..80), interval in 1u64..10, n_frac in 0.0f64..=1.0) {
-        let mut cps = Checkpoints::new(state(), interval).unwrap();
-        for r in &recs {
-            cps.push(&Record::parse(r).unwrap().0);
-        }
-        let n = (recs.len() as f64 * n_frac) as u64;
-        let mut full = state();
-        for r in &recs[..n as usize] {
-            full.apply(&Record::parse(r).unwrap().0);
-        }
-        let got = cps.state_at(n, |k| recs[k as usize..].iter().map(Ok::<_, std::io::Error>)).unwrap();
-        prop_assert_eq!(got, full);
-        // Every process's thread count matches the thread table.
-        let st = cps.current();
-        for p in st.processes() {
-            prop_assert_eq!(p.nthreads as usize, st.threads_of(p.pid).len());
-        }
-        for t in st.threads() {
-            prop_assert!(st.process(t.pid).is_some());
-        }
-    }
-
-    #[test]
-    fn hostile_records_never_panic(
-        recs in prop::collection::vec(
-            (any::<u16>(), any::<u8>(), any::<u32>(), any::<u32>(), any::<i64>(),
-             prop::collection::vec(any::<u64>(), 0..8),
-             prop::collection::vec((0u8..8, 1u8..7, prop::collection::vec(any::<u8>(), 0..40)), 0..3)),
-            0..40)
-    ) {
-        let mut st = state();
-        for (code, flags, tid, pid, ret, args, params) in recs {
-            let code = code % 1100;
-            let mut b = RecordBuilder::new(code, 0, 0, tid % 8, pid % 8, ret).flags(flags & !wire::F_ENTER_TS).args(&args);
-            for (idx, kind, data) in params {
-                let kind = ParamKind::from_u8(kind).unwrap_or(ParamKind::Buf);
-                b = b.param(idx, kind, &data);
-            }
-            let bytes = b.build();
-            if let Ok((r, _)) = Record::parse(&bytes) {
-                st.apply(&r);
-            }
-        }
-        for p in st.processes() {
-            prop_assert_eq!(p.nthreads as usize, st.threads_of(p.pid).len());
-        }
-    }
 }
