@@ -70,7 +70,7 @@ pub use users::Users;
 
 pub use crate::event::meta::FdKind;
 
-use crate::event::meta::Snapshot;
+use crate::event::meta::{Snapshot, SyscallTable};
 use shared::Shared;
 
 /// Most threads (and processes) kept; more are counted in [`Stats::thread_cap`].
@@ -179,6 +179,11 @@ impl State {
             st.add_thread(Thread::from_info(p));
         }
         st
+    }
+
+    /// Compiles `table` and builds the start state from `snap` in one step.
+    pub fn from_capture(table: &SyscallTable, snap: &Snapshot) -> State {
+        State::new(Arc::new(Ops::compile(table)), snap)
     }
 
     /// An empty state (no snapshot) for a table of ops.

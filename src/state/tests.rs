@@ -31,6 +31,10 @@ pub(super) const EVENTFD2: u16 = 290;
 pub(super) const PIPE2: u16 = 293;
 pub(super) const MEMFD: u16 = 319;
 pub(super) const CLOSE_RANGE: u16 = 436;
+pub(super) const SETPGID: u16 = 109;
+pub(super) const SETSID: u16 = 112;
+pub(super) const UNSHARE: u16 = 272;
+pub(super) const COMPAT_OPENAT: u16 = 512 + 295;
 
 /// The fixture table (arg names as the kernel's).
 pub(super) fn table() -> SyscallTable {
@@ -92,6 +96,13 @@ pub(super) fn table() -> SyscallTable {
             d(PIPE2, "pipe2", &["fildes", "flags"]),
             d(MEMFD, "memfd_create", &["uname", "flags"]),
             d(CLOSE_RANGE, "close_range", &["fd", "max_fd", "flags"]),
+            d(SETPGID, "setpgid", &["pid", "pgid"]),
+            d(SETSID, "setsid", &[]),
+            d(UNSHARE, "unshare", &["unshare_flags"]),
+            SyscallDesc {
+                compat: true,
+                ..d(295, "openat", &["dfd", "filename", "flags", "mode"])
+            },
         ],
     }
 }

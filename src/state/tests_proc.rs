@@ -256,3 +256,64 @@ proptest! {
         prop_assert_eq!(st.nchildren.values().map(|n| *n as usize).sum::<usize>(), st.procs.len());
     }
 }
+
+#[test]
+fn sessions_unshare_and_compat() {
+    let mut st = state();
+    run(
+        &mut st,
+        fork_rec(100, 100, 700, 700, ops::CLONE_FILES | ops::CLONE_FS),
+    );
+    run(&mut st, sc(SETSID, 700, 700, &[]));
+    let p = st.process(700).unwrap();
+    assert_eq!((p.sid, p.pgid), (700, 700));
+    run(&mut st, sc(SETPGID, 700, 0, &[0, 100]));
+    assert_eq!(st.process(700).unwrap().pgid, 100);
+    // unshare(CLONE_FILES | CLONE_FS) stops the sharing with the parent.
+    run(
+        &mut st,
+        sc(UNSHARE, 700, 0, &[ops::CLONE_FILES | ops::CLONE_FS]),
+    );
+    run(
+        &mut st,
+        sc(CHDIR, 700, 0, &[0]).param(0, ParamKind::Str, b"/srv"),
+    );
+    assert_eq!(st.cwd(100), Some("/home/u"));
+    // A compat (ia32) openat uses the same semantics at code 512 + nr.
+    let e = run(
+        &mut st,
+        sc(COMPAT_OPENAT, 700, 3, &[AT_FDCWD, 0, 0, 0]).param(1, ParamKind::Str, b"data"),
+    );
+    assert_eq!(
+        e.fd.map(|(_, e)| e.name.to_string()),
+        Some("/srv/data".into())
+    );
+    assert_eq!(st.fd(100, 3), None);
+}
+
+#[test]
+fn checkpoints_before_start_and_from_capture() {
+    let mut st = State::from_capture(&table(), &snapshot());
+    assert_eq!(st, state());
+    for i in 0..3 {
+        run(&mut st, openat(100, 3 + i, AT_FDCWD, "/x", 0));
+    }
+    let cps = Checkpoints::new(st, 5).unwrap();
+    let none = || std::iter::empty::<Result<Vec<u8>, std::io::Error>>();
+    assert!(matches!(
+        cps.state_at(1, |_| none()),
+        Err(StateError::BeforeStart {
+            wanted: 1,
+            first: 3
+        })
+    ));
+    assert_eq!(cps.state_at(3, |_| none()).unwrap().applied(), 3);
+    assert!(matches!(
+        cps.state_at(4, |_| none()),
+        Err(StateError::ShortReplay { wanted: 4, got: 3 })
+    ));
+    let bad = cps.state_at(4, |_| {
+        std::iter::once(Ok::<_, std::io::Error>(vec![1u8, 2]))
+    });
+    assert!(matches!(bad, Err(StateError::BadRecord { index: 3, .. })));
+}
