@@ -1,1 +1,34 @@
-fn main() {}
+//! saker command-line entry point: parse arguments, run the command, map
+//! the outcome to an exit code (0 ok, 1 "found a problem", 2 error; a broken
+//! pipe is a clean exit).
+
+mod cli;
+
+use clap::Parser;
+
+fn run(c: cli::Cli) -> anyhow::Result<i32> {
+    match c.cmd {
+        #[cfg(feature = "bpf")]
+        cli::Cmd::Record(a) => cli::record::run(&a),
+        #[cfg(not(feature = "bpf"))]
+        cli::Cmd::Record(_) => anyhow::bail!("this build of saker has no recorder (built without the `bpf` feature)"),
+        cli::Cmd::Read(_) | cli::Cmd::Info(_) | cli::Cmd::Verify(_) => anyhow::bail!("not built yet"),
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+fn main() {
+    let c = cli::Cli::parse();
+    let code = match run(c) {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => 0,
+        Err(e) => {
+            eprintln!("saker: {e:#}");
+            2
+        }
+    };
+    std::process::exit(code);
+}

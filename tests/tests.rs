@@ -1,1 +1,6 @@
-//! Integration tests: one binary.
+//! Integration tests: one binary, running the real `saker` and reading its
+//! captures through the library.
+
+mod util;
+
+mod record;

@@ -2,7 +2,14 @@
 //!
 //! Everything here is pure data and decoding; no I/O.
 
+pub mod argnames;
+pub mod classify;
+pub mod display;
+pub mod flags;
 pub mod meta;
+pub mod table;
+pub mod text;
+pub mod tracefs;
 pub mod wire;
 
 pub use wire::{Param, ParamKind, Record, RecordBuilder};

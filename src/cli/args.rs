@@ -1,0 +1,130 @@
+//! Command-line arguments (clap derive): parsed and checked here, without I/O.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// saker: record every syscall into a compressed, indexed, tamper-evident
+/// capture, and analyze captures (ours or sysdig's .scap) without root.
+#[derive(Debug, Parser)]
+#[command(name = "saker", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Record syscalls system-wide (or of one command) into a capture file.
+    Record(RecordArgs),
+    /// Print the events of a capture, one line each (sysdig style).
+    Read(ReadArgs),
+    /// Summarize a capture from its index, without decompressing events.
+    Info(InfoArgs),
+    /// Check every checksum and the hash chain of a capture.
+    Verify(VerifyArgs),
+}
+
+/// `saker record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Capture file to write (mode 0600). With rotation, a base name.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: PathBuf,
+    /// Stop after this many seconds.
+    #[arg(short = 'M', value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Stop after this many events.
+    #[arg(short = 'n', long = "numevents", value_name = "EVENTS")]
+    pub numevents: Option<u64>,
+    /// Bytes of I/O buffers to capture per syscall.
+    #[arg(short = 's', long = "snaplen", default_value_t = 80, value_parser = clap::value_parser!(u32).range(0..=32767))]
+    pub snaplen: u32,
+    /// Rotate when a file reaches this many megabytes (1 MB = 1,000,000 bytes).
+    #[arg(short = 'C', long = "file-size", value_name = "MB")]
+    pub file_size: Option<u64>,
+    /// Rotate every this many seconds.
+    #[arg(short = 'G', long = "seconds", value_name = "SECS")]
+    pub seconds: Option<u64>,
+    /// With -C or -G: keep at most this many files, reusing names round-robin.
+    #[arg(short = 'W', long = "limit", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+    /// zstd compression level of event blocks (1-19).
+    #[arg(short = 'z', long = "compress", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=19))]
+    pub level: i32,
+    /// Only record this process (thread group); repeatable, at most 16.
+    #[arg(long = "pid", value_name = "PID")]
+    pub pids: Vec<u32>,
+    /// Only record processes with this comm; repeatable, at most 8.
+    #[arg(long = "comm", value_name = "NAME")]
+    pub comms: Vec<String>,
+    /// Only record the launched command and its descendants.
+    #[arg(long = "only-cmd", requires = "command")]
+    pub only_cmd: bool,
+    /// Record syscall entry times too (latency), at some cost.
+    #[arg(long)]
+    pub latency: bool,
+    /// Per-CPU ring buffer size in MiB (a power of two).
+    #[arg(long = "ring-mb", default_value_t = 16)]
+    pub ring_mb: u32,
+    /// Per-CPU ring buffer size in KiB (overrides --ring-mb; for tests).
+    #[arg(long = "ring-kb", hide = true)]
+    pub ring_kb: Option<u32>,
+    /// Uncompressed bytes per capture block, in KiB.
+    #[arg(long = "block-kb", default_value_t = 1024)]
+    pub block_kb: usize,
+    /// No status line and no summary.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Command to run once the probes are attached; recording stops when it exits.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// `saker read`.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Capture to read (ours or a sysdig/Falco .scap).
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: PathBuf,
+    /// Filter expression (sysdig/Falco syntax), e.g. `evt.type=openat and fd.name startswith /etc`.
+    #[arg(value_name = "FILTER", num_args = 0..)]
+    pub filter: Vec<String>,
+    /// Output format, sysdig style (`%evt.num %proc.name ...`).
+    #[arg(short = 'p', long = "print", value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// JSON lines with typed values.
+    #[arg(short = 'j', long = "json")]
+    pub json: bool,
+    /// Stop after this many printed events.
+    #[arg(short = 'n', long = "numevents", value_name = "N")]
+    pub numevents: Option<u64>,
+}
+
+/// `saker info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Capture to summarize.
+    pub file: PathBuf,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `saker verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Capture to check.
+    pub file: PathBuf,
+    /// The final chain hash printed when the capture was recorded.
+    #[arg(long, value_name = "HASH")]
+    pub expect: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}

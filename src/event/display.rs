@@ -1,0 +1,443 @@
+//! sysdig-style argument text (`%evt.args`) for records: `res=` (or `fd=`)
+//! first, then each argument as `name=value` under its sysdig name
+//! ([`sysdig_arg_name`]; captured buffers as `data=`, sockaddrs as `addr=`),
+//! with fds resolved to names,
+//! flags decoded, buffers and strings escaped, sockaddrs decoded, and the
+//! special events (procfork, procexec, procexit, drop) shown by field.
+//!
+//! Everything captured comes from hostile processes: every byte reaches the
+//! output through [`escape_bytes`], so no control character is ever printed raw.
+
+use std::fmt::Write as _;
+
+use super::argnames::sysdig_arg_name;
+use super::flags::{decode, decoder_for, errno_name, Decoder};
+use super::meta::{ArgDesc, ArgKind, SyscallDesc};
+pub use super::text::{escape_bytes, format_sockaddr};
+use super::text::{push_argv, push_pathcomp};
+use super::wire::{
+    drop as wdrop, exec, exit, fork, Param, ParamKind, Record, CODE_DROP, CODE_EXEC, CODE_EXIT,
+    CODE_FORK, F_COMPAT, F_TRUNCATED, F_UNFINISHED,
+};
+
+/// Syscalls whose return value is a new file descriptor (shown as `fd=`).
+fn returns_fd(name: &str) -> bool {
+    const PREFIXES: [&str; 10] = [
+        "open",
+        "creat",
+        "accept",
+        "dup",
+        "epoll_create",
+        "eventfd",
+        "signalfd",
+        "inotify_init",
+        "memfd_",
+        "fsopen",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p))
+        || (name.starts_with("socket") && name != "socketpair")
+        || matches!(
+            name,
+            "timerfd_create"
+                | "fanotify_init"
+                | "pidfd_open"
+                | "pidfd_getfd"
+                | "userfaultfd"
+                | "perf_event_open"
+                | "io_uring_setup"
+                | "fsmount"
+                | "fspick"
+                | "mq_open"
+                | "landlock_create_ruleset"
+        )
+}
+
+/// Appends ` ` unless at the start of the arguments.
+fn sep(out: &mut String, start: usize) {
+    if out.len() > start {
+        out.push(' ');
+    }
+}
+
+/// Appends `v` and, when it is an error, `(ENAME)`.
+fn push_ret(v: i64, out: &mut String) {
+    if (-4095..0).contains(&v) {
+        let _ = write!(out, "{v}");
+        if let Some(n) = errno_name(v) {
+            let _ = write!(out, "({n})");
+        }
+    } else if v >= 1 << 32 {
+        let _ = write!(out, "{v:#x}");
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+/// Appends `fd` and its resolved name, or `AT_FDCWD`.
+fn push_fd(fd: i64, out: &mut String, fd_name: &dyn Fn(i64) -> Option<String>) {
+    let _ = write!(out, "{fd}");
+    if fd == i64::from(libc::AT_FDCWD) {
+        out.push_str("(AT_FDCWD)");
+    } else if let Some(name) = fd_name(fd) {
+        out.push('(');
+        escape_bytes(name.as_bytes(), out);
+        out.push(')');
+    }
+}
+
+/// Appends a pointer value (`NULL` or hex).
+fn push_ptr(v: u64, out: &mut String) {
+    let _ = if v == 0 {
+        write!(out, "NULL")
+    } else {
+        write!(out, "{v:#x}")
+    };
+}
+
+/// Appends a scalar by its C type's signedness and width.
+fn push_scalar(ctype: &str, v: u64, compat: bool, out: &mut String) {
+    let t = ctype.trim_start_matches("const ").trim();
+    let wide = !compat
+        && matches!(
+            t,
+            "long" | "unsigned long" | "size_t" | "ssize_t" | "off_t" | "loff_t" | "__u64" | "u64"
+        );
+    let signed = matches!(
+        t,
+        "int"
+            | "long"
+            | "pid_t"
+            | "off_t"
+            | "loff_t"
+            | "ssize_t"
+            | "key_serial_t"
+            | "clockid_t"
+            | "__s32"
+            | "timer_t"
+            | "mqd_t"
+            | "key_t"
+            | "rwf_t"
+    );
+    let _ = match (wide, signed) {
+        (true, true) => write!(out, "{}", v as i64),
+        (true, false) => write!(out, "{v}"),
+        (false, true) => write!(out, "{}", v as u32 as i32),
+        (false, false) => write!(out, "{}", v as u32),
+    };
+}
+
+/// Appends the bytes of a struct param in hex.
+fn push_hex(data: &[u8], out: &mut String) {
+    for b in data {
+        let _ = write!(out, "{b:02x}");
+    }
+}
+
+fn u64_le(d: &[u8], off: usize) -> Option<u64> {
+    let s = d.get(off..off + 8)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(s);
+    Some(u64::from_le_bytes(a))
+}
+
+/// Appends a captured fixed struct, decoded when its layout is known.
+fn push_struct(desc: &ArgDesc, data: &[u8], out: &mut String) {
+    let base = desc.ctype.trim_start_matches("const ");
+    match (base, data.len()) {
+        ("int *", 8) => {
+            let a = i32::from_le_bytes([data[0], data[1], data[2], data[3]]);
+            let b = i32::from_le_bytes([data[4], data[5], data[6], data[7]]);
+            let _ = write!(out, "[{a},{b}]");
+        }
+        ("struct open_how *", n) if n >= 24 => {
+            let f = |o| u64_le(data, o).unwrap_or(0);
+            out.push_str("{flags=");
+            decode(Decoder::OpenFlags, f(0), out);
+            out.push_str(" mode=");
+            decode(Decoder::Mode, f(8), out);
+            out.push_str(" resolve=");
+            decode(Decoder::ResolveFlags, f(16), out);
+            out.push('}');
+        }
+        ("struct clone_args *", n) if n >= 64 => {
+            let f = |o| u64_le(data, o).unwrap_or(0);
+            out.push_str("{flags=");
+            decode(Decoder::CloneFlags, f(0) & !0xff, out);
+            out.push_str(" exit_signal=");
+            decode(Decoder::Signal, f(32), out);
+            out.push_str(" stack=");
+            push_ptr(f(40), out);
+            let _ = write!(out, " stack_size={}", f(48));
+            out.push('}');
+        }
+        _ => push_hex(data, out),
+    }
+}
+
+/// Appends one param's value by its wire kind.
+fn push_param(p: &Param<'_>, desc: Option<&ArgDesc>, out: &mut String) {
+    match p.kind() {
+        Some(ParamKind::Str | ParamKind::Buf) => escape_bytes(p.data, out),
+        Some(ParamKind::Sockaddr) => format_sockaddr(p.data, out),
+        Some(ParamKind::Argv) => push_argv(p.data, out),
+        Some(ParamKind::PathComp) => push_pathcomp(p.data, out),
+        Some(ParamKind::Struct) => match desc {
+            Some(d) => push_struct(d, p.data, out),
+            None => push_hex(p.data, out),
+        },
+        None => push_hex(p.data, out),
+    }
+}
+
+/// Appends `label=` and the param's value.
+fn push_labeled(
+    label: &str,
+    p: &Param<'_>,
+    desc: Option<&ArgDesc>,
+    out: &mut String,
+    start: usize,
+) {
+    sep(out, start);
+    out.push_str(label);
+    out.push('=');
+    push_param(p, desc, out);
+}
+
+/// Appends one syscall argument as `name=value`.
+fn push_arg(
+    rec: &Record<'_>,
+    name: &str,
+    i: usize,
+    d: &ArgDesc,
+    out: &mut String,
+    start: usize,
+    fd_name: &dyn Fn(i64) -> Option<String>,
+) {
+    let Some(v) = rec.arg(i) else { return };
+    let compat = rec.flags() & F_COMPAT != 0;
+    let idx = i as u8;
+    let mut params = rec.params().filter(|p| p.idx == idx).peekable();
+    match d.kind {
+        ArgKind::BufIn
+        | ArgKind::BufOut
+        | ArgKind::IovecIn
+        | ArgKind::IovecOut
+        | ArgKind::MsghdrIn
+        | ArgKind::MsghdrOut
+        | ArgKind::SockaddrIn
+        | ArgKind::SockaddrOut
+            if params.peek().is_some() =>
+        {
+            for p in params {
+                let label = if p.kind() == Some(ParamKind::Sockaddr) {
+                    "addr"
+                } else {
+                    "data"
+                };
+                push_labeled(label, &p, Some(d), out, start);
+            }
+            return;
+        }
+        ArgKind::Str | ArgKind::Argv | ArgKind::StructIn | ArgKind::StructOut
+            if params.peek().is_some() =>
+        {
+            for p in params {
+                push_labeled(sysdig_arg_name(name, &d.name), &p, Some(d), out, start);
+            }
+            return;
+        }
+        _ => {}
+    }
+    sep(out, start);
+    out.push_str(sysdig_arg_name(name, &d.name));
+    out.push('=');
+    match d.kind {
+        ArgKind::Fd | ArgKind::Dirfd => push_fd(i64::from(v as u32 as i32), out, fd_name),
+        ArgKind::Scalar => match decoder_for(name, &d.name, &d.ctype) {
+            Some(dec) => decode(dec, v, out),
+            None => push_scalar(&d.ctype, v, compat, out),
+        },
+        _ => push_ptr(v, out),
+    }
+}
+
+/// Appends sysdig-style `%evt.args` text for `rec`.
+///
+/// `desc` is the record's syscall (from [`super::table::Syscalls::get`]);
+/// without it the raw args are shown. `fd_name` resolves a file descriptor
+/// of the record's process to a name (`/etc/passwd`, `127.0.0.1:1->...`).
+pub fn format_args(
+    rec: &Record<'_>,
+    desc: Option<&SyscallDesc>,
+    out: &mut String,
+    fd_name: &dyn Fn(i64) -> Option<String>,
+) {
+    let start = out.len();
+    match rec.code() {
+        CODE_FORK => format_fork(rec, out, start),
+        CODE_EXEC => format_exec(rec, out, start),
+        CODE_EXIT => format_exit(rec, out, start),
+        CODE_DROP => {
+            let _ = write!(out, "count={}", rec.arg(wdrop::COUNT).unwrap_or(0));
+            if let Some(ts) = rec.arg(wdrop::FIRST_TS) {
+                let _ = write!(out, " first_ts={ts}");
+            }
+        }
+        _ if rec.is_syscall() => format_syscall(rec, desc, out, start, fd_name),
+        _ => format_raw(rec, 0, out, start),
+    }
+    if rec.flags() & F_TRUNCATED != 0 {
+        sep(out, start);
+        out.push_str("(truncated)");
+    }
+}
+
+fn format_syscall(
+    rec: &Record<'_>,
+    desc: Option<&SyscallDesc>,
+    out: &mut String,
+    start: usize,
+    fd_name: &dyn Fn(i64) -> Option<String>,
+) {
+    let name = desc.map_or("", |d| d.name.as_str());
+    if rec.flags() & F_UNFINISHED != 0 {
+        out.push_str("(unfinished)");
+    } else if returns_fd(name) {
+        out.push_str("fd=");
+        let ret = rec.ret();
+        if ret < 0 {
+            push_ret(ret, out)
+        } else {
+            push_fd(ret, out, fd_name)
+        }
+    } else {
+        out.push_str("res=");
+        push_ret(rec.ret(), out);
+    }
+    let Some(desc) = desc else {
+        format_raw(rec, 0, out, start);
+        return;
+    };
+    for (i, d) in desc.args.iter().enumerate() {
+        push_arg(rec, name, i, d, out, start, fd_name);
+    }
+    format_raw(rec, desc.args.len(), out, start);
+}
+
+/// Appends args and params from index `from` on as `argN=0x..` / `pN=...`.
+fn format_raw(rec: &Record<'_>, from: usize, out: &mut String, start: usize) {
+    for i in from..rec.nargs() {
+        sep(out, start);
+        let _ = write!(out, "arg{i}=");
+        push_ptr(rec.arg(i).unwrap_or(0), out);
+    }
+    for p in rec.params().filter(|p| p.idx as usize >= from) {
+        sep(out, start);
+        let _ = write!(out, "p{}=", p.idx);
+        push_param(&p, None, out);
+    }
+}
+
+fn format_fork(rec: &Record<'_>, out: &mut String, start: usize) {
+    let a = |i| rec.arg(i).unwrap_or(0);
+    let _ = write!(
+        out,
+        "child_tid={} child_pid={} flags=",
+        a(fork::CHILD_TID),
+        a(fork::CHILD_PID)
+    );
+    decode(Decoder::CloneFlags, a(fork::FLAGS), out);
+    if rec.nargs() > fork::CHILD_VPID {
+        let _ = write!(
+            out,
+            " child_vtid={} child_vpid={}",
+            a(fork::CHILD_VTID),
+            a(fork::CHILD_VPID)
+        );
+    }
+    format_raw(rec, fork::CHILD_VPID + 1, out, start);
+}
+
+fn format_exec(rec: &Record<'_>, out: &mut String, start: usize) {
+    for (idx, label) in [
+        (exec::P_FILENAME, "filename"),
+        (exec::P_ARGV, "argv"),
+        (exec::P_EXE, "exe"),
+        (exec::P_CWD, "cwd"),
+        (exec::P_COMM, "comm"),
+        (exec::P_CGROUP, "cgroup"),
+    ] {
+        if let Some(p) = rec.param(idx) {
+            push_labeled(label, &p, None, out, start);
+        }
+    }
+    let fields = [
+        (exec::OLD_TID, "old_tid"),
+        (exec::UID, "uid"),
+        (exec::GID, "gid"),
+        (exec::EUID, "euid"),
+        (exec::EGID, "egid"),
+        (exec::LOGINUID, "loginuid"),
+        (exec::TTY, "tty"),
+        (exec::SID, "sid"),
+        (exec::PGID, "pgid"),
+        (exec::VPID, "vpid"),
+        (exec::PPID, "ppid"),
+    ];
+    for (i, label) in fields {
+        if let Some(v) = rec.arg(i) {
+            sep(out, start);
+            // uids are u32 (loginuid u32::MAX = unset shows as -1 like sysdig).
+            let _ = write!(out, "{label}={}", v as u32 as i32);
+        }
+    }
+    if let Some(v) = rec.arg(exec::CAP_EFFECTIVE) {
+        sep(out, start);
+        let _ = write!(out, "cap_effective={v:#x}");
+    }
+    if let Some(v) = rec.arg(exec::EXE_FLAGS) {
+        sep(out, start);
+        out.push_str("exe_flags=");
+        let names = [
+            (exec::EXE_NO_LINKS, "NO_LINKS"),
+            (exec::EXE_UPPER_LAYER, "UPPER_LAYER"),
+            (exec::EXE_WRITABLE, "WRITABLE"),
+        ];
+        let flags_start = out.len();
+        for (bit, n) in names {
+            if v & bit != 0 {
+                if out.len() > flags_start {
+                    out.push('|');
+                }
+                out.push_str(n);
+            }
+        }
+        if out.len() == flags_start {
+            out.push('0');
+        }
+    }
+    format_raw(rec, exec::NARGS, out, start);
+}
+
+fn format_exit(rec: &Record<'_>, out: &mut String, start: usize) {
+    let status = rec.arg(exit::CODE).unwrap_or(0) as u32;
+    let _ = write!(out, "status={status}");
+    let sig = status & 0x7f;
+    if sig == 0 {
+        let _ = write!(out, " code={}", (status >> 8) & 0xff);
+    } else {
+        out.push_str(" sig=");
+        decode(Decoder::Signal, u64::from(sig), out);
+        if status & 0x80 != 0 {
+            out.push_str(" core=1");
+        }
+    }
+    if let Some(g) = rec.arg(exit::GROUP_DEAD) {
+        let _ = write!(out, " group_dead={g}");
+    }
+    format_raw(rec, exit::GROUP_DEAD + 1, out, start);
+}
+
+#[cfg(test)]
+#[path = "display_tests.rs"]
+mod tests;

@@ -1,0 +1,110 @@
+//! Text rendering of captured bytes: terminal-safe escaping, paths captured
+//! as components, argv lists and `struct sockaddr`.
+//!
+//! Every captured byte shown to a user goes through [`escape_bytes`].
+
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::flags::{decode, Decoder};
+
+/// Appends `bytes` escaped for a terminal: printable ASCII and UTF-8 are
+/// kept; `\` becomes `\\`; `\n`, `\r`, `\t` are written as such; other
+/// control characters (C0, DEL, C1, ESC), bidi overrides and invalid UTF-8
+/// bytes become `\xNN` or `\u{NNNN}`.
+pub fn escape_bytes(bytes: &[u8], out: &mut String) {
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x80 && c.is_control() => {
+                    let _ = write!(out, "\\x{:02x}", c as u32);
+                }
+                c if c.is_control() || is_bidi_or_invisible(c) => {
+                    let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+}
+
+/// Format characters that can reorder or hide terminal text.
+pub(crate) fn is_bidi_or_invisible(c: char) -> bool {
+    matches!(c as u32, 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2069 | 0xfeff)
+}
+
+/// Appends a path captured as components, leaf first, NUL separated.
+pub(crate) fn push_pathcomp(data: &[u8], out: &mut String) {
+    let start = out.len();
+    for comp in data.split(|&b| b == 0).rev().filter(|c| !c.is_empty()) {
+        out.push('/');
+        escape_bytes(comp, out);
+    }
+    if out.len() == start {
+        out.push('/');
+    }
+}
+
+/// Appends NUL-separated strings joined by spaces.
+pub(crate) fn push_argv(data: &[u8], out: &mut String) {
+    let data = data.strip_suffix(&[0]).unwrap_or(data);
+    for (i, a) in data.split(|&b| b == 0).enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        escape_bytes(a, out);
+    }
+}
+
+/// Appends a decoded `struct sockaddr`: `1.2.3.4:80`, `[::1]:22`, a unix
+/// path, `@abstract`, `netlink:pid=N`, or the family and length.
+pub fn format_sockaddr(b: &[u8], out: &mut String) {
+    let Some(&[f0, f1]) = b.get(..2) else {
+        let _ = write!(out, "?(len={})", b.len());
+        return;
+    };
+    let family = i32::from(u16::from_le_bytes([f0, f1]));
+    let port = |b: &[u8]| u16::from_be_bytes([b[2], b[3]]);
+    match family {
+        libc::AF_INET if b.len() >= 8 => {
+            let ip = Ipv4Addr::new(b[4], b[5], b[6], b[7]);
+            let _ = write!(out, "{ip}:{}", port(b));
+        }
+        libc::AF_INET6 if b.len() >= 24 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(&b[8..24]);
+            let _ = write!(out, "[{}]:{}", Ipv6Addr::from(a), port(b));
+        }
+        libc::AF_UNIX => {
+            let path = &b[2..];
+            match path.split_first() {
+                None => out.push_str("(unnamed)"),
+                Some((0, name)) => {
+                    out.push('@');
+                    escape_bytes(name, out);
+                }
+                Some(_) => {
+                    let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
+                    escape_bytes(&path[..end], out);
+                }
+            }
+        }
+        libc::AF_NETLINK if b.len() >= 12 => {
+            let pid = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+            let groups = u32::from_le_bytes([b[8], b[9], b[10], b[11]]);
+            let _ = write!(out, "netlink:pid={pid},groups={groups:#x}");
+        }
+        libc::AF_UNSPEC => out.push_str("AF_UNSPEC"),
+        _ => {
+            decode(Decoder::Family, family as u64, out);
+            let _ = write!(out, "(len={})", b.len());
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! The writer thread: compresses and writes record batches, rotates files
+//! (`-C`, `-G`, `-W`), and gives every file its own metadata and snapshot so
+//! that each one stands alone.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::session::Status;
+use super::RecordError;
+use crate::capture::{CaptureMeta, CaptureWriter, WriterOptions};
+use crate::event::meta::{RecorderConfig, Summary, SyscallTable};
+use crate::event::wire::CODE_DROP;
+
+/// Batches in flight between the drain loop and the writer (each ~1 MiB).
+const QUEUE: usize = 512;
+
+/// What the writer needs to know.
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    /// Output path (base name when rotating).
+    pub output: PathBuf,
+    /// Rotate after this many bytes.
+    pub rotate_bytes: Option<u64>,
+    /// Rotate after this long.
+    pub rotate_every: Option<Duration>,
+    /// Reuse file names after this many files.
+    pub rotate_files: Option<u32>,
+    /// zstd level.
+    pub zstd_level: i32,
+    /// Uncompressed bytes per block.
+    pub block_size: usize,
+    /// Recorder configuration stored in each file.
+    pub config: RecorderConfig,
+    /// Syscall table stored in each file.
+    pub table: SyscallTable,
+}
+
+/// Counters the writer publishes for the status line.
+#[derive(Debug, Default)]
+pub struct WriterShared {
+    bytes: AtomicU64,
+    raw: AtomicU64,
+    drops: AtomicU64,
+}
+
+impl WriterShared {
+    /// A status snapshot.
+    pub fn status(&self, elapsed: Duration, events: u64) -> Status {
+        Status {
+            elapsed: elapsed.as_secs_f64(),
+            events,
+            drops: self.drops.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            raw_bytes: self.raw.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Messages to the writer thread.
+#[derive(Debug)]
+pub enum WriterMsg {
+    /// Time-ordered wire records.
+    Records(Vec<u8>),
+    /// Close the last file with this summary.
+    Finish(Summary),
+}
+
+/// One file written.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    /// Its path.
+    pub path: PathBuf,
+    /// Events in it.
+    pub events: u64,
+    /// Bytes on disk.
+    pub bytes: u64,
+    /// Uncompressed event bytes.
+    pub raw_bytes: u64,
+    /// Final chain hash.
+    pub chain_hash: String,
+}
+
+/// The running writer thread.
+pub struct WriterHandle {
+    join: JoinHandle<Result<Vec<FileReport>, RecordError>>,
+}
+
+impl WriterHandle {
+    /// Waits for the writer and returns the files it wrote.
+    pub fn join(self) -> Result<Vec<FileReport>, RecordError> {
+        self.join.join().unwrap_or_else(|_| Err(RecordError::Writer("the writer thread panicked".into())))
+    }
+
+    /// The writer's error after it hung up early.
+    pub fn join_error(self) -> RecordError {
+        match self.join() {
+            Err(e) => e,
+            Ok(_) => RecordError::Writer("the writer stopped early".into()),
+        }
+    }
+}
+
+/// Sums the counts of the gap markers in a batch of records.
+fn drops_in(batch: &[u8]) -> u64 {
+    let mut n = 0u64;
+    let mut off = 0usize;
+    while let Some(h) = batch.get(off..off + 32) {
+        let len = u16::from_le_bytes([h[0], h[1]]) as usize;
+        if len < 32 {
+            break;
+        }
+        if u16::from_le_bytes([h[2], h[3]]) == CODE_DROP {
+            n += u64::from_le_bytes(h[24..32].try_into().unwrap_or([0; 8]));
+        }
+        off += len;
+    }
+    n
+}
+
+struct Rotation {
+    cfg: WriterConfig,
+    index: u32,
+    opened: Instant,
+    writer: CaptureWriter<std::fs::File>,
+    path: PathBuf,
+    drops: u64,
+}
+
+impl Rotation {
+    fn path_for(cfg: &WriterConfig, index: u32) -> PathBuf {
+        if cfg.rotate_bytes.is_none() && cfg.rotate_every.is_none() {
+            return cfg.output.clone();
+        }
+        let slot = cfg.rotate_files.map_or(index, |w| index % w.max(1));
+        let mut p = cfg.output.clone().into_os_string();
+        p.push(slot.to_string());
+        PathBuf::from(p)
+    }
+
+    fn open(cfg: &WriterConfig, index: u32) -> Result<(CaptureWriter<std::fs::File>, PathBuf), RecordError> {
+        let machine = super::procfs::machine_info()?;
+        let snapshot = super::procfs::snapshot(&super::procfs::SnapshotOptions::default())?;
+        let mut config = cfg.config.clone();
+        config.rotation_index = index;
+        let meta = CaptureMeta { machine, config, syscalls: cfg.table.clone(), snapshot };
+        let path = Self::path_for(cfg, index);
+        if cfg.rotate_files.is_some() && path.exists() {
+            // Round-robin reuse: the old file of this slot is replaced.
+            std::fs::remove_file(&path)
+                .map_err(|e| RecordError::Io { what: format!("replacing {}", path.display()), source: e })?;
+        }
+        let opts = WriterOptions { zstd_level: cfg.zstd_level, block_size: cfg.block_size };
+        let w = CaptureWriter::create(&path, &meta, opts)?;
+        Ok((w, path))
+    }
+
+    fn due(&self) -> bool {
+        let st = self.writer.stats();
+        self.cfg.rotate_bytes.is_some_and(|b| st.bytes_written >= b)
+            || self.cfg.rotate_every.is_some_and(|d| self.opened.elapsed() >= d)
+    }
+
+    fn close(self, mut summary: Summary) -> Result<FileReport, RecordError> {
+        let st = self.writer.stats();
+        summary.events = st.events;
+        summary.drops = self.drops;
+        let info = self.writer.finish(&summary)?;
+        Ok(FileReport {
+            path: self.path,
+            events: info.events,
+            bytes: info.bytes,
+            raw_bytes: info.uncompressed_bytes,
+            chain_hash: info.chain_hash,
+        })
+    }
+}
+
+/// Takes the start snapshot, creates the first file and starts the thread.
+pub fn spawn_writer(
+    cfg: WriterConfig,
+    shared: Arc<WriterShared>,
+) -> Result<(mpsc::SyncSender<WriterMsg>, WriterHandle), RecordError> {
+    let (writer, path) = Rotation::open(&cfg, 0)?;
+    let mut rot = Rotation { cfg, index: 0, opened: Instant::now(), writer, path, drops: 0 };
+    let (tx, rx) = mpsc::sync_channel::<WriterMsg>(QUEUE);
+    let join = std::thread::Builder::new()
+        .name("saker-writer".into())
+        .spawn(move || {
+            let mut files = Vec::new();
+            let mut base_bytes = 0u64;
+            let mut base_raw = 0u64;
+            for msg in rx {
+                match msg {
+                    WriterMsg::Records(batch) => {
+                        if rot.due() {
+                            let next = rot.index + 1;
+                            let (w, p) = Rotation::open(&rot.cfg, next)?;
+                            let old = std::mem::replace(
+                                &mut rot,
+                                Rotation { cfg: rot.cfg.clone(), index: next, opened: Instant::now(), writer: w, path: p, drops: 0 },
+                            );
+                            let summary = Summary { stop_reason: "rotation".into(), ..Summary::default() };
+                            let rep = old.close(summary)?;
+                            base_bytes += rep.bytes;
+                            base_raw += rep.raw_bytes;
+                            files.push(rep);
+                        }
+                        let d = drops_in(&batch);
+                        rot.drops += d;
+                        shared.drops.fetch_add(d, Ordering::Relaxed);
+                        rot.writer.push_batch(&batch)?;
+                        let st = rot.writer.stats();
+                        shared.bytes.store(base_bytes + st.bytes_written, Ordering::Relaxed);
+                        shared.raw.store(base_raw + st.uncompressed_bytes, Ordering::Relaxed);
+                    }
+                    WriterMsg::Finish(summary) => {
+                        files.push(rot.close(summary)?);
+                        return Ok(files);
+                    }
+                }
+            }
+            Err(RecordError::Writer("the recorder hung up without finishing".into()))
+        })
+        .map_err(|e| RecordError::Io { what: "starting the writer thread".into(), source: e })?;
+    Ok((tx, WriterHandle { join }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::RecordBuilder;
+
+    #[test]
+    fn counts_gap_markers() {
+        let mut b = RecordBuilder::new(0, 0, 1, 1, 1, 0).build();
+        b.extend(RecordBuilder::new(CODE_DROP, 1, 2, 0, 0, 7).args(&[7, 1]).build());
+        b.extend(RecordBuilder::new(CODE_DROP, 0, 3, 0, 0, 5).args(&[5, 2]).build());
+        assert_eq!(drops_in(&b), 12);
+        assert_eq!(drops_in(&b[..40]), 0);
+    }
+}

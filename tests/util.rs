@@ -1,0 +1,66 @@
+//! Test harness: run the real binary, build the workload, gate BPF tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+/// The saker binary under test.
+pub fn saker() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_saker"))
+}
+
+/// Runs saker with args; returns the output.
+pub fn run(args: &[&str]) -> Output {
+    saker().args(args).output().expect("running saker")
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+static BPF_LOCK: Mutex<()> = Mutex::new(());
+
+/// Serializes BPF tests and says whether they can run. Outside CI a
+/// machine without root or BTF skips them (saying why); in CI they must run.
+pub fn bpf_guard(test: &str) -> Option<MutexGuard<'static, ()>> {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let btf = Path::new("/sys/kernel/btf/vmlinux").exists();
+    if !(root && btf) {
+        let why = if root { "no /sys/kernel/btf/vmlinux" } else { "not running as root" };
+        if std::env::var_os("CI").is_some() {
+            panic!("{test}: BPF tests must run in CI, but {why}");
+        }
+        eprintln!("SKIP {test}: {why} (BPF tests need root and BTF)");
+        return None;
+    }
+    Some(BPF_LOCK.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// The workload binary, compiled once with the system C compiler.
+pub fn workload() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workload/workload.c");
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("saker-workload");
+        let st = Command::new("cc")
+            .args(["-O1", "-o"])
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .expect("running cc");
+        assert!(st.success(), "compiling {}", src.display());
+        out
+    })
+}
+
+/// A fresh temporary directory.
+pub fn tmpdir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("saker-test").tempdir().expect("tempdir")
+}
