@@ -80,7 +80,55 @@ impl Checkpoints {
         i.checked_sub(1).map(|i| &self.saved[i])
     }
 
-    /// The state after records `0..n`.
+    /// The checkpoint to resume from for event `n` (a clone; its
+    /// [`State::applied`] is the event to replay from).
+    pub fn resume(&self, n: u64) -> Result<State, StateError> {
+        if n == self.live.applied() {
+            return Ok(self.live.clone());
+        }
+        match self.nearest(n) {
+            Some(cp) => Ok(cp.clone()),
+            None => Err(StateError::BeforeStart {
+                wanted: n,
+                first: self.saved.first().map_or(0, State::applied),
+            }),
+        }
+    }
+
+    /// The state after records `0..n`, replaying through a visitor: this
+    /// suits lending cursors whose records borrow a reused buffer.
+    ///
+    /// `replay(k, visit)` must feed the capture's records from event `k` on
+    /// to `visit`, stopping when it returns `false`; it is only called when a
+    /// replay is needed.
+    pub fn state_at_with<F, E>(&self, n: u64, replay: F) -> Result<State, StateError>
+    where
+        F: FnOnce(u64, &mut dyn FnMut(&Record<'_>) -> bool) -> Result<(), E>,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let mut st = self.resume(n)?;
+        if st.applied() == n {
+            return Ok(st);
+        }
+        let start = st.applied();
+        let mut visit = |rec: &Record<'_>| {
+            st.apply(rec);
+            st.applied() < n
+        };
+        replay(start, &mut visit).map_err(|e| StateError::Source {
+            index: start,
+            source: e.into(),
+        })?;
+        if st.applied() < n {
+            return Err(StateError::ShortReplay {
+                wanted: n,
+                got: st.applied(),
+            });
+        }
+        Ok(st)
+    }
+
+    /// The state after records `0..n`, replaying from an iterator.
     ///
     /// `records_from(k)` must yield the capture's records from event `k` on,
     /// each item holding one record at its start; it is only called when a
@@ -92,14 +140,7 @@ impl Checkpoints {
         B: AsRef<[u8]>,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        if n == self.live.applied() {
-            return Ok(self.live.clone());
-        }
-        let Some(cp) = self.nearest(n) else {
-            let first = self.saved.first().map_or(0, State::applied);
-            return Err(StateError::BeforeStart { wanted: n, first });
-        };
-        let mut st = cp.clone();
+        let mut st = self.resume(n)?;
         if st.applied() == n {
             return Ok(st);
         }

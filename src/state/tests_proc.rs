@@ -214,6 +214,15 @@ proptest! {
             full.apply(&Record::parse(r).unwrap().0);
         }
         let got = cps.state_at(n, |k| recs[k as usize..].iter().map(Ok::<_, std::io::Error>)).unwrap();
+        prop_assert_eq!(&got, &full);
+        let got = cps.state_at_with(n, |k, visit| {
+            for r in &recs[k as usize..] {
+                if !visit(&Record::parse(r).unwrap().0) {
+                    break;
+                }
+            }
+            Ok::<_, std::io::Error>(())
+        }).unwrap();
         prop_assert_eq!(got, full);
         // Every process's thread count matches the thread table.
         let st = cps.current();
