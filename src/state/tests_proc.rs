@@ -321,6 +321,13 @@ fn checkpoints_before_start_and_from_capture() {
         cps.state_at(4, |_| none()),
         Err(StateError::ShortReplay { wanted: 4, got: 3 })
     ));
+    let short = cps.state_at_with(4, |_, _| Ok::<_, std::io::Error>(()));
+    assert!(matches!(
+        short,
+        Err(StateError::ShortReplay { wanted: 4, got: 3 })
+    ));
+    let failed = cps.state_at_with(4, |_, _| Err(std::io::Error::other("disk")));
+    assert!(matches!(failed, Err(StateError::Source { index: 3, .. })));
     let bad = cps.state_at(4, |_| {
         std::iter::once(Ok::<_, std::io::Error>(vec![1u8, 2]))
     });
