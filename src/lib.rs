@@ -4,3 +4,4 @@ pub mod capture;
 pub mod event;
 #[cfg(feature = "bpf")]
 pub mod recorder;
+pub mod state;

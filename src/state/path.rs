@@ -1,0 +1,126 @@
+//! Path helpers: lexical resolution against a base directory, PathComp
+//! reversal, and the caps that keep hostile paths bounded.
+
+use std::sync::Arc;
+
+/// Longest path kept, in bytes (`PATH_MAX`); longer input is cut.
+pub const PATH_CAP: usize = 4096;
+/// Most components kept from one PathComp param.
+const COMP_CAP: usize = 1024;
+
+/// Cuts `s` to at most `cap` bytes on a char boundary.
+pub fn cap_str(mut s: String, cap: usize) -> String {
+    if s.len() > cap {
+        let mut end = cap;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+/// Text of a Str param: cut at the first NUL and at [`PATH_CAP`] bytes.
+pub fn param_str(data: &[u8]) -> String {
+    let end = data.iter().position(|&c| c == 0).unwrap_or(data.len());
+    let data = &data[..end.min(PATH_CAP)];
+    String::from_utf8_lossy(data).into_owned()
+}
+
+/// Joins `path` onto `base` (unless absolute) and normalises `.`, `..` and
+/// repeated slashes lexically. A relative path with an unknown (empty) base
+/// stays relative.
+pub fn resolve(base: &str, path: &str) -> Arc<str> {
+    let absolute = path.starts_with('/') || base.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    let joined = if path.starts_with('/') {
+        [path, ""]
+    } else {
+        [base, path]
+    };
+    for piece in joined {
+        for c in piece.split('/') {
+            match c {
+                "" | "." => {}
+                ".." => {
+                    if parts.pop().is_none() && !absolute {
+                        parts.push("..");
+                    }
+                }
+                c => parts.push(c),
+            }
+        }
+    }
+    let mut out = String::with_capacity(path.len() + base.len() + 1);
+    if absolute {
+        out.push('/');
+    }
+    out.push_str(&parts.join("/"));
+    if !absolute && out.is_empty() {
+        out.push('.');
+    }
+    cap_str(out, PATH_CAP).into()
+}
+
+/// Turns a PathComp param (components leaf first, NUL separated) into an
+/// absolute path.
+pub fn from_pathcomp(data: &[u8]) -> Arc<str> {
+    let comps: Vec<&[u8]> = data
+        .split(|&c| c == 0)
+        .filter(|c| !c.is_empty())
+        .take(COMP_CAP)
+        .collect();
+    let mut out = String::new();
+    for c in comps.iter().rev() {
+        out.push('/');
+        out.push_str(&String::from_utf8_lossy(c));
+        if out.len() > PATH_CAP {
+            break;
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    cap_str(out, PATH_CAP).into()
+}
+
+/// The last component of a path (`/usr/bin/ls` -> `ls`).
+pub fn basename(path: &str) -> &str {
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves() {
+        assert_eq!(&*resolve("/home/u", "a/../b/./c"), "/home/u/b/c");
+        assert_eq!(&*resolve("/home/u", "/etc//passwd"), "/etc/passwd");
+        assert_eq!(&*resolve("/", "../../x"), "/x");
+        assert_eq!(&*resolve("", "a/b"), "a/b");
+        assert_eq!(&*resolve("", "../a"), "../a");
+        assert_eq!(&*resolve("/tmp", ""), "/tmp");
+        assert_eq!(&*resolve("", "."), ".");
+    }
+
+    #[test]
+    fn pathcomp() {
+        assert_eq!(&*from_pathcomp(b"ls\0bin\0usr\0"), "/usr/bin/ls");
+        assert_eq!(&*from_pathcomp(b""), "/");
+        let long = b"abcdefgh\0".repeat(2000);
+        assert!(from_pathcomp(&long).len() <= PATH_CAP);
+    }
+
+    #[test]
+    fn caps_and_names() {
+        assert_eq!(cap_str("héllo".into(), 2), "h");
+        assert_eq!(param_str(b"abc\0def"), "abc");
+        assert_eq!(param_str(&[b'a'; 5000]).len(), PATH_CAP);
+        assert_eq!(basename("/usr/bin/ls"), "ls");
+        assert_eq!(basename("ls"), "ls");
+    }
+}
