@@ -48,7 +48,7 @@ pub(crate) enum CmpOp {
 }
 
 impl CmpOp {
-    #[inline]
+    #[inline(always)]
     fn test<T: Ord + ?Sized>(self, a: &T, b: &T) -> bool {
         match self {
             CmpOp::Eq => a == b,
@@ -139,10 +139,19 @@ pub(crate) enum Node {
 impl Node {
     pub fn eval<S: FieldSource + ?Sized>(&self, src: &mut S, sc: &mut Scratch) -> bool {
         match self {
-            Node::And(cs) => cs.iter().all(|c| c.eval(src, sc)),
-            Node::Or(cs) => cs.iter().any(|c| c.eval(src, sc)),
-            Node::Not(c) => !c.eval(src, sc),
+            Node::And(cs) => cs.iter().all(|c| c.eval_child(src, sc)),
+            Node::Or(cs) => cs.iter().any(|c| c.eval_child(src, sc)),
+            Node::Not(c) => !c.eval_child(src, sc),
             Node::Check(c) => c.eval(src, sc),
+        }
+    }
+
+    /// Evaluates a child, inlining the common leaf case instead of recursing.
+    #[inline(always)]
+    fn eval_child<S: FieldSource + ?Sized>(&self, src: &mut S, sc: &mut Scratch) -> bool {
+        match self {
+            Node::Check(c) => c.eval(src, sc),
+            n => n.eval(src, sc),
         }
     }
 }
@@ -170,7 +179,7 @@ fn path_prefix(v: &[u8], p: &[u8]) -> bool {
 }
 
 impl BytesPred {
-    #[inline]
+    #[inline(always)]
     fn test(&self, v: &[u8]) -> bool {
         match self {
             BytesPred::Cmp(op, lit) => op.test(v, &**lit),
@@ -187,7 +196,7 @@ impl BytesPred {
 }
 
 impl Pred {
-    #[inline]
+    #[inline(always)]
     fn test(&self, v: Value<'_>) -> bool {
         match (self, v) {
             (Pred::Bytes(p), Value::Str(s)) => p.test(s),
@@ -298,6 +307,7 @@ impl Extract {
 }
 
 impl Check {
+    #[inline]
     fn eval<S: FieldSource + ?Sized>(&self, src: &mut S, sc: &mut Scratch) -> bool {
         let Scratch { lhs, rhs, tmp } = sc;
         if !self.lhs.run(src, lhs, tmp) {
@@ -319,6 +329,8 @@ impl Check {
                     lhs.iter().any(one)
                 }
             }
+            // Fast path: one value (most fields).
+            p if lhs.len() == 1 => lhs.get(0).is_some_and(|v| p.test(v)),
             p if self.all => lhs.iter().all(|v| p.test(v)),
             p => lhs.iter().any(|v| p.test(v)),
         }
