@@ -47,6 +47,7 @@ pub mod evttypes;
 pub mod expand;
 mod glob;
 mod lexer;
+mod parse_check;
 pub mod parser;
 pub mod print;
 pub mod value;
@@ -62,3 +63,5 @@ pub use value::{FieldType, Value, ValueBuf};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_props;
