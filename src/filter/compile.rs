@@ -77,6 +77,25 @@ impl Filter {
     pub fn matches<S: FieldSource + ?Sized>(&self, src: &mut S, scratch: &mut Scratch) -> bool {
         self.root.eval(src, scratch)
     }
+
+    /// Every field the filter reads (both sides of checks), in evaluation order.
+    pub fn fields(&self) -> Vec<&FieldInfo> {
+        fn walk<'a>(n: &'a Node, out: &mut Vec<&'a FieldInfo>) {
+            match n {
+                Node::And(cs) | Node::Or(cs) => cs.iter().for_each(|c| walk(c, out)),
+                Node::Not(c) => walk(c, out),
+                Node::Check(c) => {
+                    out.push(&c.lhs.field);
+                    if let Pred::Field { rhs, .. } = &c.pred {
+                        out.push(&rhs.field);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, &mut out);
+        out
+    }
 }
 
 /// Compiles an AST (macros must already be expanded).

@@ -307,6 +307,9 @@ fn multi_valued_fields() {
 fn transformers_and_val() {
     let e = open_ev();
     assert!(m("tolower(proc.name) = bash", &e));
+    let f = compile_str("proc.name = val(proc.pname) and evt.num > 1", &Reg).unwrap();
+    let ids: Vec<u32> = f.fields().iter().map(|f| f.id).collect();
+    assert_eq!(ids, vec![4, 2, 12], "cheapest check first");
     assert!(m("toupper(proc.name) = BASH", &e));
     assert!(m("tolower(toupper(proc.name)) = bash", &e));
     assert!(m("basename(fd.name) = shadow", &e));
