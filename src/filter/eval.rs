@@ -1,7 +1,7 @@
 //! Evaluation of a compiled filter against one event.
 //!
 //! Owns the compiled node shapes and the per-value predicates. No name lookup or literal
-//! parsing happens here: [`compile`](super::compile) did all of that. Strings are compared
+//! parsing happens here: [`compile()`](super::compile()) did all of that. Strings are compared
 //! as exact bytes; a field with no value makes every check false except that `not` of it is
 //! true (libsinsp semantics); `exists` is true exactly when the field has a value.
 

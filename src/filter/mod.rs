@@ -1,8 +1,8 @@
 //! The sysdig/Falco filter language: text → [`Ast`] → compiled [`Filter`] → evaluation.
 //!
 //! Phases are separate and pure: [`parse`] (grammar of libsinsp `filter/parser.h`), optional
-//! rule-layer rewriting on the AST ([`expand`] for macros, [`substitute_lists`] for lists),
-//! [`compile`] (fields resolved once through a caller-supplied [`FieldRegistry`], literals
+//! rule-layer rewriting on the AST ([`expand()`] for macros, [`substitute_lists`] for lists),
+//! [`compile()`] (fields resolved once through a caller-supplied [`FieldRegistry`], literals
 //! converted to the field type, regexes built), and [`Filter::matches`] against a
 //! per-event [`FieldSource`]. [`event_types`] tells which `evt.type` values a filter can
 //! match, as Falco's `filter_evttype_resolver` does. Nothing here knows where field values
