@@ -5,3 +5,4 @@ pub mod event;
 #[cfg(feature = "bpf")]
 pub mod recorder;
 pub mod state;
+pub mod filter;

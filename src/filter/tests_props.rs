@@ -1,0 +1,155 @@
+//! Property tests (random input never panics, printed trees re-parse) and the evaluation
+//! speed check, on the mock registry and event of `tests.rs`.
+
+use super::tests::{open_ev, Reg};
+use super::*;
+
+#[test]
+fn eval_speed() {
+    let f = compile_str("evt.type=openat and fd.name startswith /etc", &Reg).unwrap();
+    let mut ev = open_ev();
+    let mut sc = Scratch::default();
+    let batch: u32 = if cfg!(debug_assertions) {
+        2_000
+    } else {
+        100_000
+    };
+    // The best of several batches, so a loaded machine does not inflate the figure.
+    let mut best = f64::MAX;
+    for _ in 0..20 {
+        let mut hits = 0u32;
+        let start = std::time::Instant::now();
+        for _ in 0..batch {
+            hits += u32::from(f.matches(std::hint::black_box(&mut ev), &mut sc));
+        }
+        best = best.min(start.elapsed().as_nanos() as f64 / f64::from(batch));
+        assert_eq!(hits, batch);
+    }
+    eprintln!("eval `evt.type=openat and fd.name startswith /etc`: {best:.1} ns");
+    // Reference: the same two extractions and comparisons written by hand.
+    let mut base = f64::MAX;
+    let mut buf = Vec::new();
+    for _ in 0..20 {
+        let start = std::time::Instant::now();
+        let mut hits = 0u32;
+        for _ in 0..batch {
+            let e = std::hint::black_box(&mut ev);
+            buf.clear();
+            buf.extend_from_slice(e.ty.as_bytes());
+            let a = buf == b"openat";
+            buf.clear();
+            buf.extend_from_slice(e.fd.unwrap_or("").as_bytes());
+            hits += u32::from(a && buf.starts_with(b"/etc"));
+        }
+        base = base.min(start.elapsed().as_nanos() as f64 / f64::from(batch));
+        assert_eq!(hits, batch);
+    }
+    eprintln!("hand-written reference: {base:.1} ns");
+    if !cfg!(debug_assertions) {
+        assert!(best < 100.0, "{best} ns per evaluation");
+    }
+}
+
+mod never_panic {
+    use super::super::tests::{open_ev, Ev, Reg};
+    use super::super::*;
+    use proptest::prelude::*;
+
+    /// Runs every entry point on `src`; errors must carry valid positions and render.
+    pub(crate) fn exercise(src: &str) {
+        match parse(src) {
+            Ok(ast) => {
+                let text = ast.to_string();
+                let again =
+                    parse(&text).unwrap_or_else(|e| panic!("reprint of {src:?} = {text:?}: {e}"));
+                assert_eq!(
+                    again.without_spans(),
+                    ast.without_spans(),
+                    "{src:?} -> {text:?}"
+                );
+                match compile(&ast, &Reg) {
+                    Ok(f) => {
+                        f.matches(&mut open_ev(), &mut Scratch::default());
+                        f.matches(&mut Ev::default(), &mut Scratch::default());
+                    }
+                    Err(e) => {
+                        assert!(e.pos <= src.len());
+                        let _ = e.render(src);
+                    }
+                }
+                let _ = event_types(&ast, &["open".to_string()].into_iter().collect());
+            }
+            Err(e) => {
+                assert!(e.pos <= src.len() && e.line >= 1, "{e:?}");
+                let _ = e.render(src);
+            }
+        }
+        let (_, errs) = parse_lenient(src);
+        for e in errs {
+            assert!(e.pos <= src.len(), "{e:?}");
+            let _ = e.render(src);
+        }
+    }
+
+    fn soup() -> impl Strategy<Value = String> {
+        let piece = proptest::sample::select(vec![
+            "(",
+            ")",
+            " ",
+            "and",
+            "or",
+            "not",
+            "not(",
+            "evt.type",
+            "fd.name",
+            "fd.num",
+            "proc.aname[1]",
+            "fd.ip",
+            "=",
+            "!=",
+            "<",
+            ">=",
+            "in",
+            "pmatch",
+            "contains ",
+            "regex ",
+            "exists",
+            "(a, 'b')",
+            "\"x\\\"y\"",
+            "'",
+            "\"",
+            "\\",
+            "tolower(",
+            "len(",
+            "val(",
+            "0x1f",
+            "-3",
+            "1.5e+3",
+            ",",
+            "[",
+            "]",
+            "x",
+            "é",
+            "\t",
+            "10.0.0.0/8",
+            "bcontains ",
+            "4142",
+            "glob ",
+            "*",
+        ]);
+        proptest::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+        #[test]
+        fn random_strings_never_panic(s in "\\PC{0,40}|[ -~]{0,60}") {
+            exercise(&s);
+        }
+
+        #[test]
+        fn token_soup_never_panics(s in soup()) {
+            exercise(&s);
+        }
+    }
+}
