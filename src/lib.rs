@@ -1,8 +1,12 @@
 //! saker: an offline syscall capture recorder and forensic analyzer.
+//!
+//! Pipeline: a source (capture reader, `.scap` importer, live recorder)
+//! feeds wire records through `state` and a matcher (`filter`, rules) into a
+//! sink (printer, chisel, exporter, TUI).
 
 pub mod capture;
 pub mod event;
+pub mod filter;
 #[cfg(feature = "bpf")]
 pub mod recorder;
 pub mod state;
-pub mod filter;
