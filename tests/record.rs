@@ -48,18 +48,10 @@ fn record(args: &[&str]) -> std::process::Output {
     o
 }
 
-#[test]
-fn workload_syscalls_are_recorded_exactly() {
-    let Some(_g) = bpf_guard("workload_syscalls_are_recorded_exactly") else { return };
-    let dir = tmpdir();
-    let cap = dir.path().join("wl.scap");
-    let wl = workload();
-    let o = record(&["record", "-q", "-w", cap.to_str().unwrap(), "--only-cmd", "--", wl.to_str().unwrap(), dir.path().to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let mode = std::fs::metadata(&cap).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600, "capture files are private");
-
-    let (ev, reader) = Events::load(&cap);
+/// Checks a recording of tests/workload/workload.c run with DIR `dir`:
+/// exact syscall counts between its markers, paths, buffers, process tree.
+pub fn assert_workload(cap: &Path, dir: &Path) {
+    let (ev, reader) = Events::load(cap);
     assert!(reader.is_complete());
     let path_of = |r: &Record| Events::str_param(r, 1).unwrap_or_default();
     let begin = ev.iter().find(|r| ev.name(r) == "openat" && path_of(r) == "/saker-marker-begin").expect("begin marker");
@@ -102,7 +94,7 @@ fn workload_syscalls_are_recorded_exactly() {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     assert_eq!(counts, want, "syscalls of the workload between its markers");
-    let file = dir.path().join("saker-workload.txt").display().to_string();
+    let file = dir.join("saker-workload.txt").display().to_string();
     assert_eq!(opens, [file.clone(), file]);
     assert_eq!(writes, [b"saker-write-0\n".to_vec(), b"saker-write-1\n".to_vec(), b"saker-write-2\n".to_vec()]);
 
@@ -122,6 +114,20 @@ fn workload_syscalls_are_recorded_exactly() {
     assert_eq!(exec.arg(wire::exec::PPID), Some(pid as u64));
     let exe = exec.param(wire::exec::P_EXE).unwrap().data;
     assert!(exe.starts_with(b"true\0"), "exe path components, leaf first: {exe:?}");
+}
+
+#[test]
+fn workload_syscalls_are_recorded_exactly() {
+    let Some(_g) = bpf_guard("workload_syscalls_are_recorded_exactly") else { return };
+    let dir = tmpdir();
+    let cap = dir.path().join("wl.scap");
+    let wl = workload();
+    let o = record(&["record", "-q", "-w", cap.to_str().unwrap(), "--only-cmd", "--", wl.to_str().unwrap(), dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mode = std::fs::metadata(&cap).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "capture files are private");
+
+    assert_workload(&cap, dir.path());
 }
 
 #[test]

@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use std::fmt::Write as _;
+use std::io::Write as _;
+
 use anyhow::{Context, Result};
 
 use super::args::InfoArgs;
@@ -24,6 +27,7 @@ pub fn run(a: &InfoArgs) -> Result<i32> {
         *syscalls.entry(table.name(*code).into_owned()).or_default() += n;
     }
     let complete = r.is_complete();
+    let packed: u64 = r.blocks().iter().map(|b| u64::from(b.compressed_len)).sum();
     if a.json {
         let v = serde_json::json!({
             "file": a.file,
@@ -37,46 +41,52 @@ pub fn run(a: &InfoArgs) -> Result<i32> {
             "blocks": t.blocks,
             "bytes": t.bytes,
             "uncompressed_bytes": t.uncompressed_bytes,
-            "compression_ratio": if t.bytes > 0 { t.uncompressed_bytes as f64 / t.bytes as f64 } else { 0.0 },
+            "compressed_event_bytes": packed,
+            "compression_ratio": if packed > 0 { t.uncompressed_bytes as f64 / packed as f64 } else { 0.0 },
             "complete": complete,
             "truncated_at": r.truncation().map(|x| x.offset),
             "processes_at_start": meta.snapshot.procs.iter().filter(|p| p.pid == p.tid).count(),
             "syscalls": syscalls,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(0);
     }
-    println!("file:        {}", a.file.display());
-    println!("host:        {} (kernel {}, {} CPUs)", meta.machine.hostname, meta.machine.kernel_release, meta.machine.num_cpus);
-    println!("recorded by: {}", meta.config.producer);
+    let mut out = String::new();
+    let m = &meta.machine;
+    writeln!(out, "file:        {}", a.file.display())?;
+    writeln!(out, "host:        {} (kernel {}, {} CPUs)", m.hostname, m.kernel_release, m.num_cpus)?;
+    writeln!(out, "recorded by: {}", meta.config.producer)?;
     match (start, end) {
-        (Some(s), Some(e)) => println!(
+        (Some(s), Some(e)) => writeln!(
+            out,
             "time span:   {} .. {} ({:.3}s)",
             fmt_epoch(s),
             fmt_epoch(e),
             (e - s) as f64 / 1e9
-        ),
-        _ => println!("time span:   (no events)"),
+        )?,
+        _ => writeln!(out, "time span:   (no events)")?,
     }
-    println!("events:      {}", t.events);
-    println!("drops:       {}{}", t.drops, if t.drops > 0 { "  (events were lost: see gap markers)" } else { "" });
-    println!(
-        "blocks:      {}  ({} bytes on disk, {} uncompressed, {:.1}x)",
-        t.blocks,
-        t.bytes,
-        t.uncompressed_bytes,
-        if t.bytes > 0 { t.uncompressed_bytes as f64 / t.bytes as f64 } else { 0.0 }
-    );
+    writeln!(out, "events:      {}", t.events)?;
+    let lost = if t.drops > 0 { "  (events were lost: see the gap markers)" } else { "" };
+    writeln!(out, "drops:       {}{lost}", t.drops)?;
+    let ratio = if packed > 0 { t.uncompressed_bytes as f64 / packed as f64 } else { 0.0 };
+    writeln!(
+        out,
+        "blocks:      {}  (events: {} bytes raw, {packed} compressed, {ratio:.1}x; file {} bytes)",
+        t.blocks, t.uncompressed_bytes, t.bytes
+    )?;
     match r.truncation() {
-        None => println!("complete:    yes"),
-        Some(tr) => println!("complete:    NO: truncated at offset {} ({})", tr.offset, tr.reason),
+        None => writeln!(out, "complete:    yes")?,
+        Some(tr) => writeln!(out, "complete:    NO: truncated at offset {} ({})", tr.offset, tr.reason)?,
     }
-    println!("processes:   {} at start", meta.snapshot.procs.iter().filter(|p| p.pid == p.tid).count());
+    let nproc = meta.snapshot.procs.iter().filter(|p| p.pid == p.tid).count();
+    writeln!(out, "processes:   {nproc} at start")?;
     let mut by_count: Vec<_> = syscalls.into_iter().collect();
     by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    println!("event types:");
+    writeln!(out, "event types:")?;
     for (name, n) in by_count {
-        println!("  {n:>12}  {name}");
+        writeln!(out, "  {n:>12}  {name}")?;
     }
+    std::io::stdout().lock().write_all(out.as_bytes())?;
     Ok(0)
 }

@@ -115,7 +115,9 @@ pub fn run(a: &RecordArgs) -> Result<i32> {
             .zip(&report.chain_hashes)
             .map(|(f, h)| serde_json::json!({"path": f, "chain": h}))
             .collect();
-        println!(
+        use std::io::Write as _;
+        writeln!(
+            std::io::stdout().lock(),
             "{}",
             serde_json::json!({
                 "events": report.events, "drops": report.drops, "unfinished": report.unfinished,
@@ -123,7 +125,7 @@ pub fn run(a: &RecordArgs) -> Result<i32> {
                 "stop_reason": report.stop_reason, "command_status": report.command_status,
                 "seconds": report.elapsed.as_secs_f64(),
             })
-        );
+        )?;
     } else if !a.quiet {
         print_summary(&report);
     }

@@ -1,6 +1,8 @@
 //! `saker verify`: every checksum and the hash chain; exit 0 only when the
 //! file is intact (and, with `--expect`, is the file that was recorded).
 
+use std::io::Write as _;
+
 use anyhow::{Context, Result};
 
 use super::args::VerifyArgs;
@@ -19,22 +21,24 @@ pub fn run(a: &VerifyArgs) -> Result<i32> {
             .iter()
             .map(|p| serde_json::json!({"offset": p.offset, "kind": format!("{:?}", p.kind), "message": p.message}))
             .collect();
-        println!(
+        writeln!(
+            std::io::stdout().lock(),
             "{}",
             serde_json::json!({
                 "ok": rep.is_ok(), "sections": rep.sections, "blocks": rep.blocks, "events": rep.events,
                 "file_hash": rep.file_hash, "last_chain": rep.last_chain, "problems": problems,
             })
-        );
+        )?;
     } else if rep.is_ok() {
-        println!(
+        writeln!(
+            std::io::stdout().lock(),
             "{}: OK ({} sections, {} blocks, {} events; chain {})",
             a.file.display(),
             rep.sections,
             rep.blocks,
             rep.events,
             rep.file_hash.as_deref().unwrap_or(&rep.last_chain)
-        );
+        )?;
     } else {
         eprintln!("{}: {} problem(s)", a.file.display(), rep.problems.len());
         for p in &rep.problems {
