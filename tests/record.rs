@@ -11,7 +11,7 @@ use saker::capture::{self, CaptureReader};
 use saker::event::table::Syscalls;
 use saker::event::wire::{self, Record};
 
-use crate::util::{bpf_guard, run, stderr, tmpdir, workload};
+use crate::util::{bpf_guard, c_program, run, stderr, tmpdir, workload};
 
 /// Every event of a capture, owned, with the table to name them.
 struct Events {
@@ -249,4 +249,37 @@ fn blocked_syscalls_are_written_as_unfinished() {
         .find(|r| r.flags() & wire::F_UNFINISHED != 0 && r.pid() == sleeper.id())
         .expect("sleep's clock_nanosleep is unfinished");
     assert_eq!(ev.name(&u), "clock_nanosleep");
+}
+
+#[test]
+fn compat_syscalls_are_recorded_and_named() {
+    let Some(_g) = bpf_guard("compat_syscalls_are_recorded_and_named") else { return };
+    let dir = tmpdir();
+    let cap = dir.path().join("compat.scap");
+    let prog = c_program("compat");
+    let o = record(&["record", "-q", "-w", cap.to_str().unwrap(), "--only-cmd", "--", prog.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (ev, _) = Events::load(&cap);
+    let compat: Vec<(u16, String)> = ev
+        .iter()
+        .filter(|r| r.flags() & wire::F_COMPAT != 0)
+        .map(|r| (r.code(), ev.name(&r)))
+        .collect();
+    let ppid = wire::CODE_COMPAT_BASE + 64;
+    let pid = wire::CODE_COMPAT_BASE + 20;
+    assert_eq!(compat.iter().filter(|(c, n)| *c == ppid && n == "getppid").count(), 3, "{compat:?}");
+    assert_eq!(compat.iter().filter(|(c, n)| *c == pid && n == "getpid").count(), 2, "{compat:?}");
+    assert!(compat.iter().all(|(c, _)| *c >= wire::CODE_COMPAT_BASE));
+}
+
+#[test]
+fn event_count_limit_is_exact() {
+    let Some(_g) = bpf_guard("event_count_limit_is_exact") else { return };
+    let dir = tmpdir();
+    let cap = dir.path().join("count.scap");
+    let o = record(&["record", "-q", "-w", cap.to_str().unwrap(), "-n", "500"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = capture::open(&cap).unwrap();
+    assert_eq!(r.totals().events, 500);
+    assert_eq!(r.summary().unwrap().stop_reason, "count");
 }

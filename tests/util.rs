@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 
 /// The saker binary under test.
 pub fn saker() -> Command {
@@ -43,21 +43,24 @@ pub fn bpf_guard(test: &str) -> Option<MutexGuard<'static, ()>> {
     Some(BPF_LOCK.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
-/// The workload binary, compiled once with the system C compiler.
-pub fn workload() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workload/workload.c");
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("saker-workload");
-        let st = Command::new("cc")
-            .args(["-O1", "-o"])
-            .arg(&out)
-            .arg(&src)
-            .status()
-            .expect("running cc");
-        assert!(st.success(), "compiling {}", src.display());
-        out
-    })
+/// A program of tests/workload/, compiled once with the system C compiler.
+pub fn c_program(name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, p)) = built.iter().find(|(n, _)| n == name) {
+        return p.clone();
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/workload/{name}.c"));
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("saker-{name}"));
+    let st = Command::new("cc").args(["-O1", "-o"]).arg(&out).arg(&src).status().expect("running cc");
+    assert!(st.success(), "compiling {}", src.display());
+    built.push((name.to_string(), out.clone()));
+    out
+}
+
+/// The exact-syscalls workload.
+pub fn workload() -> PathBuf {
+    c_program("workload")
 }
 
 /// A fresh temporary directory.
