@@ -343,6 +343,22 @@ impl<W: Write> CaptureWriter<W> {
             .map_err(|e| CaptureError::io("flushing the capture", e))
     }
 
+    /// Changes the zstd level of the blocks written from now on (each block
+    /// is a self-contained zstd frame, so readers need not know). The
+    /// recorder lowers it when compression falls behind the event rate.
+    pub fn set_zstd_level(&mut self, level: i32) -> Result<(), CaptureError> {
+        let levels = zstd::compression_level_range();
+        if !levels.contains(&level) {
+            return Err(CaptureError::BadOption {
+                what: "zstd_level",
+                reason: format!("{level} is outside {levels:?}"),
+            });
+        }
+        self.comp
+            .set_compression_level(level)
+            .map_err(|e| CaptureError::Io { what: "setting the zstd level".into(), source: e })
+    }
+
     /// Progress counters.
     pub fn stats(&self) -> WriterStats {
         let counts = (0..MAX_CODES)

@@ -219,6 +219,7 @@ pub fn record(opts: &RecordOptions, hooks: &mut dyn RecordHooks) -> Result<Recor
             written += n;
             hooks.on_records(&out);
             let batch = std::mem::replace(&mut out, Vec::with_capacity(1 << 20));
+            shared.backlog.fetch_add(1, Ordering::Relaxed);
             if tx.send(WriterMsg::Records(batch)).is_err() {
                 return Err(writer.join_error());
             }
@@ -284,6 +285,7 @@ pub fn record(opts: &RecordOptions, hooks: &mut dyn RecordHooks) -> Result<Recor
     };
     if !tail.is_empty() {
         hooks.on_records(&tail);
+        shared.backlog.fetch_add(1, Ordering::Relaxed);
         if tx.send(WriterMsg::Records(tail)).is_err() {
             return Err(writer.join_error());
         }
@@ -302,6 +304,7 @@ pub fn record(opts: &RecordOptions, hooks: &mut dyn RecordHooks) -> Result<Recor
         stop_reason: stop_reason.clone(),
         command_status,
     };
+    shared.backlog.fetch_add(1, Ordering::Relaxed);
     let _ = tx.send(WriterMsg::Finish(summary));
     drop(tx);
     let files = writer.join()?;

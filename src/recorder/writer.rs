@@ -14,8 +14,14 @@ use crate::capture::{CaptureMeta, CaptureWriter, WriterOptions};
 use crate::event::meta::{RecorderConfig, Summary, SyscallTable};
 use crate::event::wire::CODE_DROP;
 
-/// Batches in flight between the drain loop and the writer (each ~1 MiB).
+/// Batches in flight between the drain loop and the writer (one per 10 ms
+/// drain cycle).
 const QUEUE: usize = 512;
+/// Backlog (batches) above which blocks are compressed at zstd level 1, so
+/// that compression never makes the rings overflow; below `QUEUE_CALM` the
+/// requested level is used again.
+const QUEUE_BEHIND: usize = 32;
+const QUEUE_CALM: usize = 4;
 
 /// What the writer needs to know.
 #[derive(Debug, Clone)]
@@ -41,6 +47,8 @@ pub struct WriterConfig {
 /// Counters the writer publishes for the status line.
 #[derive(Debug, Default)]
 pub struct WriterShared {
+    /// Batches sent but not yet written.
+    pub backlog: AtomicU64,
     bytes: AtomicU64,
     raw: AtomicU64,
     drops: AtomicU64,
@@ -192,7 +200,16 @@ pub fn spawn_writer(
             let mut files = Vec::new();
             let mut base_bytes = 0u64;
             let mut base_raw = 0u64;
+            let mut fast = false;
             for msg in rx {
+                let backlog = shared.backlog.fetch_sub(1, Ordering::Relaxed).saturating_sub(1) as usize;
+                if !fast && backlog > QUEUE_BEHIND && rot.cfg.zstd_level > 1 {
+                    fast = true;
+                    rot.writer.set_zstd_level(1)?;
+                } else if fast && backlog < QUEUE_CALM {
+                    fast = false;
+                    rot.writer.set_zstd_level(rot.cfg.zstd_level)?;
+                }
                 match msg {
                     WriterMsg::Records(batch) => {
                         if rot.due() {
@@ -201,6 +218,7 @@ pub fn spawn_writer(
                             let cfg = rot.cfg.clone();
                             let fresh = Rotation { cfg, index: next, opened: Instant::now(), writer: w, path: p, drops: 0 };
                             let old = std::mem::replace(&mut rot, fresh);
+                            fast = false;
                             let summary = Summary { stop_reason: "rotation".into(), ..Summary::default() };
                             let rep = old.close(summary)?;
                             base_bytes += rep.bytes;
