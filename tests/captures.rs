@@ -56,7 +56,7 @@ fn verify_finds_a_flipped_byte_and_says_where() {
     let p = dir.path().join("flipped.scap");
     let mut bytes = std::fs::read(sample("cat-hostname.scap")).unwrap();
     let r = capture::CaptureReader::new(bytes.clone()).unwrap();
-    let b = r.blocks()[0].clone();
+    let b = r.blocks()[0];
     let at = (b.offset + b.header_len as u64 + 10) as usize;
     bytes[at] ^= 0x40;
     std::fs::write(&p, &bytes).unwrap();
