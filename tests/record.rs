@@ -283,3 +283,52 @@ fn event_count_limit_is_exact() {
     assert_eq!(r.totals().events, 500);
     assert_eq!(r.summary().unwrap().stop_reason, "count");
 }
+
+#[test]
+fn command_status_is_the_exit_code() {
+    let Some(_g) = bpf_guard("command_status_is_the_exit_code") else { return };
+    let dir = tmpdir();
+    let cap = dir.path().join("status.scap");
+    let o = run(&["record", "-q", "-w", cap.to_str().unwrap(), "--only-cmd", "--", "sh", "-c", "exit 7"]);
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    let r = capture::open(&cap).unwrap();
+    assert_eq!(r.summary().unwrap().command_status, Some(7));
+    assert_eq!(r.summary().unwrap().stop_reason, "command");
+}
+
+#[test]
+fn comm_filter_keeps_only_that_comm() {
+    let Some(_g) = bpf_guard("comm_filter_keeps_only_that_comm") else { return };
+    let dir = tmpdir();
+    let cap = dir.path().join("comm.scap");
+    let o = run(&["record", "-q", "-w", cap.to_str().unwrap(), "--comm", "cat", "--", "sh", "-c", "cat /etc/hostname; ls / >/dev/null"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (ev, _) = Events::load(&cap);
+    let comms: std::collections::BTreeSet<String> = ev
+        .iter()
+        .filter(|r| r.code() == wire::CODE_EXEC)
+        .filter_map(|r| Events::str_param(&r, wire::exec::P_COMM))
+        .collect();
+    assert_eq!(comms.into_iter().collect::<Vec<_>>(), ["cat"]);
+    assert!(ev.iter().any(|r| ev.name(&r) == "openat" && Events::str_param(&r, 1).as_deref() == Some("/etc/hostname")));
+    // Nothing from ls or sh: every syscall event belongs to a thread group that exec'd cat.
+    let cat_pids: Vec<u32> = ev.iter().filter(|r| r.code() == wire::CODE_EXEC).map(|r| r.pid()).collect();
+    assert!(ev.iter().filter(|r| r.is_syscall() && r.flags() & wire::F_UNFINISHED == 0).all(|r| cat_pids.contains(&r.pid())));
+}
+
+#[test]
+fn sigterm_stops_cleanly() {
+    let Some(_g) = bpf_guard("sigterm_stops_cleanly") else { return };
+    let dir = tmpdir();
+    let cap = dir.path().join("term.scap");
+    let mut rec = crate::util::saker().args(["record", "-q", "-w", cap.to_str().unwrap()]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(rec.id() as i32, libc::SIGTERM) };
+    let st = rec.wait().unwrap();
+    assert!(st.success());
+    let r = capture::open(&cap).unwrap();
+    assert!(r.is_complete(), "a signal stop writes the footer");
+    assert_eq!(r.summary().unwrap().stop_reason, "signal");
+    assert!(r.verify().is_ok());
+}
