@@ -4,4 +4,5 @@ pub mod capture;
 pub mod event;
 #[cfg(feature = "bpf")]
 pub mod recorder;
+pub mod scap;
 pub mod state;
