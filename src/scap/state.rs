@@ -204,19 +204,9 @@ pub fn parse_fdl(b: &Block<'_>, v2: bool) -> Result<(u32, Vec<FdInfo>), ScapErro
                 });
             }
             let mut e = r.sub(len - 4, "FDL entry")?;
-            if let Some(fd) = fd_entry(&mut e, at)? {
-                fds.push(fd);
-            }
+            fds.push(fd_entry(&mut e, true)?);
         } else {
-            match fd_entry(&mut r, at)? {
-                Some(fd) => fds.push(fd),
-                None => {
-                    return Err(ScapError::BadBlock {
-                        offset: at,
-                        reason: "unknown fd type in a v1 fd list (entry size unknown)".into(),
-                    })
-                }
-            }
+            fds.push(fd_entry(&mut r, false)?);
         }
     }
     Ok((tid, fds))
@@ -242,12 +232,17 @@ fn ip6(r: &mut Rd<'_>) -> Result<String, ScapError> {
     Ok(Ipv6Addr::from(b).to_string())
 }
 
-/// One fd entry; `None` for an fd type this reader does not know (v2 skips it).
-fn fd_entry(r: &mut Rd<'_>, at: u64) -> Result<Option<FdInfo>, ScapError> {
+/// One fd entry; `sized` when `r` holds exactly this entry (FDL v2).
+fn fd_entry(r: &mut Rd<'_>, sized: bool) -> Result<FdInfo, ScapError> {
     let fd = r.u64("fd number")? as i64 as i32;
     let ino = r.u64("fd inode")?;
     let t = r.u8("fd type")?;
-    let Some(kind) = fd_kind(t) else { return Ok(None) };
+    // Like libscap, an unknown type (0 or from a newer producer) has no
+    // payload: v1 lists go on after it, v2 entries skip to their length.
+    let Some(kind) = fd_kind(t) else {
+        let name = format!("unknown-type:[{t}]");
+        return Ok(FdInfo { fd, kind: FdKind::Other, name, flags: 0, ino, socket: None });
+    };
     let mut info = FdInfo { fd, kind, name: String::new(), flags: 0, ino, socket: None };
     let sock_name = |ino| format!("socket:[{ino}]");
     match t {
@@ -284,14 +279,14 @@ fn fd_entry(r: &mut Rd<'_>, at: u64) -> Result<Option<FdInfo>, ScapError> {
         16 => {
             info.flags = open_flags_from_ppm(r.u32("fd open flags")?) as u32;
             info.name = r.str16("fd name")?;
-            if r.left() >= 4 {
+            // dev only exists in a sized (v2) entry with room for it.
+            if sized && r.left() >= 4 {
                 r.u32("fd dev")?;
             }
         }
         _ => info.name = r.str16("fd name")?,
     }
-    let _ = at;
-    Ok(Some(info))
+    Ok(info)
 }
 
 /// Decodes a UL block into users and groups.
