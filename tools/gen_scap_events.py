@@ -114,6 +114,14 @@ def main():
         w(f"    // {code} {sym}")
         w(f'    EventInfo {{ name: "{name}", category: {cat}, flags: {fl}, params: &[{ps}] }},')
     w("];")
+    w("")
+    sc = {int(v): n.lower() for n, v in re.findall(r"PPM_SC_X\((\w+),\s*(\d+)\)", hdr)}
+    w("/// Syscall names by ppm_sc code (`PPM_SC_*`, the `ID` param of generic")
+    w("/// `syscall` events); \"\" where unassigned.")
+    w(f"pub static PPM_SC_NAMES: [&str; {max(sc) + 1}] = [")
+    for i in range(max(sc) + 1):
+        w(f'    "{sc.get(i, "")}",')
+    w("];")
     print("\n".join(out))
 
 

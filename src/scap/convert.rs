@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::events_table::{ec, ef, pt, EVENTS};
+use super::events_table::{ec, ef, pt, EVENTS, PPM_SC_NAMES};
 use super::flags::{clone_flags_from_ppm, open_flags_from_ppm};
 use super::parse::{strip_nul, RawEvent};
 use super::sock::{from_sockaddr, from_tuple, Side};
@@ -189,11 +189,20 @@ impl<'a> Converter<'a> {
 
     fn code_of(&mut self, evs: &[&RawEvent<'a>]) -> Option<u16> {
         let name = evs[0].info().name;
-        if name == "syscall" {
-            let id = evs.iter().find_map(|e| e.int("nativeID"))?;
-            return u16::try_from(id).ok().filter(|c| *c < CODE_COMPAT_BASE);
-        }
-        let code = self.sys.codes(syscall_name(name)).first().copied();
+        let code = if name == "syscall" {
+            // Current files carry the native nr; old ones only the ppm_sc id.
+            let native = evs.iter().find_map(|e| e.int("nativeID"));
+            match native {
+                Some(id) => u16::try_from(id).ok().filter(|c| *c < CODE_COMPAT_BASE),
+                None => evs
+                    .iter()
+                    .find_map(|e| e.int("ID"))
+                    .and_then(|id| PPM_SC_NAMES.get(id as usize))
+                    .and_then(|n| self.sys.codes(syscall_name(n)).first().copied()),
+            }
+        } else {
+            self.sys.codes(syscall_name(name)).first().copied()
+        };
         if code.is_none() {
             *self.stats.unmapped.entry(name.to_string()).or_default() += 1;
         }
