@@ -31,6 +31,8 @@ pub mod special;
 pub mod state;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_golden;
