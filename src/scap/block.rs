@@ -91,7 +91,11 @@ pub struct Blocks<'a> {
 impl<'a> Blocks<'a> {
     /// Walks `bytes` from the start.
     pub fn new(bytes: &'a [u8]) -> Self {
-        Blocks { bytes, pos: 0, failed: false }
+        Blocks {
+            bytes,
+            pos: 0,
+            failed: false,
+        }
     }
     /// Offset of the next block.
     pub fn pos(&self) -> u64 {
@@ -148,11 +152,20 @@ fn frame(bytes: &[u8], pos: usize) -> Result<(Block<'_>, usize), ScapError> {
     if trailer != total {
         return Err(ScapError::BadBlock {
             offset,
-            reason: format!("block type {btype:#x}: trailer length {trailer} != header length {total}"),
+            reason: format!(
+                "block type {btype:#x}: trailer length {trailer} != header length {total}"
+            ),
         });
     }
     let body = &rest[8..total - 4];
-    Ok((Block { offset, btype, body }, pos + total))
+    Ok((
+        Block {
+            offset,
+            btype,
+            body,
+        },
+        pos + total,
+    ))
 }
 
 fn le32(b: &[u8], o: usize) -> u32 {
@@ -176,7 +189,9 @@ pub fn parse_shb(b: &Block<'_>) -> Result<SectionHeader, ScapError> {
     if magic != SHB_MAGIC {
         return Err(ScapError::BadBlock {
             offset: b.offset,
-            reason: format!("section header byte-order magic {magic:#x} (big-endian files are not supported)"),
+            reason: format!(
+                "section header byte-order magic {magic:#x} (big-endian files are not supported)"
+            ),
         });
     }
     let major = r.u16("SHB version")?;
@@ -282,7 +297,10 @@ mod tests {
         let mut f = block(1, &[1, 2, 3, 4]);
         f.extend(block(2, &[]));
         let bs: Vec<_> = Blocks::new(&f).collect::<Result<_, _>>().unwrap();
-        assert_eq!((bs[0].btype, bs[0].body, bs[1].offset), (1, &[1u8, 2, 3, 4][..], 16));
+        assert_eq!(
+            (bs[0].btype, bs[0].body, bs[1].offset),
+            (1, &[1u8, 2, 3, 4][..], 16)
+        );
         // trailer mismatch
         let mut bad = f.clone();
         bad[12] = 99;

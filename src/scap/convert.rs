@@ -14,8 +14,11 @@ use super::special::Threads;
 use super::ImportStats;
 use crate::event::meta::{ArgKind, ProcInfo};
 use crate::event::table::Syscalls;
-use crate::event::wire::{F_UNFINISHED, CODE_COMPAT_BASE};
+use crate::event::wire::{CODE_COMPAT_BASE, F_UNFINISHED};
 use crate::event::{ParamKind, RecordBuilder};
+
+/// A param to attach: arg index, kind, data.
+type OutParam = (u8, ParamKind, Vec<u8>);
 
 /// Time-ordered output records (sorted once at the end).
 #[derive(Debug, Default)]
@@ -29,10 +32,6 @@ impl Sink {
     pub fn push(&mut self, ts: u64, rec: &[u8]) {
         self.idx.push((ts, self.buf.len(), rec.len()));
         self.buf.extend_from_slice(rec);
-    }
-    /// Number of records.
-    pub fn len(&self) -> usize {
-        self.idx.len()
     }
     /// Concatenated records in time order.
     pub fn into_sorted(mut self) -> Vec<u8> {
@@ -212,7 +211,9 @@ impl<'a> Converter<'a> {
     /// Emits one syscall record from an enter and/or exit event.
     fn syscall(&mut self, enter: Option<&RawEvent<'a>>, exit: Option<&RawEvent<'a>>) {
         let evs: Vec<&RawEvent<'a>> = enter.into_iter().chain(exit).collect();
-        let Some(code) = self.code_of(&evs) else { return };
+        let Some(code) = self.code_of(&evs) else {
+            return;
+        };
         let base = exit.or(enter).expect("one of enter/exit is given");
         let tid = base.tid as u32;
         let pid = self.threads.pid_of(tid, &mut self.stats);
@@ -234,7 +235,11 @@ impl<'a> Converter<'a> {
         self.stats.records += 1;
     }
 
-    fn args_and_params(&mut self, code: u16, evs: &[&RawEvent<'a>]) -> (Vec<u64>, Vec<(u8, ParamKind, Vec<u8>)>) {
+    fn args_and_params(
+        &mut self,
+        code: u16,
+        evs: &[&RawEvent<'a>],
+    ) -> (Vec<u64>, Vec<OutParam>) {
         let Some(desc) = self.sys.get(code) else {
             return (Vec::new(), Vec::new());
         };
@@ -250,11 +255,13 @@ impl<'a> Converter<'a> {
                     }
                 }
                 ArgKind::Str => {
-                    let p = find(evs, &a.name).filter(|(_, ty)| is_str(*ty)).or_else(|| {
-                        // A single-path syscall whose scap param has another name.
-                        let strs = desc.args.iter().filter(|x| x.kind == ArgKind::Str).count();
-                        (strs == 1).then(|| first_path(evs)).flatten()
-                    });
+                    let p = find(evs, &a.name)
+                        .filter(|(_, ty)| is_str(*ty))
+                        .or_else(|| {
+                            // A single-path syscall whose scap param has another name.
+                            let strs = desc.args.iter().filter(|x| x.kind == ArgKind::Str).count();
+                            (strs == 1).then(|| first_path(evs)).flatten()
+                        });
                     if let Some((v, _)) = p {
                         params.push((idx, ParamKind::Str, strip_nul(v).to_vec()));
                     }
@@ -265,7 +272,11 @@ impl<'a> Converter<'a> {
                     }
                 }
                 ArgKind::MsghdrIn | ArgKind::MsghdrOut => {
-                    let side = if a.kind == ArgKind::MsghdrIn { Side::Dst } else { Side::Src };
+                    let side = if a.kind == ArgKind::MsghdrIn {
+                        Side::Dst
+                    } else {
+                        Side::Src
+                    };
                     if let Some(sa) = find(evs, "tuple").and_then(|(v, _)| from_tuple(v, side)) {
                         params.push((idx, ParamKind::Sockaddr, sa));
                     }
@@ -283,7 +294,8 @@ impl<'a> Converter<'a> {
                     }
                 }
                 ArgKind::SockaddrOut => {
-                    if let Some(sa) = find(evs, "tuple").and_then(|(v, _)| from_tuple(v, Side::Src)) {
+                    if let Some(sa) = find(evs, "tuple").and_then(|(v, _)| from_tuple(v, Side::Src))
+                    {
                         params.push((idx, ParamKind::Sockaddr, sa));
                     }
                 }
@@ -301,14 +313,23 @@ impl<'a> Converter<'a> {
     /// A scalar arg value; libs-encoded flags are translated back to kernel
     /// values where we know the table, and dropped (0) otherwise.
     fn scalar(&mut self, event: &str, arg: &str, v: &[u8], ty: u8) -> u64 {
-        let Some(x) = super::parse::int_value(v, ty) else { return 0 };
+        let Some(x) = super::parse::int_value(v, ty) else {
+            return 0;
+        };
         match ty {
-            pt::FLAGS8 | pt::FLAGS16 | pt::FLAGS32 | pt::ENUMFLAGS8 | pt::ENUMFLAGS16 | pt::ENUMFLAGS32 => {
+            pt::FLAGS8
+            | pt::FLAGS16
+            | pt::FLAGS32
+            | pt::ENUMFLAGS8
+            | pt::ENUMFLAGS16
+            | pt::ENUMFLAGS32 => {
                 match (event, arg) {
                     ("open" | "openat" | "openat2" | "creat" | "open_by_handle_at", "flags") => {
                         open_flags_from_ppm(x as u32)
                     }
-                    ("clone" | "clone3" | "fork" | "vfork", "flags") => clone_flags_from_ppm(x as u32),
+                    ("clone" | "clone3" | "fork" | "vfork", "flags") => {
+                        clone_flags_from_ppm(x as u32)
+                    }
                     // PPM_AF_* equal the kernel's AF_* values.
                     (_, "family" | "domain") => x as u64,
                     _ => {

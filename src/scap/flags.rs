@@ -81,12 +81,18 @@ mod tests {
         assert_eq!(open_flags_from_ppm(1), libc::O_RDONLY as u64);
         assert_eq!(open_flags_from_ppm(2), libc::O_WRONLY as u64);
         let f = open_flags_from_ppm(3 | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 14));
-        assert_eq!(f, (libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC) as u64);
+        assert_eq!(
+            f,
+            (libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC) as u64
+        );
     }
 
     #[test]
     fn clone_flags() {
         let f = clone_flags_from_ppm((1 << 13) | (1 << 15) | (1 << 11) | (1 << 16) | (1 << 30));
-        assert_eq!(f, (libc::CLONE_THREAD | libc::CLONE_VM | libc::CLONE_SIGHAND) as u64);
+        assert_eq!(
+            f,
+            (libc::CLONE_THREAD | libc::CLONE_VM | libc::CLONE_SIGHAND) as u64
+        );
     }
 }

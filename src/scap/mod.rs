@@ -23,6 +23,7 @@ pub mod block;
 pub mod convert;
 pub mod detect;
 mod error;
+#[rustfmt::skip]
 pub mod events_table;
 mod flags;
 pub mod parse;
@@ -129,7 +130,9 @@ pub struct ImportOptions {
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { max_decompressed: DEFAULT_MAX_DECOMPRESSED }
+        ImportOptions {
+            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+        }
     }
 }
 
@@ -207,9 +210,14 @@ pub fn events(raw: &[u8]) -> impl Iterator<Item = Result<RawEvent<'_>, ScapError
 /// Imports an uncompressed scap file.
 fn import_raw(raw: &[u8]) -> Result<ScapImport, ScapError> {
     let mut blocks = Blocks::new(raw);
-    let first = blocks.next().ok_or_else(|| ScapError::NotScap { reason: "empty file".into() })??;
+    let first = blocks.next().ok_or_else(|| ScapError::NotScap {
+        reason: "empty file".into(),
+    })??;
     if first.btype != bt::SHB {
-        return Err(ScapError::NoSectionHeader { offset: 0, block_type: first.btype });
+        return Err(ScapError::NoSectionHeader {
+            offset: 0,
+            block_type: first.btype,
+        });
     }
     let shb = parse_shb(&first)?;
     let mut meta = CaptureMeta::default();
@@ -262,9 +270,9 @@ fn import_raw(raw: &[u8]) -> Result<ScapImport, ScapError> {
                     snap.users.extend(u);
                     snap.groups.extend(g);
                 }
-                bt::IL | bt::IL_INT | bt::IL_V2 => {
-                    extra.interfaces.extend(state::parse_il(&b, b.btype == bt::IL_V2)?)
-                }
+                bt::IL | bt::IL_INT | bt::IL_V2 => extra
+                    .interfaces
+                    .extend(state::parse_il(&b, b.btype == bt::IL_V2)?),
                 t => match pl_version(t) {
                     // Process lists after events started (concatenated
                     // captures) only describe threads we already track.
@@ -296,12 +304,21 @@ fn import_raw(raw: &[u8]) -> Result<ScapImport, ScapError> {
     extra.containers = containers;
     extra.internal_events = stats.internal.clone();
     meta.machine.boottime_to_epoch_ns = 0;
-    meta.config = RecorderConfig { producer: PRODUCER.into(), ..RecorderConfig::default() };
+    meta.config = RecorderConfig {
+        producer: PRODUCER.into(),
+        ..RecorderConfig::default()
+    };
     meta.syscalls = Syscalls::default_x86_64().table().clone();
     meta.snapshot = snap;
-    let extra_json = serde_json::to_vec(&extra).map_err(|e| ScapError::Write { reason: e.to_string() })?;
+    let extra_json = serde_json::to_vec(&extra).map_err(|e| ScapError::Write {
+        reason: e.to_string(),
+    })?;
     meta.extra = vec![(KIND_SCAP, extra_json)];
-    Ok(ScapImport { meta, records: sink.into_sorted(), stats })
+    Ok(ScapImport {
+        meta,
+        records: sink.into_sorted(),
+        stats,
+    })
 }
 
 /// Attaches fd lists to their threads, resolves parent thread ids to
@@ -321,7 +338,9 @@ fn finish_snapshot(snap: &mut Snapshot, fds: &mut HashMap<u32, Vec<crate::event:
 
 /// Writes an import as a saker capture (in memory).
 pub fn to_capture(imp: &ScapImport, opts: WriterOptions) -> Result<Vec<u8>, ScapError> {
-    let werr = |e: crate::capture::CaptureError| ScapError::Write { reason: e.to_string() };
+    let werr = |e: crate::capture::CaptureError| ScapError::Write {
+        reason: e.to_string(),
+    };
     let mut w = CaptureWriter::new(Vec::new(), &imp.meta, opts).map_err(werr)?;
     w.push_batch(&imp.records).map_err(werr)?;
     let summary = Summary {

@@ -90,12 +90,18 @@ fn le64(b: &[u8], o: usize) -> u64 {
 /// Decodes an event block (any EV/EVF version). The event is bounded by its
 /// own `len`; trailing pcapng options in the block are ignored.
 pub fn decode_event<'a>(b: &Block<'a>) -> Result<Decoded<'a>, ScapError> {
-    let v2 = matches!(b.btype, bt::EV_V2 | bt::EV_V2_LARGE | bt::EVF_V2 | bt::EVF_V2_LARGE);
+    let v2 = matches!(
+        b.btype,
+        bt::EV_V2 | bt::EV_V2_LARGE | bt::EVF_V2 | bt::EVF_V2_LARGE
+    );
     let has_flags = matches!(b.btype, bt::EVF | bt::EVF_V2 | bt::EVF_V2_LARGE);
     let hdr = if v2 { HDR_V2 } else { HDR_V1 };
     let pre = if has_flags { 6 } else { 2 };
     let body = b.body;
-    let bad = |reason: String| ScapError::BadEvent { offset: b.offset, reason };
+    let bad = |reason: String| ScapError::BadEvent {
+        offset: b.offset,
+        reason,
+    };
     if body.len() < pre + hdr {
         return Err(bad(format!(
             "event block body of {} bytes cannot hold the {}-byte event header",
@@ -120,7 +126,9 @@ pub fn decode_event<'a>(b: &Block<'a>) -> Result<Decoded<'a>, ScapError> {
         len = len.saturating_sub(3);
     }
     if len < hdr {
-        return Err(bad(format!("event len {len} is below the {hdr}-byte header")));
+        return Err(bad(format!(
+            "event len {len} is below the {hdr}-byte header"
+        )));
     }
     if len > ev.len() {
         return Err(bad(format!(
@@ -189,7 +197,10 @@ fn infer_nparams(ev: &[u8], table_n: usize) -> Option<usize> {
         if lens_end > len {
             continue;
         }
-        let total: usize = lens_end + (0..n).map(|i| le16(ev, HDR_V1 + 2 * i) as usize).sum::<usize>();
+        let total: usize = lens_end
+            + (0..n)
+                .map(|i| le16(ev, HDR_V1 + 2 * i) as usize)
+                .sum::<usize>();
         if total < len {
             return None;
         }
@@ -244,7 +255,15 @@ pub fn strip_nul(v: &[u8]) -> &[u8] {
 pub fn int_value(v: &[u8], ty: u8) -> Option<i64> {
     let signed = matches!(
         ty,
-        pt::INT8 | pt::INT16 | pt::INT32 | pt::INT64 | pt::ERRNO | pt::FD | pt::PID | pt::FD32 | pt::PID32
+        pt::INT8
+            | pt::INT16
+            | pt::INT32
+            | pt::INT64
+            | pt::ERRNO
+            | pt::FD
+            | pt::PID
+            | pt::FD32
+            | pt::PID32
     );
     let x = match v.len() {
         1 => {

@@ -8,8 +8,10 @@ use super::*;
 
 fn sample() -> Option<&'static Vec<u8>> {
     static F: OnceLock<Option<Vec<u8>>> = OnceLock::new();
-    F.get_or_init(|| super::tests::read("test_ipv6_client.scap").map(|b| gunzip(&b, 1 << 30).unwrap()))
-        .as_ref()
+    F.get_or_init(|| {
+        super::tests::read("test_ipv6_client.scap").map(|b| gunzip(&b, 1 << 30).unwrap())
+    })
+    .as_ref()
 }
 
 proptest! {

@@ -93,8 +93,14 @@ mod tests {
         t.extend_from_slice(&54321u16.to_le_bytes());
         t.extend_from_slice(&[93, 184, 216, 34]);
         t.extend_from_slice(&80u16.to_le_bytes());
-        assert_eq!(parse(&from_tuple(&t, Side::Dst).unwrap()), ip("93.184.216.34:80"));
-        assert_eq!(parse(&from_tuple(&t, Side::Src).unwrap()), ip("10.0.0.1:54321"));
+        assert_eq!(
+            parse(&from_tuple(&t, Side::Dst).unwrap()),
+            ip("93.184.216.34:80")
+        );
+        assert_eq!(
+            parse(&from_tuple(&t, Side::Src).unwrap()),
+            ip("10.0.0.1:54321")
+        );
         assert!(from_tuple(&t[..10], Side::Dst).is_none());
     }
 

@@ -61,7 +61,10 @@ impl Threads {
                 (p.tid, c)
             })
             .collect();
-        Threads { map, ..Threads::default() }
+        Threads {
+            map,
+            ..Threads::default()
+        }
     }
 
     /// The thread group id of `tid`; an unknown thread is taken to be its
@@ -94,7 +97,10 @@ fn pathcomp(path: &[u8]) -> Option<Vec<u8>> {
     if !path.starts_with(b"/") {
         return None;
     }
-    let comps: Vec<&[u8]> = path.split(|&c| c == b'/').filter(|c| !c.is_empty()).collect();
+    let comps: Vec<&[u8]> = path
+        .split(|&c| c == b'/')
+        .filter(|c| !c.is_empty())
+        .collect();
     Some(comps.into_iter().rev().collect::<Vec<_>>().join(&0u8))
 }
 
@@ -125,7 +131,8 @@ impl Converter<'_> {
             }
             "container" => {
                 if let Some(j) = ev.str("json") {
-                    self.containers.push(String::from_utf8_lossy(j).into_owned());
+                    self.containers
+                        .push(String::from_utf8_lossy(j).into_owned());
                 } else {
                     let s = |n| ev.str(n).map(|v| String::from_utf8_lossy(v).into_owned());
                     let obj = serde_json::json!({
@@ -231,7 +238,9 @@ impl Converter<'_> {
             let cpid = if thread { ppid } else { child };
             (me, child, cpid, child, cpid)
         } else {
-            let Some(parent) = u32p(x, "ptid") else { return };
+            let Some(parent) = u32p(x, "ptid") else {
+                return;
+            };
             let cpid = u32p(x, "pid").unwrap_or(me);
             let vt = u32p(x, "vtid").unwrap_or(me);
             let vp = u32p(x, "vpid").unwrap_or(cpid);

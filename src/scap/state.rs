@@ -18,7 +18,11 @@ pub fn parse_mi(b: &Block<'_>) -> Result<Machine, ScapError> {
     let memory_bytes = r.u64("MI memory")?;
     r.u64("MI max_pid")?;
     let host = r.bytes(128, "MI hostname")?;
-    let boot = if r.left() >= 8 { r.u64("MI boot time")? } else { 0 };
+    let boot = if r.left() >= 8 {
+        r.u64("MI boot time")?
+    } else {
+        0
+    };
     Ok(Machine {
         hostname: String::from_utf8_lossy(super::parse::strip_nul(host)).into_owned(),
         arch: "x86_64".into(),
@@ -58,17 +62,28 @@ fn split_nul(s: &[u8]) -> Vec<String> {
     if s.is_empty() {
         return Vec::new();
     }
-    s.split(|&c| c == 0).map(|p| String::from_utf8_lossy(p).into_owned()).collect()
+    s.split(|&c| c == 0)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect()
 }
 
 /// The first `subsys=path` entry's path of a NUL-separated cgroups list,
 /// preferring the unified (v2) hierarchy and then `cpuset`.
 pub fn cgroup_path(list: &[u8]) -> String {
     let entries = split_nul(list);
-    let find = |k: &str| entries.iter().find_map(|e| e.strip_prefix(k).map(str::to_string));
+    let find = |k: &str| {
+        entries
+            .iter()
+            .find_map(|e| e.strip_prefix(k).map(str::to_string))
+    };
     find("=")
         .or_else(|| find("cpuset="))
-        .or_else(|| entries.first().and_then(|e| e.split_once('=')).map(|(_, p)| p.to_string()))
+        .or_else(|| {
+            entries
+                .first()
+                .and_then(|e| e.split_once('='))
+                .map(|(_, p)| p.to_string())
+        })
         .unwrap_or_default()
 }
 
@@ -79,7 +94,10 @@ fn str16_raw<'a>(r: &mut Rd<'a>, what: &'static str) -> Result<&'a [u8], ScapErr
 
 fn pl_entry(r: &mut Rd<'_>, ver: u8, sub_len: usize) -> Result<ProcInfo, ScapError> {
     let start_left = r.left();
-    let mut p = ProcInfo { loginuid: u32::MAX, ..ProcInfo::default() };
+    let mut p = ProcInfo {
+        loginuid: u32::MAX,
+        ..ProcInfo::default()
+    };
     p.tid = r.u64("PL tid")? as u32;
     p.pid = r.u64("PL pid")? as u32;
     p.ppid = r.u64("PL ptid")? as u32;
@@ -91,9 +109,15 @@ fn pl_entry(r: &mut Rd<'_>, ver: u8, sub_len: usize) -> Result<ProcInfo, ScapErr
     }
     p.comm = r.str16("PL comm")?;
     let exe = r.str16("PL exe")?;
-    p.exe = if ver >= 7 { r.str16("PL exepath")? } else { String::new() };
+    p.exe = if ver >= 7 {
+        r.str16("PL exepath")?
+    } else {
+        String::new()
+    };
     let args = str16_raw(r, "PL args")?;
-    p.args = std::iter::once(exe.clone()).chain(split_nul(args)).collect();
+    p.args = std::iter::once(exe.clone())
+        .chain(split_nul(args))
+        .collect();
     if p.exe.is_empty() {
         p.exe = exe;
     }
@@ -212,7 +236,14 @@ pub fn parse_fdl(b: &Block<'_>, v2: bool) -> Result<(u32, Vec<FdInfo>), ScapErro
     Ok((tid, fds))
 }
 
-fn inet(proto: u8, lip: String, lport: u16, rip: String, rport: u16, listening: bool) -> SocketInfo {
+fn inet(
+    proto: u8,
+    lip: String,
+    lport: u16,
+    rip: String,
+    rport: u16,
+    listening: bool,
+) -> SocketInfo {
     SocketInfo::Inet {
         proto: l4(proto),
         local_ip: lip,
@@ -241,9 +272,23 @@ fn fd_entry(r: &mut Rd<'_>, sized: bool) -> Result<FdInfo, ScapError> {
     // payload: v1 lists go on after it, v2 entries skip to their length.
     let Some(kind) = fd_kind(t) else {
         let name = format!("unknown-type:[{t}]");
-        return Ok(FdInfo { fd, kind: FdKind::Other, name, flags: 0, ino, socket: None });
+        return Ok(FdInfo {
+            fd,
+            kind: FdKind::Other,
+            name,
+            flags: 0,
+            ino,
+            socket: None,
+        });
     };
-    let mut info = FdInfo { fd, kind, name: String::new(), flags: 0, ino, socket: None };
+    let mut info = FdInfo {
+        fd,
+        kind,
+        name: String::new(),
+        flags: 0,
+        ino,
+        socket: None,
+    };
     let sock_name = |ino| format!("socket:[{ino}]");
     match t {
         3 => {
@@ -273,7 +318,9 @@ fn fd_entry(r: &mut Rd<'_>, sized: bool) -> Result<FdInfo, ScapError> {
         }
         15 => {
             r.str16("netlink name")?;
-            info.socket = Some(SocketInfo::Other { name: "netlink".into() });
+            info.socket = Some(SocketInfo::Other {
+                name: "netlink".into(),
+            });
             info.name = sock_name(ino);
         }
         16 => {
@@ -316,7 +363,10 @@ pub fn parse_ul(b: &Block<'_>, v2: bool) -> Result<(Vec<UserInfo>, Vec<GroupInfo
                 home: e.str16("home")?,
                 shell: e.str16("shell")?,
             }),
-            1 => groups.push(GroupInfo { gid: e.u32("gid")?, name: e.str16("group name")? }),
+            1 => groups.push(GroupInfo {
+                gid: e.u32("gid")?,
+                name: e.str16("group name")?,
+            }),
             t => {
                 return Err(ScapError::BadBlock {
                     offset: at,
@@ -380,7 +430,11 @@ pub fn parse_il(b: &Block<'_>, v2: bool) -> Result<Vec<Interface>, ScapError> {
             e.u64("IL link speed")?;
         }
         let name = String::from_utf8_lossy(e.bytes(namelen, "IL name")?).into_owned();
-        out.push(Interface { name, addr, netmask });
+        out.push(Interface {
+            name,
+            addr,
+            netmask,
+        });
         if !v2 {
             r = e;
         }

@@ -21,7 +21,11 @@ use super::*;
 
 fn raw_bytes(name: &str) -> Option<Vec<u8>> {
     let b = read(name)?;
-    Some(if detect(&b) == FileKind::Gzip { gunzip(&b, 1 << 30).unwrap() } else { b })
+    Some(if detect(&b) == FileKind::Gzip {
+        gunzip(&b, 1 << 30).unwrap()
+    } else {
+        b
+    })
 }
 
 fn our_type(e: &RawEvent<'_>) -> String {
@@ -60,16 +64,24 @@ fn check(file: &str, golden: &str) {
 
 #[test]
 fn cat_write_matches_sysdig() {
-    check("cat_write.scap", include_str!("../../tests/golden/scap/cat_write.txt"));
+    check(
+        "cat_write.scap",
+        include_str!("../../tests/golden/scap/cat_write.txt"),
+    );
 }
 
 #[test]
 fn sample_matches_sysdig() {
-    check("sample.scap", include_str!("../../tests/golden/scap/sample.txt"));
+    check(
+        "sample.scap",
+        include_str!("../../tests/golden/scap/sample.txt"),
+    );
 }
 
 #[test]
 fn sf_rename_matches_sysdig() {
-    check("sf_rename_rename.scap", include_str!("../../tests/golden/scap/sf_rename_rename.txt"));
+    check(
+        "sf_rename_rename.scap",
+        include_str!("../../tests/golden/scap/sf_rename_rename.txt"),
+    );
 }
-
