@@ -235,11 +235,7 @@ impl<'a> Converter<'a> {
         self.stats.records += 1;
     }
 
-    fn args_and_params(
-        &mut self,
-        code: u16,
-        evs: &[&RawEvent<'a>],
-    ) -> (Vec<u64>, Vec<OutParam>) {
+    fn args_and_params(&mut self, code: u16, evs: &[&RawEvent<'a>]) -> (Vec<u64>, Vec<OutParam>) {
         let Some(desc) = self.sys.get(code) else {
             return (Vec::new(), Vec::new());
         };
