@@ -258,3 +258,26 @@ fn to_capture_round_trip() {
     assert_eq!(extra.containers.len(), 2);
     assert!(!extra.interfaces.is_empty());
 }
+
+/// The imported records drive our state engine: after cat's last open the
+/// process has the exec'd argv and fd 3 is /dev/null.
+#[test]
+fn cat_write_drives_state() {
+    let Some(b) = read("cat_write.scap") else { return };
+    let imp = import(&b).unwrap();
+    let mut st = crate::state::State::from_capture(&imp.meta.syscalls, &imp.meta.snapshot);
+    let open = Syscalls::default_x86_64().codes("open")[0];
+    let recs = records(&imp);
+    let last_open = recs.iter().rposition(|r| r.code() == open).unwrap();
+    for r in &recs[..=last_open] {
+        st.apply(r);
+    }
+    let pid = recs[last_open].pid();
+    let p = st.process(pid).expect("cat is known");
+    let argv: Vec<&str> = p.argv.iter().map(|a| &**a).collect();
+    assert_eq!(argv, ["cat", "/dev/null"]);
+    assert_eq!(&*st.fd(pid, 3).expect("fd 3").name, "/dev/null");
+    // Its parent is bash, from the process list.
+    let parent = st.process(p.ppid).expect("parent in snapshot");
+    assert_eq!(&*parent.argv[0], "/bin/bash");
+}
