@@ -263,7 +263,9 @@ fn to_capture_round_trip() {
 /// process has the exec'd argv and fd 3 is /dev/null.
 #[test]
 fn cat_write_drives_state() {
-    let Some(b) = read("cat_write.scap") else { return };
+    let Some(b) = read("cat_write.scap") else {
+        return;
+    };
     let imp = import(&b).unwrap();
     let mut st = crate::state::State::from_capture(&imp.meta.syscalls, &imp.meta.snapshot);
     let open = Syscalls::default_x86_64().codes("open")[0];
