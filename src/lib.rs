@@ -10,4 +10,5 @@ pub mod filter;
 #[cfg(feature = "bpf")]
 pub mod recorder;
 pub mod scap;
+pub mod source;
 pub mod state;

@@ -25,6 +25,24 @@ pub enum Cmd {
     Info(InfoArgs),
     /// Check every checksum and the hash chain of a capture.
     Verify(VerifyArgs),
+    /// Convert a sysdig/Falco .scap capture into saker's format.
+    Convert(ConvertArgs),
+}
+
+/// `saker convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The .scap file (plain or gzipped).
+    pub input: PathBuf,
+    /// Where to write the saker capture (mode 0600).
+    #[arg(short = 'w', long = "write", value_name = "OUT")]
+    pub write: PathBuf,
+    /// zstd level.
+    #[arg(short = 'z', long = "compress", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=19))]
+    pub level: i32,
+    /// No summary line.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 /// `saker record`.

@@ -10,12 +10,13 @@ use anyhow::{Context, Result};
 
 use super::args::InfoArgs;
 use super::fmt_epoch;
-use saker::capture;
+use saker::source::{self, Origin};
 use saker::event::table::Syscalls;
 
 /// Runs `saker info`.
 pub fn run(a: &InfoArgs) -> Result<i32> {
-    let r = capture::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
+    let opened = source::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
+    let r = &opened.reader;
     let meta = r.meta();
     let table = Syscalls::new(meta.syscalls.clone()).unwrap_or_else(|_| Syscalls::default_x86_64().clone());
     let t = r.totals();
@@ -45,6 +46,8 @@ pub fn run(a: &InfoArgs) -> Result<i32> {
             "compression_ratio": if packed > 0 { t.uncompressed_bytes as f64 / packed as f64 } else { 0.0 },
             "complete": complete,
             "truncated_at": r.truncation().map(|x| x.offset),
+            "format": match &opened.origin { Origin::Saker => "saker", Origin::Scap { .. } => "scap" },
+            "raw_scap_events": match &opened.origin { Origin::Scap { stats, .. } => Some(stats.raw_events), Origin::Saker => None },
             "processes_at_start": meta.snapshot.procs.iter().filter(|p| p.pid == p.tid).count(),
             "syscalls": syscalls,
         });
@@ -56,6 +59,17 @@ pub fn run(a: &InfoArgs) -> Result<i32> {
     writeln!(out, "file:        {}", a.file.display())?;
     writeln!(out, "host:        {} (kernel {}, {} CPUs)", m.hostname, m.kernel_release, m.num_cpus)?;
     writeln!(out, "recorded by: {}", meta.config.producer)?;
+    if let Origin::Scap { gzip, file_bytes, stats } = &opened.origin {
+        let z = if *gzip { "gzipped " } else { "" };
+        writeln!(
+            out,
+            "format:      {z}sysdig/Falco .scap ({file_bytes} bytes): {} raw events -> {} events ({} enter/exit pairs, {} unfinished)",
+            stats.raw_events, stats.records, stats.paired, stats.unfinished
+        )?;
+        if let Some(e) = &stats.truncation {
+            writeln!(out, "             NOT complete: {e}")?;
+        }
+    }
     match (start, end) {
         (Some(s), Some(e)) => writeln!(
             out,

@@ -2,6 +2,7 @@
 //! Only this module and `main.rs` use `anyhow`.
 
 pub mod args;
+pub mod convert;
 pub mod info;
 #[cfg(feature = "bpf")]
 pub mod record;

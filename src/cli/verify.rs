@@ -6,11 +6,31 @@ use std::io::Write as _;
 use anyhow::{Context, Result};
 
 use super::args::VerifyArgs;
-use saker::capture;
+use saker::source::{self, Origin};
 
 /// Runs `saker verify`.
 pub fn run(a: &VerifyArgs) -> Result<i32> {
-    let r = capture::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
+    let opened = source::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
+    if let Origin::Scap { stats, .. } = &opened.origin {
+        // No checksums exist to check: say so, and never call it intact.
+        let parse = match &stats.truncation {
+            None => format!("it parses cleanly ({} raw events)", stats.raw_events),
+            Some(e) => format!("it is damaged: {e}"),
+        };
+        let msg = format!(
+            "{}: a sysdig/Falco .scap file has no checksums or hash chain, so its integrity cannot be verified; {parse}",
+            a.file.display()
+        );
+        if a.json {
+            let v = serde_json::json!({"ok": false, "format": "scap", "integrity_chain": false,
+                "raw_events": stats.raw_events, "damage": stats.truncation.as_ref().map(|e| e.to_string())});
+            writeln!(std::io::stdout().lock(), "{v}")?;
+        } else {
+            eprintln!("{msg}");
+        }
+        return Ok(1);
+    }
+    let r = &opened.reader;
     let rep = match &a.expect {
         Some(h) => r.verify_expect(h),
         None => r.verify(),

@@ -1,0 +1,125 @@
+//! Opening any capture saker can read: its own format (memory-mapped) or a
+//! sysdig/Falco `.scap` file, plain or gzipped (imported into our format in
+//! memory). The kind is told by magic bytes, never by the file name.
+
+use std::path::Path;
+
+use crate::capture::{self, CaptureError, CaptureReader, WriterOptions};
+use crate::scap::{self, FileKind, ImportStats, ScapError};
+
+/// Bytes of an opened capture: a mapping of our file, or an imported copy.
+pub enum CaptureBytes {
+    /// Our format, memory-mapped.
+    Mapped(memmap2::Mmap),
+    /// Converted from `.scap` in memory.
+    Owned(Vec<u8>),
+}
+
+impl AsRef<[u8]> for CaptureBytes {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            CaptureBytes::Mapped(m) => m,
+            CaptureBytes::Owned(v) => v,
+        }
+    }
+}
+
+/// Where an opened capture came from.
+#[derive(Debug)]
+pub enum Origin {
+    /// A saker capture.
+    Saker,
+    /// An imported sysdig/Falco capture.
+    Scap {
+        /// Whether it was gzipped.
+        gzip: bool,
+        /// Size of the `.scap` file on disk.
+        file_bytes: u64,
+        /// What the import found.
+        stats: Box<ImportStats>,
+    },
+}
+
+/// Errors opening a capture of any kind.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// Reading the file failed.
+    #[error("reading {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is neither a saker capture nor a `.scap` file.
+    #[error("{path}: not a saker capture or a sysdig/Falco .scap file (unknown magic bytes)")]
+    Unknown {
+        /// The file.
+        path: String,
+    },
+    /// Our format is damaged.
+    #[error("{path}: {source}")]
+    Capture {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        source: CaptureError,
+    },
+    /// The `.scap` file could not be imported.
+    #[error("{path}: {source}")]
+    Scap {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        source: ScapError,
+    },
+}
+
+/// An opened capture.
+pub struct Opened {
+    /// The reader over our format.
+    pub reader: CaptureReader<CaptureBytes>,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// Opens `path`, whatever its kind.
+pub fn open(path: &Path) -> Result<Opened, SourceError> {
+    let p = path.display().to_string();
+    let io = |source| SourceError::Io { path: p.clone(), source };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut head = [0u8; 16];
+    let n = {
+        use std::io::Read;
+        let mut f = &file;
+        f.read(&mut head).map_err(io)?
+    };
+    match scap::detect(&head[..n]) {
+        FileKind::Saker => {
+            // SAFETY: see capture::open; the mapping is read-only and a file
+            // changed underneath can at worst fault (SIGBUS), as documented.
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+            let reader = CaptureReader::new(CaptureBytes::Mapped(map))
+                .map_err(|source| SourceError::Capture { path: p.clone(), source })?;
+            Ok(Opened { reader, origin: Origin::Saker })
+        }
+        FileKind::Scap | FileKind::Gzip => {
+            let gzip = matches!(scap::detect(&head[..n]), FileKind::Gzip);
+            let bytes = std::fs::read(path).map_err(io)?;
+            let imp = scap::import(&bytes).map_err(|source| SourceError::Scap { path: p.clone(), source })?;
+            let ours = scap::to_capture(&imp, WriterOptions { zstd_level: 1, ..WriterOptions::default() })
+                .map_err(|source| SourceError::Scap { path: p.clone(), source })?;
+            let reader = CaptureReader::new(CaptureBytes::Owned(ours))
+                .map_err(|source| SourceError::Capture { path: p.clone(), source })?;
+            let origin = Origin::Scap { gzip, file_bytes: bytes.len() as u64, stats: Box::new(imp.stats) };
+            Ok(Opened { reader, origin })
+        }
+        FileKind::Unknown => Err(SourceError::Unknown { path: p }),
+    }
+}
+
+/// Keeps `capture::open` reachable for callers that only want our format.
+pub fn open_saker(path: &Path) -> Result<CaptureReader<memmap2::Mmap>, CaptureError> {
+    capture::open(path)
+}
