@@ -365,7 +365,14 @@ fn push_arg(
             if params.peek().is_some() =>
         {
             for p in params {
-                push_labeled(sysdig_arg_name(name, &d.name), &p, Some(d), out, start, opts);
+                push_labeled(
+                    sysdig_arg_name(name, &d.name),
+                    &p,
+                    Some(d),
+                    out,
+                    start,
+                    opts,
+                );
             }
             return;
         }

@@ -70,25 +70,130 @@ pub struct CodeInfo {
 
 fn category(name: &str) -> &'static str {
     let has = |list: &[&str]| list.iter().any(|p| name.starts_with(p));
-    if has(&["clone", "fork", "vfork", "execve", "exit", "wait", "set", "get", "prctl", "ptrace", "capset", "unshare", "setns", "kcmp", "pidfd"])
-        && !has(&["setsockopt", "getsockopt", "getsockname", "getpeername", "gettimeofday", "getdents", "getcwd", "getxattr", "setxattr", "getrandom"])
-    {
+    if has(&[
+        "clone", "fork", "vfork", "execve", "exit", "wait", "set", "get", "prctl", "ptrace",
+        "capset", "unshare", "setns", "kcmp", "pidfd",
+    ]) && !has(&[
+        "setsockopt",
+        "getsockopt",
+        "getsockname",
+        "getpeername",
+        "gettimeofday",
+        "getdents",
+        "getcwd",
+        "getxattr",
+        "setxattr",
+        "getrandom",
+    ]) {
         "process"
-    } else if has(&["socket", "connect", "accept", "bind", "listen", "getsockopt", "setsockopt", "getsockname", "getpeername", "shutdown"]) {
+    } else if has(&[
+        "socket",
+        "connect",
+        "accept",
+        "bind",
+        "listen",
+        "getsockopt",
+        "setsockopt",
+        "getsockname",
+        "getpeername",
+        "shutdown",
+    ]) {
         "net"
-    } else if has(&["mmap", "munmap", "mprotect", "brk", "mremap", "madvise", "mlock", "munlock", "msync", "mincore", "membarrier", "process_vm"]) {
+    } else if has(&[
+        "mmap",
+        "munmap",
+        "mprotect",
+        "brk",
+        "mremap",
+        "madvise",
+        "mlock",
+        "munlock",
+        "msync",
+        "mincore",
+        "membarrier",
+        "process_vm",
+    ]) {
         "memory"
     } else if has(&["nanosleep", "clock_nanosleep", "pause", "sched_yield"]) {
         "sleep"
-    } else if has(&["kill", "tkill", "tgkill", "rt_sig", "sigaltstack", "signalfd"]) {
+    } else if has(&[
+        "kill",
+        "tkill",
+        "tgkill",
+        "rt_sig",
+        "sigaltstack",
+        "signalfd",
+    ]) {
         "signal"
     } else if has(&["clock_", "gettimeofday", "time", "adjtimex", "settimeofday"]) {
         "time"
-    } else if has(&["poll", "ppoll", "select", "pselect", "epoll_wait", "epoll_pwait"]) {
+    } else if has(&[
+        "poll",
+        "ppoll",
+        "select",
+        "pselect",
+        "epoll_wait",
+        "epoll_pwait",
+    ]) {
         "wait"
     } else if has(&["pipe", "futex", "sem", "msg", "shm", "eventfd", "mq_"]) {
         "ipc"
-    } else if has(&["open", "creat", "close", "stat", "lstat", "fstat", "newfstat", "statx", "access", "faccess", "mkdir", "rmdir", "unlink", "rename", "link", "symlink", "readlink", "chmod", "fchmod", "chown", "fchown", "lchown", "lseek", "fcntl", "dup", "truncate", "ftruncate", "getdents", "chdir", "fchdir", "chroot", "mount", "umount", "mknod", "utime", "inotify", "fanotify", "flock", "fsync", "fdatasync", "sync", "getcwd", "statfs", "fstatfs", "xattr", "getxattr", "setxattr", "memfd", "ioctl", "fallocate", "copy_file_range", "splice", "tee", "sendfile"]) {
+    } else if has(&[
+        "open",
+        "creat",
+        "close",
+        "stat",
+        "lstat",
+        "fstat",
+        "newfstat",
+        "statx",
+        "access",
+        "faccess",
+        "mkdir",
+        "rmdir",
+        "unlink",
+        "rename",
+        "link",
+        "symlink",
+        "readlink",
+        "chmod",
+        "fchmod",
+        "chown",
+        "fchown",
+        "lchown",
+        "lseek",
+        "fcntl",
+        "dup",
+        "truncate",
+        "ftruncate",
+        "getdents",
+        "chdir",
+        "fchdir",
+        "chroot",
+        "mount",
+        "umount",
+        "mknod",
+        "utime",
+        "inotify",
+        "fanotify",
+        "flock",
+        "fsync",
+        "fdatasync",
+        "sync",
+        "getcwd",
+        "statfs",
+        "fstatfs",
+        "xattr",
+        "getxattr",
+        "setxattr",
+        "memfd",
+        "ioctl",
+        "fallocate",
+        "copy_file_range",
+        "splice",
+        "tee",
+        "sendfile",
+    ]) {
         "file"
     } else {
         "system"
@@ -110,16 +215,35 @@ fn info_for(name: Box<str>, desc: Option<(u32, &SyscallDesc)>) -> CodeInfo {
     let find = |pred: &dyn Fn(&crate::event::meta::ArgDesc) -> bool| -> Option<u8> {
         desc?.1.args.iter().position(pred).map(|i| i as u8)
     };
-    let open = matches!(n, "open" | "openat" | "openat2" | "creat" | "open_by_handle_at");
+    let open = matches!(
+        n,
+        "open" | "openat" | "openat2" | "creat" | "open_by_handle_at"
+    );
     CodeInfo {
         category: category(n),
         io: io_dir(n),
         open,
         fd_arg: find(&|a| a.kind == ArgKind::Fd),
-        open_flags: if open { find(&|a| a.name == "flags" || a.name == "how") } else { None },
-        open_mode: if open { find(&|a| a.name == "mode") } else { None },
-        open_path: if open { find(&|a| a.kind == ArgKind::Str) } else { None },
-        open_dirfd: if open { find(&|a| a.kind == ArgKind::Dirfd) } else { None },
+        open_flags: if open {
+            find(&|a| a.name == "flags" || a.name == "how")
+        } else {
+            None
+        },
+        open_mode: if open {
+            find(&|a| a.name == "mode")
+        } else {
+            None
+        },
+        open_path: if open {
+            find(&|a| a.kind == ArgKind::Str)
+        } else {
+            None
+        },
+        open_dirfd: if open {
+            find(&|a| a.kind == ArgKind::Dirfd)
+        } else {
+            None
+        },
         desc: desc.map(|d| d.0),
         name,
     }
@@ -258,7 +382,14 @@ impl EventCtx<'_> {
         let (state, pid, effect) = (self.state, self.rec.pid(), self.effect);
         let resolve = |n: i64| fd::name_for(state, effect, pid, n);
         self.scratch.clear();
-        if !format_one_arg(&self.rec, desc, sel, self.scratch, &resolve, &self.env.arg_opts) {
+        if !format_one_arg(
+            &self.rec,
+            desc,
+            sel,
+            self.scratch,
+            &resolve,
+            &self.env.arg_opts,
+        ) {
             return false;
         }
         out.push_str(self.scratch);
@@ -266,7 +397,9 @@ impl EventCtx<'_> {
     }
 
     fn push_rawarg(&self, f: &FieldInfo, out: &mut ValueBuf) -> bool {
-        let Some(desc) = self.desc() else { return false };
+        let Some(desc) = self.desc() else {
+            return false;
+        };
         let idx = match (&f.arg, f.aux) {
             (Some(a), ANY) => {
                 if a.value == "res" || a.value == "fd" {
@@ -313,8 +446,13 @@ impl EventCtx<'_> {
                 CODE_DROP => "internal",
                 _ => c.category,
             },
-            dir => match fd::event_fd(self).entry().map(|e| (e.kind, e.socket.as_ref())) {
-                Some((FdKind::Socket, Some(s))) if s.family == crate::state::sockaddr::AF_UNIX => "ipc",
+            dir => match fd::event_fd(self)
+                .entry()
+                .map(|e| (e.kind, e.socket.as_ref()))
+            {
+                Some((FdKind::Socket, Some(s))) if s.family == crate::state::sockaddr::AF_UNIX => {
+                    "ipc"
+                }
                 Some((FdKind::Socket, _)) => "net",
                 Some((FdKind::Pipe, _)) => "ipc",
                 Some((FdKind::File | FdKind::Directory | FdKind::Memfd, _)) => "file",
@@ -357,12 +495,14 @@ pub(super) fn value(cx: &mut EventCtx<'_>, id: Fid, f: &FieldInfo, out: &mut Val
         Fid::EvtOutputtime => match cx.env.out_time {
             OutTime::Human => push_time(epoch, false, true, false, out),
             OutTime::Absolute => push_secs(i128::from(epoch), out),
-            OutTime::Relative => {
-                push_secs(i128::from(ts) - i128::from(cx.shown.first.unwrap_or(ts)), out)
-            }
-            OutTime::Delta => {
-                push_secs(i128::from(ts) - i128::from(cx.shown.prev.unwrap_or(ts)), out)
-            }
+            OutTime::Relative => push_secs(
+                i128::from(ts) - i128::from(cx.shown.first.unwrap_or(ts)),
+                out,
+            ),
+            OutTime::Delta => push_secs(
+                i128::from(ts) - i128::from(cx.shown.prev.unwrap_or(ts)),
+                out,
+            ),
             OutTime::Latency => push_secs(i128::from(cx.latency().unwrap_or(0)), out),
         },
         Fid::EvtDir => out.push_str(match rec.code() {

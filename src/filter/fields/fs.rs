@@ -110,7 +110,8 @@ fn path_args(cx: &EventCtx<'_>) -> ([Option<(u8, Option<u8>)>; 2], usize) {
         return (found, 0);
     }
     for (i, a) in desc.args.iter().enumerate() {
-        let pathlike = a.name.contains("name") || a.name.contains("path") || a.name.contains("file");
+        let pathlike =
+            a.name.contains("name") || a.name.contains("path") || a.name.contains("file");
         if a.kind == ArgKind::Str && pathlike && n < 2 {
             let dirfd = i
                 .checked_sub(1)

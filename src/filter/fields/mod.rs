@@ -25,7 +25,7 @@ mod user;
 #[cfg(test)]
 mod tests;
 
-pub use catalog::{ArgRule, Avail, Class, FieldDef, Fid, CATALOG};
+pub use catalog::{ArgRule, Avail, Class, Fid, FieldDef, CATALOG};
 pub use evt::{CodeInfo, IoDir, OutTime};
 pub use fd::{fd_display_name, fd_type_name, fd_typechar};
 pub use registry::{Fields, ANY};

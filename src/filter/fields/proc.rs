@@ -17,7 +17,7 @@ const SHELLS: [&str; 8] = ["sh", "bash", "zsh", "ksh", "csh", "tcsh", "dash", "f
 
 /// The name (comm) of process `p`: its leader thread's, else the exe's basename.
 pub(super) fn proc_name<'a>(state: &'a State, p: &'a Process) -> Option<&'a str> {
-    if let Some(t) = state.thread(p.pid) {
+    if let Some(t) = state.thread(p.pid).filter(|t| !t.comm.is_empty()) {
         return Some(&t.comm);
     }
     let e: &str = &p.exepath;
@@ -108,7 +108,9 @@ fn push_of(state: &State, p: &Process, what: Of, out: &mut ValueBuf) -> bool {
 pub(super) fn value(cx: &mut EventCtx<'_>, id: Fid, f: &FieldInfo, out: &mut ValueBuf) -> bool {
     let state = cx.state;
     if id == Fid::ProcName {
-        let Some(t) = cx.thread() else { return false };
+        let Some(t) = cx.thread().filter(|t| !t.comm.is_empty()) else {
+            return false;
+        };
         out.push_str(&t.comm);
         return true;
     }
@@ -116,11 +118,15 @@ pub(super) fn value(cx: &mut EventCtx<'_>, id: Fid, f: &FieldInfo, out: &mut Val
         out.push_i64(i64::from(cx.rec.pid()));
         return true;
     }
-    let self_comm: Option<&str> = cx.thread().map(|t| &*t.comm);
+    let self_comm: Option<&str> = cx.thread().map(|t| &*t.comm).filter(|c| !c.is_empty());
     let Some(p) = cx.process() else {
         return false;
     };
-    let parent = || state.process(p.ppid).filter(|_| p.ppid != 0 && p.ppid != p.pid);
+    let parent = || {
+        state
+            .process(p.ppid)
+            .filter(|_| p.ppid != 0 && p.ppid != p.pid)
+    };
     let ancestors = |what: Of, out: &mut ValueBuf| -> bool {
         if f.aux == ANY {
             let mut any = false;
@@ -273,7 +279,9 @@ pub(super) fn value(cx: &mut EventCtx<'_>, id: Fid, f: &FieldInfo, out: &mut Val
                 Fid::ProcStdoutType => 1,
                 _ => 2,
             };
-            let Some(e) = state.fd(p.pid, n) else { return false };
+            let Some(e) = state.fd(p.pid, n) else {
+                return false;
+            };
             out.push_str(fd_type_name(e));
         }
         Fid::ProcStdinName | Fid::ProcStdoutName | Fid::ProcStderrName => {
@@ -282,7 +290,9 @@ pub(super) fn value(cx: &mut EventCtx<'_>, id: Fid, f: &FieldInfo, out: &mut Val
                 Fid::ProcStdoutName => 1,
                 _ => 2,
             };
-            let Some(e) = state.fd(p.pid, n) else { return false };
+            let Some(e) = state.fd(p.pid, n) else {
+                return false;
+            };
             out.push_with(|b| {
                 fd_display_name(e, b);
                 true

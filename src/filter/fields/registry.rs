@@ -21,8 +21,13 @@ const MAX_INDEX: u64 = 4096;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Fields;
 
-static BY_NAME: LazyLock<HashMap<&'static str, usize>> =
-    LazyLock::new(|| CATALOG.iter().enumerate().map(|(i, d)| (d.name, i)).collect());
+static BY_NAME: LazyLock<HashMap<&'static str, usize>> = LazyLock::new(|| {
+    CATALOG
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.name, i))
+        .collect()
+});
 
 impl Fields {
     /// The catalogue entry of `name` (without `[arg]` or `.NAME` suffix).

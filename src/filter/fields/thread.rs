@@ -99,6 +99,9 @@ mod tests {
     fn caps_text() {
         let mut v = Vec::new();
         push_caps((1 << 21) | 1 | (1 << 50), &mut v);
-        assert_eq!(String::from_utf8(v).unwrap(), "CAP_CHOWN CAP_SYS_ADMIN CAP_50");
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            "CAP_CHOWN CAP_SYS_ADMIN CAP_50"
+        );
     }
 }

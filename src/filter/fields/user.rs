@@ -15,7 +15,9 @@ pub(super) fn value(cx: &mut EventCtx<'_>, id: Fid, out: &mut ValueBuf) -> bool 
     match id {
         Fid::UserUid => out.push_u64(u64::from(c.euid)),
         Fid::UserName | Fid::UserHomedir | Fid::UserShell => {
-            let Some(u) = state.user(c.euid) else { return false };
+            let Some(u) = state.user(c.euid) else {
+                return false;
+            };
             out.push_str(match id {
                 Fid::UserName => &u.name,
                 Fid::UserHomedir => &u.home,
@@ -31,12 +33,16 @@ pub(super) fn value(cx: &mut EventCtx<'_>, id: Fid, out: &mut ValueBuf) -> bool 
             if c.loginuid == LOGINUID_UNSET {
                 return false;
             }
-            let Some(u) = state.user(c.loginuid) else { return false };
+            let Some(u) = state.user(c.loginuid) else {
+                return false;
+            };
             out.push_str(&u.name);
         }
         Fid::GroupGid => out.push_u64(u64::from(c.egid)),
         Fid::GroupName => {
-            let Some(g) = state.group(c.egid) else { return false };
+            let Some(g) = state.group(c.egid) else {
+                return false;
+            };
             out.push_str(&g.name);
         }
         _ => return false,
