@@ -11,9 +11,7 @@ fn run(c: cli::Cli) -> anyhow::Result<i32> {
         #[cfg(feature = "bpf")]
         cli::Cmd::Record(a) => cli::record::run(&a),
         #[cfg(not(feature = "bpf"))]
-        cli::Cmd::Record(_) => {
-            anyhow::bail!("this build of saker has no recorder (built without the `bpf` feature)")
-        }
+        cli::Cmd::Record(_) => anyhow::bail!("this build of saker has no recorder (built without the `bpf` feature)"),
         cli::Cmd::Info(a) => cli::info::run(&a),
         cli::Cmd::Verify(a) => cli::verify::run(&a),
         cli::Cmd::Read(a) => cli::read::run(&a),
@@ -22,10 +20,7 @@ fn run(c: cli::Cli) -> anyhow::Result<i32> {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 fn main() {

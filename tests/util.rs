@@ -33,11 +33,7 @@ pub fn bpf_guard(test: &str) -> Option<MutexGuard<'static, ()>> {
     let root = unsafe { libc::geteuid() } == 0;
     let btf = Path::new("/sys/kernel/btf/vmlinux").exists();
     if !(root && btf) {
-        let why = if root {
-            "no /sys/kernel/btf/vmlinux"
-        } else {
-            "not running as root"
-        };
+        let why = if root { "no /sys/kernel/btf/vmlinux" } else { "not running as root" };
         if std::env::var_os("CI").is_some() {
             panic!("{test}: BPF tests must run in CI, but {why}");
         }
@@ -66,8 +62,5 @@ pub fn workload() -> &'static Path {
 
 /// A fresh temporary directory.
 pub fn tmpdir() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("saker-test")
-        .tempdir()
-        .expect("tempdir")
+    tempfile::Builder::new().prefix("saker-test").tempdir().expect("tempdir")
 }

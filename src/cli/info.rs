@@ -14,8 +14,7 @@ use saker::event::table::Syscalls;
 pub fn run(a: &InfoArgs) -> Result<i32> {
     let r = capture::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
     let meta = r.meta();
-    let table =
-        Syscalls::new(meta.syscalls.clone()).unwrap_or_else(|_| Syscalls::default_x86_64().clone());
+    let table = Syscalls::new(meta.syscalls.clone()).unwrap_or_else(|_| Syscalls::default_x86_64().clone());
     let t = r.totals();
     let off = meta.machine.boottime_to_epoch_ns;
     let epoch = |ts: Option<u64>| ts.map(|v| (v as i64).saturating_add(off));
@@ -48,10 +47,7 @@ pub fn run(a: &InfoArgs) -> Result<i32> {
         return Ok(0);
     }
     println!("file:        {}", a.file.display());
-    println!(
-        "host:        {} (kernel {}, {} CPUs)",
-        meta.machine.hostname, meta.machine.kernel_release, meta.machine.num_cpus
-    );
+    println!("host:        {} (kernel {}, {} CPUs)", meta.machine.hostname, meta.machine.kernel_release, meta.machine.num_cpus);
     println!("recorded by: {}", meta.config.producer);
     match (start, end) {
         (Some(s), Some(e)) => println!(
@@ -63,41 +59,19 @@ pub fn run(a: &InfoArgs) -> Result<i32> {
         _ => println!("time span:   (no events)"),
     }
     println!("events:      {}", t.events);
-    println!(
-        "drops:       {}{}",
-        t.drops,
-        if t.drops > 0 {
-            "  (events were lost: see gap markers)"
-        } else {
-            ""
-        }
-    );
+    println!("drops:       {}{}", t.drops, if t.drops > 0 { "  (events were lost: see gap markers)" } else { "" });
     println!(
         "blocks:      {}  ({} bytes on disk, {} uncompressed, {:.1}x)",
         t.blocks,
         t.bytes,
         t.uncompressed_bytes,
-        if t.bytes > 0 {
-            t.uncompressed_bytes as f64 / t.bytes as f64
-        } else {
-            0.0
-        }
+        if t.bytes > 0 { t.uncompressed_bytes as f64 / t.bytes as f64 } else { 0.0 }
     );
     match r.truncation() {
         None => println!("complete:    yes"),
-        Some(tr) => println!(
-            "complete:    NO: truncated at offset {} ({})",
-            tr.offset, tr.reason
-        ),
+        Some(tr) => println!("complete:    NO: truncated at offset {} ({})", tr.offset, tr.reason),
     }
-    println!(
-        "processes:   {} at start",
-        meta.snapshot
-            .procs
-            .iter()
-            .filter(|p| p.pid == p.tid)
-            .count()
-    );
+    println!("processes:   {} at start", meta.snapshot.procs.iter().filter(|p| p.pid == p.tid).count());
     let mut by_count: Vec<_> = syscalls.into_iter().collect();
     by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     println!("event types:");

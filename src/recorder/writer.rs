@@ -91,9 +91,7 @@ pub struct WriterHandle {
 impl WriterHandle {
     /// Waits for the writer and returns the files it wrote.
     pub fn join(self) -> Result<Vec<FileReport>, RecordError> {
-        self.join
-            .join()
-            .unwrap_or_else(|_| Err(RecordError::Writer("the writer thread panicked".into())))
+        self.join.join().unwrap_or_else(|_| Err(RecordError::Writer("the writer thread panicked".into())))
     }
 
     /// The writer's error after it hung up early.
@@ -142,33 +140,19 @@ impl Rotation {
         PathBuf::from(p)
     }
 
-    fn open(
-        cfg: &WriterConfig,
-        index: u32,
-    ) -> Result<(CaptureWriter<std::fs::File>, PathBuf), RecordError> {
+    fn open(cfg: &WriterConfig, index: u32) -> Result<(CaptureWriter<std::fs::File>, PathBuf), RecordError> {
         let machine = super::procfs::machine_info()?;
         let snapshot = super::procfs::snapshot(&super::procfs::SnapshotOptions::default())?;
         let mut config = cfg.config.clone();
         config.rotation_index = index;
-        let meta = CaptureMeta {
-            machine,
-            config,
-            syscalls: cfg.table.clone(),
-            snapshot,
-            extra: Vec::new(),
-        };
+        let meta = CaptureMeta { machine, config, syscalls: cfg.table.clone(), snapshot, extra: Vec::new() };
         let path = Self::path_for(cfg, index);
         if cfg.rotate_files.is_some() && path.exists() {
             // Round-robin reuse: the old file of this slot is replaced.
-            std::fs::remove_file(&path).map_err(|e| RecordError::Io {
-                what: format!("replacing {}", path.display()),
-                source: e,
-            })?;
+            std::fs::remove_file(&path)
+                .map_err(|e| RecordError::Io { what: format!("replacing {}", path.display()), source: e })?;
         }
-        let opts = WriterOptions {
-            zstd_level: cfg.zstd_level,
-            block_size: cfg.block_size,
-        };
+        let opts = WriterOptions { zstd_level: cfg.zstd_level, block_size: cfg.block_size };
         let w = CaptureWriter::create(&path, &meta, opts)?;
         Ok((w, path))
     }
@@ -176,10 +160,7 @@ impl Rotation {
     fn due(&self) -> bool {
         let st = self.writer.stats();
         self.cfg.rotate_bytes.is_some_and(|b| st.bytes_written >= b)
-            || self
-                .cfg
-                .rotate_every
-                .is_some_and(|d| self.opened.elapsed() >= d)
+            || self.cfg.rotate_every.is_some_and(|d| self.opened.elapsed() >= d)
     }
 
     fn close(self, mut summary: Summary) -> Result<FileReport, RecordError> {
@@ -203,14 +184,7 @@ pub fn spawn_writer(
     shared: Arc<WriterShared>,
 ) -> Result<(mpsc::SyncSender<WriterMsg>, WriterHandle), RecordError> {
     let (writer, path) = Rotation::open(&cfg, 0)?;
-    let mut rot = Rotation {
-        cfg,
-        index: 0,
-        opened: Instant::now(),
-        writer,
-        path,
-        drops: 0,
-    };
+    let mut rot = Rotation { cfg, index: 0, opened: Instant::now(), writer, path, drops: 0 };
     let (tx, rx) = mpsc::sync_channel::<WriterMsg>(QUEUE);
     let join = std::thread::Builder::new()
         .name("saker-writer".into())
@@ -225,19 +199,9 @@ pub fn spawn_writer(
                             let next = rot.index + 1;
                             let (w, p) = Rotation::open(&rot.cfg, next)?;
                             let cfg = rot.cfg.clone();
-                            let fresh = Rotation {
-                                cfg,
-                                index: next,
-                                opened: Instant::now(),
-                                writer: w,
-                                path: p,
-                                drops: 0,
-                            };
+                            let fresh = Rotation { cfg, index: next, opened: Instant::now(), writer: w, path: p, drops: 0 };
                             let old = std::mem::replace(&mut rot, fresh);
-                            let summary = Summary {
-                                stop_reason: "rotation".into(),
-                                ..Summary::default()
-                            };
+                            let summary = Summary { stop_reason: "rotation".into(), ..Summary::default() };
                             let rep = old.close(summary)?;
                             base_bytes += rep.bytes;
                             base_raw += rep.raw_bytes;
@@ -248,12 +212,8 @@ pub fn spawn_writer(
                         shared.drops.fetch_add(d, Ordering::Relaxed);
                         rot.writer.push_batch(&batch)?;
                         let st = rot.writer.stats();
-                        shared
-                            .bytes
-                            .store(base_bytes + st.bytes_written, Ordering::Relaxed);
-                        shared
-                            .raw
-                            .store(base_raw + st.uncompressed_bytes, Ordering::Relaxed);
+                        shared.bytes.store(base_bytes + st.bytes_written, Ordering::Relaxed);
+                        shared.raw.store(base_raw + st.uncompressed_bytes, Ordering::Relaxed);
                     }
                     WriterMsg::Finish(summary) => {
                         files.push(rot.close(summary)?);
@@ -261,14 +221,9 @@ pub fn spawn_writer(
                     }
                 }
             }
-            Err(RecordError::Writer(
-                "the recorder hung up without finishing".into(),
-            ))
+            Err(RecordError::Writer("the recorder hung up without finishing".into()))
         })
-        .map_err(|e| RecordError::Io {
-            what: "starting the writer thread".into(),
-            source: e,
-        })?;
+        .map_err(|e| RecordError::Io { what: "starting the writer thread".into(), source: e })?;
     Ok((tx, WriterHandle { join }))
 }
 
@@ -280,16 +235,8 @@ mod tests {
     #[test]
     fn counts_gap_markers() {
         let mut b = RecordBuilder::new(0, 0, 1, 1, 1, 0).build();
-        b.extend(
-            RecordBuilder::new(CODE_DROP, 1, 2, 0, 0, 7)
-                .args(&[7, 1])
-                .build(),
-        );
-        b.extend(
-            RecordBuilder::new(CODE_DROP, 0, 3, 0, 0, 5)
-                .args(&[5, 2])
-                .build(),
-        );
+        b.extend(RecordBuilder::new(CODE_DROP, 1, 2, 0, 0, 7).args(&[7, 1]).build());
+        b.extend(RecordBuilder::new(CODE_DROP, 0, 3, 0, 0, 5).args(&[5, 2]).build());
         assert_eq!(drops_in(&b), 12);
         assert_eq!(drops_in(&b[..40]), 0);
     }
