@@ -42,7 +42,7 @@ pub fn parse_duration(s: &str) -> Option<u64> {
     }
     let v: f64 = num.parse().ok()?;
     let ns = v * mult;
-    (ns.is_finite() && ns >= 0.0 && ns < 1e19).then_some(ns as u64)
+    (0.0..1e19).contains(&ns).then_some(ns as u64)
 }
 
 /// Resolves `spec` to a boottime timestamp within `frame`.

@@ -98,8 +98,11 @@ pub(super) fn push_path(
     })
 }
 
-/// Path args (index, preceding dirfd) of a path syscall, at most two.
-fn path_args(cx: &EventCtx<'_>) -> ([Option<(u8, Option<u8>)>; 2], usize) {
+/// A path arg: its index and the dirfd arg before it.
+type PathArg = (u8, Option<u8>);
+
+/// Path args of a path syscall, at most two.
+fn path_args(cx: &EventCtx<'_>) -> ([Option<PathArg>; 2], usize) {
     let mut found = [None, None];
     let mut n = 0;
     let c = cx.code();
