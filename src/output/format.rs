@@ -43,6 +43,8 @@ pub enum Piece {
         info: FieldInfo,
         /// Optional width.
         width: Option<Width>,
+        /// The values are already escaped display text (`evt.args`).
+        escaped: bool,
     },
 }
 
@@ -146,7 +148,12 @@ impl Template {
         for p in &self.pieces {
             match p {
                 Piece::Lit(s) => out.push_str(s),
-                Piece::Field { info, width, .. } => {
+                Piece::Field {
+                    info,
+                    width,
+                    escaped,
+                    ..
+                } => {
                     vals.clear();
                     let fstart = out.len();
                     if src.value(info, vals) && !vals.is_empty() {
@@ -154,7 +161,7 @@ impl Template {
                             if i > 0 {
                                 out.push(' ');
                             }
-                            push_value(v, info.ty, opts, out);
+                            push_value(v, info.ty, *escaped, opts, out);
                         }
                     } else if self.all {
                         out.push_str("<NA>");
@@ -186,7 +193,10 @@ impl Template {
         out.push('{');
         let mut first = true;
         for p in &self.pieces {
-            let Piece::Field { key, info, .. } = p else {
+            let Piece::Field {
+                key, info, escaped, ..
+            } = p
+            else {
                 continue;
             };
             if !first {
@@ -222,7 +232,7 @@ impl Template {
                     Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
                     v => {
                         tmp.clear();
-                        push_value(v, info.ty, opts, &mut tmp);
+                        push_value(v, info.ty, *escaped, opts, &mut tmp);
                         json_str(&tmp, out);
                     }
                 }
@@ -283,7 +293,16 @@ fn field_at(
         match reg.resolve(name, arg.as_ref(), span) {
             Ok(info) => {
                 let key = body[i..after].to_string();
-                return Ok((Piece::Field { key, info, width }, after));
+                let escaped = reg.is_escaped_text(&info);
+                return Ok((
+                    Piece::Field {
+                        key,
+                        info,
+                        width,
+                        escaped,
+                    },
+                    after,
+                ));
             }
             Err(e) => {
                 first_err.get_or_insert(e);
@@ -303,7 +322,7 @@ fn field_at(
 }
 
 /// Appends one value as text.
-fn push_value(v: Value<'_>, ty: FieldType, opts: &ArgOpts, out: &mut String) {
+fn push_value(v: Value<'_>, ty: FieldType, escaped: bool, opts: &ArgOpts, out: &mut String) {
     match v {
         Value::U64(n) => {
             let _ = write!(out, "{n}");
@@ -316,6 +335,11 @@ fn push_value(v: Value<'_>, ty: FieldType, opts: &ArgOpts, out: &mut String) {
             let _ = write!(out, "{ip}");
         }
         Value::Str(s) if ty == FieldType::Bytes => push_buffer(s, opts, out),
+        // Display text from `event::display`: escaped there, valid UTF-8 without
+        // control characters; escaping again would double every backslash.
+        Value::Str(s) if escaped && !s.iter().any(|&b| b < 0x20 || b == 0x7f) => {
+            out.push_str(&String::from_utf8_lossy(s))
+        }
         Value::Str(s) => escape_bytes(s, out),
     }
 }

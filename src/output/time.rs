@@ -115,8 +115,13 @@ mod tests {
             F.first_ts + 30_500_000_000
         );
         assert_eq!(
-            resolve("09:00:00", &F).unwrap(),
-            F.first_ts - 3_600_000_000_000
+            resolve("09:59:00", &F).unwrap(),
+            F.first_ts - 60_000_000_000
+        );
+        assert_eq!(
+            resolve("00:00:00", &F).unwrap(),
+            0,
+            "before boot clamps to 0"
         );
         let e = resolve("yesterday\x1b", &F).unwrap_err().to_string();
         assert!(e.contains("yesterday\\x1b"), "{e}");

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use super::catalog::{ArgRule, FieldDef, CATALOG};
+use super::catalog::{ArgRule, Fid, FieldDef, CATALOG};
 use crate::filter::{
     unknown_field, ErrorKind, FieldArg, FieldInfo, FieldRegistry, FilterError, Span,
 };
@@ -119,5 +119,9 @@ impl FieldRegistry for Fields {
             },
             (ArgRule::Text, Some(a)) => Ok(info(i, Some(a.clone()), 0)),
         }
+    }
+
+    fn is_escaped_text(&self, f: &FieldInfo) -> bool {
+        Fields::def_of(f).is_some_and(|d| matches!(d.id, Fid::EvtArgs | Fid::EvtInfo | Fid::EvtArg))
     }
 }

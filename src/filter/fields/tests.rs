@@ -548,6 +548,13 @@ fn fd_fields_of_sockets_and_close() {
     // Only the remote end is known (no bind, no getsockname).
     assert_eq!(got[0], s("10.0.0.1:8080"));
     assert_eq!(got[1..], [s("a\\x1bb"), s("3"), s("true"), s("w")]);
+    // evt.args is escaped exactly once (no doubled backslash, no raw ESC).
+    let w2 = RecordBuilder::new(code(&t, "write"), 0, 31, 300, 300, 3)
+        .args(&[1, 0x2000, 3])
+        .param(1, ParamKind::Buf, b"a\x1bb\\")
+        .build();
+    let args = eval(&mut st, &t, &w2, &["evt.args"]).remove(0).unwrap();
+    assert_eq!(args, "res=3 fd=1(pipe:[77]) data=a\\x1bb\\\\ count=3");
     let c = RecordBuilder::new(code(&t, "close"), 0, 40, 300, 300, 0)
         .args(&[5])
         .build();
