@@ -15,7 +15,8 @@ fn run(c: cli::Cli) -> anyhow::Result<i32> {
         cli::Cmd::Info(a) => cli::info::run(&a),
         cli::Cmd::Verify(a) => cli::verify::run(&a),
         cli::Cmd::Convert(a) => cli::convert::run(&a),
-        cli::Cmd::Read(_) => anyhow::bail!("not built yet"),
+        cli::Cmd::Read(a) => cli::read::run(&a),
+        cli::Cmd::Fields(a) => cli::fields::run(&a),
     }
 }
 

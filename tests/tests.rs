@@ -4,5 +4,6 @@
 mod util;
 
 mod captures;
+mod read;
 mod record;
 mod scap;

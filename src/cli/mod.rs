@@ -3,7 +3,9 @@
 
 pub mod args;
 pub mod convert;
+pub mod fields;
 pub mod info;
+pub mod read;
 #[cfg(feature = "bpf")]
 pub mod record;
 pub mod verify;

@@ -13,6 +13,14 @@ use super::flags::{decode, Decoder};
 /// control characters (C0, DEL, C1, ESC), bidi overrides and invalid UTF-8
 /// bytes become `\xNN` or `\u{NNNN}`.
 pub fn escape_bytes(bytes: &[u8], out: &mut String) {
+    // Fast path: the printable-ASCII prefix is copied as is.
+    let plain = bytes
+        .iter()
+        .position(|&b| !(0x20..0x7f).contains(&b) || b == b'\\')
+        .unwrap_or(bytes.len());
+    let (head, bytes) = bytes.split_at(plain);
+    // Printable ASCII is valid UTF-8.
+    out.push_str(std::str::from_utf8(head).unwrap_or_default());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {

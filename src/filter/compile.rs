@@ -25,6 +25,12 @@ pub trait FieldRegistry {
         arg: Option<&FieldArg>,
         span: Span,
     ) -> Result<FieldInfo, FilterError>;
+
+    /// Whether the values of `f` are display text that is already escaped for a
+    /// terminal (printers must not escape it again). Default: no.
+    fn is_escaped_text(&self, _f: &FieldInfo) -> bool {
+        false
+    }
 }
 
 /// What the registry knows about a field, handed back to the [`FieldSource`] per event.
