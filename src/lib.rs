@@ -9,4 +9,5 @@ pub mod event;
 pub mod filter;
 #[cfg(feature = "bpf")]
 pub mod recorder;
+pub mod rules;
 pub mod state;
