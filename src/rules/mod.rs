@@ -6,3 +6,7 @@ pub use error::{ItemKind, Loc, RulesError, Warning, WarningKind};
 pub use items::Priority;
 pub mod collector;
 pub mod output;
+pub mod compiler;
+pub mod exceptions;
+pub mod engine;
+pub mod index;
