@@ -11,4 +11,5 @@ pub mod output;
 #[cfg(feature = "bpf")]
 pub mod recorder;
 pub mod rules;
+pub mod scap;
 pub mod state;
