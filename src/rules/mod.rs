@@ -22,6 +22,8 @@ pub mod index;
 pub mod items;
 pub mod output;
 pub mod reader;
+pub mod replay;
+pub mod spec;
 mod source;
 pub mod yaml;
 
