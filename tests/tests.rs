@@ -4,3 +4,4 @@
 mod util;
 
 mod record;
+mod rules_engine;
