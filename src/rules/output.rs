@@ -146,6 +146,7 @@ impl OutputTemplate {
                 continue;
             }
             let mut name_end = j;
+            let mut first_err = None;
             let resolved;
             loop {
                 let name = &text[name_start..name_end];
@@ -170,10 +171,13 @@ impl OutputTemplate {
                         resolved = Some((end, Some(info)));
                         break;
                     }
-                    Err(e) => match text[name_start..name_end].rfind('.') {
-                        Some(d) if d > 0 => name_end = name_start + d,
-                        _ => return Err(e),
-                    },
+                    Err(e) => {
+                        let first = first_err.get_or_insert(e);
+                        match text[name_start..name_end].rfind('.') {
+                            Some(d) if d > 0 => name_end = name_start + d,
+                            _ => return Err(first.clone()),
+                        }
+                    }
                 }
             }
             let (end, info) = resolved.expect("loop ends with a resolution or an error");
