@@ -29,6 +29,8 @@ pub mod yaml;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_props;
 
 pub use collector::{Collected, Collector, ENGINE_VERSION};
 pub use compiler::{CompileOptions, CompiledRule, Ruleset};

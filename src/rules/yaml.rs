@@ -66,6 +66,19 @@ fn count(n: &Node) -> usize {
     }
 }
 
+/// Where libyaml's reader stops (it reports no mark): the first character YAML does not
+/// allow (a control character other than tab, CR, LF), else the start.
+fn reader_pos(text: &str) -> (u32, u32) {
+    let bad = text
+        .char_indices()
+        .find(|&(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{85}'))
+        .map_or(0, |(i, _)| i);
+    let before = &text[..bad];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
+}
+
 type Stack = Vec<(Node, Option<String>, Option<Node>)>;
 
 fn open(stack: &mut Stack, kind: Kind, anchor: Option<String>, line: u32, col: u32) -> Result<(), YamlError> {
@@ -87,7 +100,7 @@ pub fn load(text: &str) -> Result<Vec<Node>, YamlError> {
     let mut nodes = 0usize;
     loop {
         let ev = p.parse().map_err(|e| {
-            let (line, col) = e.problem_mark().map_or((0, 0), pos);
+            let (line, col) = e.problem_mark().map_or_else(|| reader_pos(text), pos);
             let message = match e.context() {
                 Some(c) => format!("{}, {}", e.problem(), c),
                 None => e.problem().to_string(),
