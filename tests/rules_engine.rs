@@ -16,18 +16,36 @@ const INVALID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/rules/invalid"
 #[test]
 fn invalid_rules_files_name_the_problem() {
     let mut n = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(INVALID).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(INVALID)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for p in entries {
         let text = std::fs::read_to_string(&p).unwrap();
-        let expect = text.lines().next().and_then(|l| l.strip_prefix("# expect: ")).unwrap_or_else(|| panic!("{}: no '# expect:' line", p.display()));
+        let expect = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{}: no '# expect:' line", p.display()));
         let name = p.display().to_string();
-        let err = rules::load(&[(&name, &text)], &Fields, Syscalls::default_x86_64(), &CompileOptions::default())
-            .map(|_| ())
-            .expect_err(&name)
-            .to_string();
-        assert!(err.contains(expect), "{name}:\n expected: {expect}\n got: {err}");
-        assert!(err.starts_with(&format!("{name}:")) && err.as_bytes()[name.len() + 1].is_ascii_digit(), "{name}: no file:line:col in {err}");
+        let err = rules::load(
+            &[(&name, &text)],
+            &Fields,
+            Syscalls::default_x86_64(),
+            &CompileOptions::default(),
+        )
+        .map(|_| ())
+        .expect_err(&name)
+        .to_string();
+        assert!(
+            err.contains(expect),
+            "{name}:\n expected: {expect}\n got: {err}"
+        );
+        assert!(
+            err.starts_with(&format!("{name}:")) && err.as_bytes()[name.len() + 1].is_ascii_digit(),
+            "{name}: no file:line:col in {err}"
+        );
         n += 1;
     }
     assert!(n >= 25, "only {n} invalid files");
@@ -39,23 +57,42 @@ fn condition_errors_show_a_caret() {
     let o = run(&["rules", "validate", &p]);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert!(e.contains(&format!("{p}:4:14: rule 'r': unknown field 'proc.nmae'")), "{e}");
-    assert!(e.contains(" | evt.type=open and proc.nmae=cat\n |                   ^^^^^^^^^"), "{e}");
+    assert!(
+        e.contains(&format!("{p}:4:14: rule 'r': unknown field 'proc.nmae'")),
+        "{e}"
+    );
+    assert!(
+        e.contains(" | evt.type=open and proc.nmae=cat\n |                   ^^^^^^^^^"),
+        "{e}"
+    );
 }
 
 #[test]
 fn validate_and_list_stable_ruleset() {
     let o = run(&["rules", "validate", "/work/shared/falco/falco_rules.yaml"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("ok (25 rules, 87 macros, 49 lists; 25 compiled, 0 warnings)"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("ok (25 rules, 87 macros, 49 lists; 25 compiled, 0 warnings)"),
+        "{}",
+        stdout(&o)
+    );
     let o = run(&["rules", "list", "-R", "/work/shared/falco/falco_rules.yaml"]);
     let out = stdout(&o);
     assert_eq!(out.lines().count(), 25);
-    assert!(out.contains("PTRACE attached to process\tWarning\tptrace\t"), "{out}");
+    assert!(
+        out.contains("PTRACE attached to process\tWarning\tptrace\t"),
+        "{out}"
+    );
 }
 
 fn replay_file(capture: &str, rules_yaml: &str, opts: EngineOptions) -> Vec<Alert> {
-    let loaded = rules::load(&[("t.yaml", rules_yaml)], &Fields, Syscalls::default_x86_64(), &CompileOptions::default()).unwrap();
+    let loaded = rules::load(
+        &[("t.yaml", rules_yaml)],
+        &Fields,
+        Syscalls::default_x86_64(),
+        &CompileOptions::default(),
+    )
+    .unwrap();
     let cap = open_bytes(std::fs::read(Path::new(EXTERNAL).join(capture)).unwrap()).unwrap();
     let mut alerts = Vec::new();
     replay(&cap, loaded.ruleset, opts, &mut |a| {
@@ -82,18 +119,39 @@ const CAT: &str = "
 #[test]
 fn list_of_lists_rule_matches_each_cat_open() {
     let alerts = replay_file("cat_write.scap", CAT, EngineOptions::default());
-    let files: Vec<&str> = alerts.iter().map(|a| a.output_fields["fd.name"].as_str().unwrap()).collect();
+    let files: Vec<&str> = alerts
+        .iter()
+        .map(|a| a.output_fields["fd.name"].as_str().unwrap())
+        .collect();
     // The importer pairs enter/exit, so each open alerts once (Falco on this old trace: 8).
-    assert_eq!(files, ["/etc/ld.so.cache", "/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/locale/locale-archive", "/dev/null"]);
+    assert_eq!(
+        files,
+        [
+            "/etc/ld.so.cache",
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            "/usr/lib/locale/locale-archive",
+            "/dev/null"
+        ]
+    );
     let a = &alerts[3];
-    assert_eq!(a.text(), "16:17:57.882054739: Warning An open was seen (command=cat /dev/null file=/dev/null)");
+    assert_eq!(
+        a.text(),
+        "16:17:57.882054739: Warning An open was seen (command=cat /dev/null file=/dev/null)"
+    );
     let j = a.json();
     assert_eq!(j["time"], "2016-08-04T16:17:57.882054739Z");
     assert_eq!(j["output_fields"]["evt.time"], 1_470_327_477_882_054_739i64);
-    assert_eq!(j["tags"], serde_json::json!(["filesystem", "process", "testing"]));
+    assert_eq!(
+        j["tags"],
+        serde_json::json!(["filesystem", "process", "testing"])
+    );
     assert_eq!(j["source"], "syscall");
     // Without the nested list name the rule cannot match.
-    let none = replay_file("cat_write.scap", &CAT.replace("cat_binaries, less", "less"), EngineOptions::default());
+    let none = replay_file(
+        "cat_write.scap",
+        &CAT.replace("cat_binaries, less", "less"),
+        EngineOptions::default(),
+    );
     assert!(none.is_empty());
 }
 
@@ -129,9 +187,16 @@ fn counts(alerts: &[Alert]) -> BTreeMap<String, usize> {
 #[test]
 fn tag_matrix_and_matching_modes() {
     let cap = "open-multiple-files.scap";
-    let all = EngineOptions { rule_matching: RuleMatching::All, ..Default::default() };
+    let all = EngineOptions {
+        rule_matching: RuleMatching::All,
+        ..Default::default()
+    };
     let base = counts(&replay_file(cap, TAGGED, all.clone()));
-    let (opens, etc, events) = (base["any_open"], base.get("open_etc").copied().unwrap_or(0), base["any_event"]);
+    let (opens, etc, events) = (
+        base["any_open"],
+        base.get("open_etc").copied().unwrap_or(0),
+        base["any_event"],
+    );
     assert!(opens > 0 && events > opens, "{base:?}");
     let tags = |enable: &[&str], disable: &[&str]| {
         let o = EngineOptions {
@@ -141,8 +206,14 @@ fn tag_matrix_and_matching_modes() {
         };
         counts(&replay_file(cap, TAGGED, o))
     };
-    assert_eq!(tags(&["noisy"], &[]).keys().collect::<Vec<_>>(), ["any_event"]);
-    assert_eq!(tags(&[], &["files"]).keys().collect::<Vec<_>>(), ["any_event"]);
+    assert_eq!(
+        tags(&["noisy"], &[]).keys().collect::<Vec<_>>(),
+        ["any_event"]
+    );
+    assert_eq!(
+        tags(&[], &["files"]).keys().collect::<Vec<_>>(),
+        ["any_event"]
+    );
     let broad = tags(&["broad"], &[]);
     assert_eq!(broad.get("any_open"), Some(&opens));
     assert_eq!(broad.len(), 1);
@@ -150,7 +221,10 @@ fn tag_matrix_and_matching_modes() {
     assert!(!no_broad.contains_key("any_open"));
     assert_eq!(no_broad.get("open_etc").copied().unwrap_or(0), etc);
     // With all matching, catch-all any_event runs only on events no typed rule matched.
-    assert_eq!(base["any_event"] + opens, tags(&["noisy"], &[])["any_event"]);
+    assert_eq!(
+        base["any_event"] + opens,
+        tags(&["noisy"], &[])["any_event"]
+    );
     // First matching: one alert per matching event, the earliest rule wins.
     let first = counts(&replay_file(cap, TAGGED, EngineOptions::default()));
     assert_eq!(first["any_open"], opens);
@@ -164,17 +238,35 @@ fn replay_and_test_commands() {
     let rules = dir.path().join("cat.yaml");
     std::fs::write(&rules, CAT).unwrap();
     let cap = format!("{EXTERNAL}/cat_write.scap");
-    let o = run(&["replay", "-r", &cap, "-R", rules.to_str().unwrap(), "--json"]);
+    let o = run(&[
+        "replay",
+        "-r",
+        &cap,
+        "-R",
+        rules.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let lines: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[0]["rule"], "open_from_cat");
     assert!(stderr(&o).contains("open_from_cat: 4"), "{}", stderr(&o));
     let spec = dir.path().join("spec.yaml");
-    std::fs::write(&spec, format!("capture: {cap}\nrules: [cat.yaml]\nexpect:\n  counts: {{open_from_cat: 3}}\n")).unwrap();
+    std::fs::write(
+        &spec,
+        format!("capture: {cap}\nrules: [cat.yaml]\nexpect:\n  counts: {{open_from_cat: 3}}\n"),
+    )
+    .unwrap();
     let o = run(&["test", spec.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stdout(&o).contains("rule 'open_from_cat': expected 3 alerts, got 4"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("rule 'open_from_cat': expected 3 alerts, got 4"),
+        "{}",
+        stdout(&o)
+    );
     let o = run(&["test", "--bless", spec.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
     let o = run(&["test", spec.to_str().unwrap()]);

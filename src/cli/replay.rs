@@ -25,7 +25,10 @@ pub fn hostname() -> String {
 /// Runs `saker replay`.
 pub fn run(a: &ReplayArgs) -> Result<i32> {
     let Some(min_priority) = Priority::parse(&a.min_priority) else {
-        anyhow::bail!("invalid --min-priority '{}'", a.min_priority.escape_default());
+        anyhow::bail!(
+            "invalid --min-priority '{}'",
+            a.min_priority.escape_default()
+        );
     };
     let copts = CompileOptions {
         extra_output: a.suggested_output.then(|| SUGGESTED_OUTPUT.to_string()),
@@ -40,8 +43,14 @@ pub fn run(a: &ReplayArgs) -> Result<i32> {
     if !a.quiet {
         print_warnings(&loaded);
     }
-    let len = std::fs::metadata(&a.read).with_context(|| format!("opening {}", a.read.display()))?.len();
-    anyhow::ensure!(len <= MAX_CAPTURE, "{}: too large to replay", a.read.display());
+    let len = std::fs::metadata(&a.read)
+        .with_context(|| format!("opening {}", a.read.display()))?
+        .len();
+    anyhow::ensure!(
+        len <= MAX_CAPTURE,
+        "{}: too large to replay",
+        a.read.display()
+    );
     let bytes = std::fs::read(&a.read).with_context(|| format!("reading {}", a.read.display()))?;
     let cap = open_bytes(bytes).with_context(|| format!("opening {}", a.read.display()))?;
     let opts = EngineOptions {
@@ -55,12 +64,18 @@ pub fn run(a: &ReplayArgs) -> Result<i32> {
         hostname: hostname(),
     };
     let mut out: Box<dyn Write> = match &a.output {
-        Some(p) => Box::new(BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)),
+        Some(p) => Box::new(BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let mut io_err = None;
     let mut sink = |al: &saker::rules::Alert| {
-        let line = if a.json { al.json().to_string() } else { al.text() };
+        let line = if a.json {
+            al.json().to_string()
+        } else {
+            al.text()
+        };
         match writeln!(out, "{line}") {
             Ok(()) => true,
             Err(e) => {

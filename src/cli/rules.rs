@@ -20,19 +20,38 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Vec<(String, String)>> {
     paths
         .iter()
         .map(|p| {
-            let len = std::fs::metadata(p).with_context(|| format!("reading {}", p.display()))?.len();
-            anyhow::ensure!(len <= MAX_RULES_FILE, "{}: larger than {} MiB", p.display(), MAX_RULES_FILE >> 20);
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let len = std::fs::metadata(p)
+                .with_context(|| format!("reading {}", p.display()))?
+                .len();
+            anyhow::ensure!(
+                len <= MAX_RULES_FILE,
+                "{}: larger than {} MiB",
+                p.display(),
+                MAX_RULES_FILE >> 20
+            );
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             Ok((p.display().to_string(), text))
         })
         .collect()
 }
 
 /// Loads rules files with the field catalogue and the default syscall table.
-pub fn load(paths: &[PathBuf], opts: &CompileOptions) -> Result<std::result::Result<Loaded, RulesError>> {
+pub fn load(
+    paths: &[PathBuf],
+    opts: &CompileOptions,
+) -> Result<std::result::Result<Loaded, RulesError>> {
     let texts = read_files(paths)?;
-    let files: Vec<(&str, &str)> = texts.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    Ok(rules::load(&files, &Fields, Syscalls::default_x86_64(), opts))
+    let files: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    Ok(rules::load(
+        &files,
+        &Fields,
+        Syscalls::default_x86_64(),
+        opts,
+    ))
 }
 
 /// Prints warnings to stderr.

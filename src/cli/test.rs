@@ -28,10 +28,19 @@ fn run_spec(path: &Path, spec: &Spec) -> Result<(BTreeMap<String, u64>, Vec<Stri
     let base = path.parent().unwrap_or(Path::new("."));
     let rule_paths: Vec<PathBuf> = spec.rules.iter().map(|r| rel(base, r)).collect();
     let texts = read_files(&rule_paths)?;
-    let files: Vec<(&str, &str)> = texts.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    let loaded = rules::load(&files, &Fields, Syscalls::default_x86_64(), &CompileOptions::default())?;
+    let files: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let loaded = rules::load(
+        &files,
+        &Fields,
+        Syscalls::default_x86_64(),
+        &CompileOptions::default(),
+    )?;
     let cap_path = rel(base, &spec.capture);
-    let bytes = std::fs::read(&cap_path).with_context(|| format!("reading {}", cap_path.display()))?;
+    let bytes =
+        std::fs::read(&cap_path).with_context(|| format!("reading {}", cap_path.display()))?;
     let cap = open_bytes(bytes)?;
     let mut lines = Vec::new();
     let (_, stats) = replay(&cap, loaded.ruleset, spec.engine_options(), &mut |a| {
@@ -45,7 +54,8 @@ fn run_spec(path: &Path, spec: &Spec) -> Result<(BTreeMap<String, u64>, Vec<Stri
 pub fn run(a: &TestArgs) -> Result<i32> {
     let mut failed = 0;
     for path in &a.specs {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let name = path.display().to_string();
         let spec = match Spec::parse(&name, &text) {
             Ok(s) => s,

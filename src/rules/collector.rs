@@ -41,7 +41,11 @@ impl Cond {
             }
             start = end + 1;
         }
-        &self.parts.last().expect("a condition has at least one part").loc
+        &self
+            .parts
+            .last()
+            .expect("a condition has at least one part")
+            .loc
     }
 }
 
@@ -248,21 +252,53 @@ impl Collector {
         let name = l.name.value.clone();
         let k = ItemKind::List;
         if !valid_list_name(&name) {
-            self.warn(WarningKind::InvalidName, &l.loc, Some((k, &name)), "list name contains characters that cannot appear in a condition".into());
+            self.warn(
+                WarningKind::InvalidName,
+                &l.loc,
+                Some((k, &name)),
+                "list name contains characters that cannot appear in a condition".into(),
+            );
         }
         let items = l.items.unwrap_or_default();
         if l.append && !l.overrides.is_empty() {
-            return Err(def_err(&l.loc, k, &name, "'append' and 'override' cannot be used together"));
+            return Err(def_err(
+                &l.loc,
+                k,
+                &name,
+                "'append' and 'override' cannot be used together",
+            ));
         }
         if let Some(o) = l.overrides.iter().find(|o| o.key != "items") {
-            return Err(def_err(&o.loc, k, &name, format!("key '{}' cannot be overridden in a list (only 'items')", o.key)));
+            return Err(def_err(
+                &o.loc,
+                k,
+                &name,
+                format!(
+                    "key '{}' cannot be overridden in a list (only 'items')",
+                    o.key
+                ),
+            ));
         }
         if l.append {
-            self.warn(WarningKind::Deprecated, &l.loc, Some((k, &name)), "'append' is deprecated; use 'override: {items: append}'".into());
+            self.warn(
+                WarningKind::Deprecated,
+                &l.loc,
+                Some((k, &name)),
+                "'append' is deprecated; use 'override: {items: append}'".into(),
+            );
         }
-        let mode = if l.append { Some(OverrideMode::Append) } else { mode_of(&l.overrides, "items") };
+        let mode = if l.append {
+            Some(OverrideMode::Append)
+        } else {
+            mode_of(&l.overrides, "items")
+        };
         match (mode, self.lists.get(&name)) {
-            (Some(_), None) => Err(def_err(&l.loc, k, &name, "list has 'append' key or an override, but no list by that name already exists")),
+            (Some(_), None) => Err(def_err(
+                &l.loc,
+                k,
+                &name,
+                "list has 'append' key or an override, but no list by that name already exists",
+            )),
             (Some(OverrideMode::Append), Some(&i)) => {
                 self.out.lists[i].items.extend(items);
                 Ok(())
@@ -277,7 +313,11 @@ impl Collector {
             }
             (None, None) => {
                 self.lists.insert(name.clone(), self.out.lists.len());
-                self.out.lists.push(ListDef { name, items, loc: l.loc });
+                self.out.lists.push(ListDef {
+                    name,
+                    items,
+                    loc: l.loc,
+                });
                 Ok(())
             }
         }
@@ -287,21 +327,53 @@ impl Collector {
         let name = m.name.value.clone();
         let k = ItemKind::Macro;
         if !valid_macro_name(&name) {
-            self.warn(WarningKind::InvalidName, &m.loc, Some((k, &name)), "macro name does not match [a-zA-Z]+[a-zA-Z0-9_]*".into());
+            self.warn(
+                WarningKind::InvalidName,
+                &m.loc,
+                Some((k, &name)),
+                "macro name does not match [a-zA-Z]+[a-zA-Z0-9_]*".into(),
+            );
         }
         let cond = m.condition.expect("the reader requires a condition");
         if m.append && !m.overrides.is_empty() {
-            return Err(def_err(&m.loc, k, &name, "'append' and 'override' cannot be used together"));
+            return Err(def_err(
+                &m.loc,
+                k,
+                &name,
+                "'append' and 'override' cannot be used together",
+            ));
         }
         if let Some(o) = m.overrides.iter().find(|o| o.key != "condition") {
-            return Err(def_err(&o.loc, k, &name, format!("key '{}' cannot be overridden in a macro (only 'condition')", o.key)));
+            return Err(def_err(
+                &o.loc,
+                k,
+                &name,
+                format!(
+                    "key '{}' cannot be overridden in a macro (only 'condition')",
+                    o.key
+                ),
+            ));
         }
         if m.append {
-            self.warn(WarningKind::Deprecated, &m.loc, Some((k, &name)), "'append' is deprecated; use 'override: {condition: append}'".into());
+            self.warn(
+                WarningKind::Deprecated,
+                &m.loc,
+                Some((k, &name)),
+                "'append' is deprecated; use 'override: {condition: append}'".into(),
+            );
         }
-        let mode = if m.append { Some(OverrideMode::Append) } else { mode_of(&m.overrides, "condition") };
+        let mode = if m.append {
+            Some(OverrideMode::Append)
+        } else {
+            mode_of(&m.overrides, "condition")
+        };
         match (mode, self.macros.get(&name)) {
-            (Some(_), None) => Err(def_err(&m.loc, k, &name, "macro has 'append' key or an override, but no macro by that name already exists")),
+            (Some(_), None) => Err(def_err(
+                &m.loc,
+                k,
+                &name,
+                "macro has 'append' key or an override, but no macro by that name already exists",
+            )),
             (Some(OverrideMode::Append), Some(&i)) => {
                 self.out.macros[i].condition.parts.push(cond);
                 Ok(())
@@ -312,7 +384,11 @@ impl Collector {
             }
             (None, None) => {
                 self.macros.insert(name.clone(), self.out.macros.len());
-                self.out.macros.push(MacroDef { name, condition: Cond { parts: vec![cond] }, loc: m.loc });
+                self.out.macros.push(MacroDef {
+                    name,
+                    condition: Cond { parts: vec![cond] },
+                    loc: m.loc,
+                });
                 Ok(())
             }
         }
@@ -325,13 +401,23 @@ impl Collector {
         // `- rule: x` + `enabled: …` alone toggles an existing rule.
         if !r.append && r.overrides.is_empty() && r.keys.len() == 1 && r.keys[0].0 == "enabled" {
             let Some(i) = existing else {
-                return Err(def_err(&r.loc, k, &name, "rule has only an 'enabled' key but no rule by that name already exists"));
+                return Err(def_err(
+                    &r.loc,
+                    k,
+                    &name,
+                    "rule has only an 'enabled' key but no rule by that name already exists",
+                ));
             };
             self.out.rules[i].enabled = r.enabled.unwrap_or(true);
             return Ok(());
         }
         if r.append && !r.overrides.is_empty() {
-            return Err(def_err(&r.loc, k, &name, "'append' and 'override' cannot be used together"));
+            return Err(def_err(
+                &r.loc,
+                k,
+                &name,
+                "'append' and 'override' cannot be used together",
+            ));
         }
         if r.append {
             return self.append_rule(r, existing);
@@ -341,12 +427,18 @@ impl Collector {
         }
         for key in ["condition", "output", "desc", "priority"] {
             if !r.keys.iter().any(|(k2, _)| k2 == key) {
-                return Err(RulesError::Schema { loc: r.loc.clone(), item: Some((k, name)), message: format!("item has no mapping for key '{key}'") });
+                return Err(RulesError::Schema {
+                    loc: r.loc.clone(),
+                    item: Some((k, name)),
+                    message: format!("item has no mapping for key '{key}'"),
+                });
             }
         }
         let def = RuleDef {
             name: name.clone(),
-            condition: Cond { parts: vec![r.condition.expect("checked")] },
+            condition: Cond {
+                parts: vec![r.condition.expect("checked")],
+            },
             output: r.output.expect("checked").value,
             desc: r.desc.expect("checked").value,
             priority: r.priority.expect("checked").0,
@@ -376,14 +468,33 @@ impl Collector {
     fn append_rule(&mut self, r: RuleItem, existing: Option<usize>) -> Result<(), RulesError> {
         let name = r.name.value.clone();
         let k = ItemKind::Rule;
-        self.warn(WarningKind::Deprecated, &r.loc, Some((k, &name)), "'append' is deprecated; use 'override'".into());
+        self.warn(
+            WarningKind::Deprecated,
+            &r.loc,
+            Some((k, &name)),
+            "'append' is deprecated; use 'override'".into(),
+        );
         let Some(i) = existing else {
-            return Err(def_err(&r.loc, k, &name, "rule has 'append' key but no rule by that name already exists"));
+            return Err(def_err(
+                &r.loc,
+                k,
+                &name,
+                "rule has 'append' key but no rule by that name already exists",
+            ));
         };
         if r.condition.is_none() && r.exceptions.is_none() {
-            return Err(def_err(&r.loc, k, &name, "appended rule must have exceptions or condition property"));
+            return Err(def_err(
+                &r.loc,
+                k,
+                &name,
+                "appended rule must have exceptions or condition property",
+            ));
         }
-        if let Some((key, loc)) = r.keys.iter().find(|(key, _)| !matches!(key.as_str(), "condition" | "exceptions")) {
+        if let Some((key, loc)) = r
+            .keys
+            .iter()
+            .find(|(key, _)| !matches!(key.as_str(), "condition" | "exceptions"))
+        {
             return Err(def_err(loc, k, &name, format!("key '{key}' cannot be appended (only 'condition' and 'exceptions'); use 'override'")));
         }
         if let Some(c) = r.condition {
@@ -398,7 +509,11 @@ impl Collector {
     fn append_exceptions(&mut self, i: usize, excs: Vec<Exception>) -> Result<(), RulesError> {
         let rule = &mut self.out.rules[i];
         for e in excs {
-            if let Some(prev) = rule.exceptions.iter_mut().find(|p| p.name.value == e.name.value) {
+            if let Some(prev) = rule
+                .exceptions
+                .iter_mut()
+                .find(|p| p.name.value == e.name.value)
+            {
                 if e.fields.is_some() || e.comps.is_some() {
                     return Err(RulesError::Exception {
                         loc: e.loc.clone(),
@@ -419,12 +534,26 @@ impl Collector {
         let name = r.name.value.clone();
         let k = ItemKind::Rule;
         let Some(i) = existing else {
-            return Err(def_err(&r.loc, k, &name, "rule has an override, but no rule by that name already exists"));
+            return Err(def_err(
+                &r.loc,
+                k,
+                &name,
+                "rule has an override, but no rule by that name already exists",
+            ));
         };
         const APPEND: &[&str] = &["condition", "output", "desc", "tags", "exceptions"];
         const REPLACE: &[&str] = &[
-            "condition", "output", "desc", "priority", "tags", "exceptions", "enabled",
-            "warn_evttypes", "capture", "capture_duration", "skip-if-unknown-filter",
+            "condition",
+            "output",
+            "desc",
+            "priority",
+            "tags",
+            "exceptions",
+            "enabled",
+            "warn_evttypes",
+            "capture",
+            "capture_duration",
+            "skip-if-unknown-filter",
         ];
         for o in &r.overrides {
             let allowed = match o.mode {
@@ -432,15 +561,41 @@ impl Collector {
                 OverrideMode::Replace => REPLACE,
             };
             if !allowed.contains(&o.key.as_str()) {
-                let mode = if o.mode == OverrideMode::Append { "append" } else { "replace" };
-                return Err(def_err(&o.loc, k, &name, format!("key '{}' cannot be overridden with '{mode}'", o.key)));
+                let mode = if o.mode == OverrideMode::Append {
+                    "append"
+                } else {
+                    "replace"
+                };
+                return Err(def_err(
+                    &o.loc,
+                    k,
+                    &name,
+                    format!("key '{}' cannot be overridden with '{mode}'", o.key),
+                ));
             }
             if !r.keys.iter().any(|(key, _)| *key == o.key) {
-                return Err(def_err(&o.loc, k, &name, format!("an override is given for key '{}', but the item has no '{}'", o.key, o.key)));
+                return Err(def_err(
+                    &o.loc,
+                    k,
+                    &name,
+                    format!(
+                        "an override is given for key '{}', but the item has no '{}'",
+                        o.key, o.key
+                    ),
+                ));
             }
         }
-        if let Some((key, loc)) = r.keys.iter().find(|(key, _)| mode_of(&r.overrides, key).is_none()) {
-            return Err(def_err(loc, k, &name, format!("key '{key}' must be listed under 'override' (append or replace)")));
+        if let Some((key, loc)) = r
+            .keys
+            .iter()
+            .find(|(key, _)| mode_of(&r.overrides, key).is_none())
+        {
+            return Err(def_err(
+                loc,
+                k,
+                &name,
+                format!("key '{key}' must be listed under 'override' (append or replace)"),
+            ));
         }
         let ov = &r.overrides;
         let append = |key: &str| mode_of(ov, key) == Some(OverrideMode::Append);

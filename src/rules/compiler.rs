@@ -22,7 +22,16 @@ use std::collections::{BTreeSet, HashMap};
 /// Field classes saker provides; an unknown field of any other class belongs to a plugin we
 /// do not have, and its rule is skipped with a warning instead of failing the load.
 pub const NATIVE_CLASSES: &[&str] = &[
-    "evt", "proc", "thread", "user", "group", "fd", "fdlist", "fs", "container", "k8s",
+    "evt",
+    "proc",
+    "thread",
+    "user",
+    "group",
+    "fd",
+    "fdlist",
+    "fs",
+    "container",
+    "k8s",
 ];
 
 /// Load-time options.
@@ -91,7 +100,13 @@ impl Ctx<'_> {
         let text = cond.text();
         let base = self.next;
         self.next = base + text.len() + 1;
-        self.segs.push(Seg { base, len: text.len(), kind, name: name.to_string(), cond: cond.clone() });
+        self.segs.push(Seg {
+            base,
+            len: text.len(),
+            kind,
+            name: name.to_string(),
+            cond: cond.clone(),
+        });
         let mut ast = filter::parse(&text).map_err(|e| self.error(shift(e, base), None))?;
         ast.map_spans(&mut |s| Span::new(s.start + base, s.end + base));
         Ok(ast)
@@ -107,13 +122,20 @@ impl Ctx<'_> {
             .or(self.segs.last())
             .expect("errors come from parsed segments");
         let text = seg.cond.text();
-        let local = FilterError::new(e.kind, Span::new(e.pos - seg.base.min(e.pos), e.end.saturating_sub(seg.base)), e.message.clone()).locate(&text);
+        let local = FilterError::new(
+            e.kind,
+            Span::new(e.pos - seg.base.min(e.pos), e.end.saturating_sub(seg.base)),
+            e.message.clone(),
+        )
+        .locate(&text);
         let rendered = local.render(&text);
         RulesError::Condition {
             loc: seg.cond.loc_at(local.pos).clone(),
             kind: seg.kind,
             name: seg.name.clone(),
-            in_rule: in_rule.filter(|r| *r != seg.name || seg.kind != ItemKind::Rule).map(str::to_string),
+            in_rule: in_rule
+                .filter(|r| *r != seg.name || seg.kind != ItemKind::Rule)
+                .map(str::to_string),
             error: local,
             condition: text,
             rendered,
@@ -153,11 +175,22 @@ fn list_item(item: &str) -> Result<Vec<Literal>, FilterError> {
     let text = format!("{PRE}{body})");
     let back = |e: FilterError| {
         let s = e.pos.saturating_sub(PRE.len()).min(item.len());
-        FilterError::new(e.kind, Span::new(s, e.end.saturating_sub(PRE.len()).clamp(s, item.len())), e.message)
+        FilterError::new(
+            e.kind,
+            Span::new(s, e.end.saturating_sub(PRE.len()).clamp(s, item.len())),
+            e.message,
+        )
     };
     match filter::parse(&text).map_err(back)? {
-        Ast::Check { rhs: filter::Rhs::List { items, .. }, .. } => Ok(items),
-        _ => Err(FilterError::new(ErrorKind::List, Span::new(0, item.len()), "list item is not a value")),
+        Ast::Check {
+            rhs: filter::Rhs::List { items, .. },
+            ..
+        } => Ok(items),
+        _ => Err(FilterError::new(
+            ErrorKind::List,
+            Span::new(0, item.len()),
+            "list item is not a value",
+        )),
     }
 }
 
@@ -173,7 +206,14 @@ pub fn compile(
     universe: &BTreeSet<String>,
     opts: &CompileOptions,
 ) -> Result<(Ruleset, Vec<Warning>), RulesError> {
-    let mut cx = Ctx { reg, segs: Vec::new(), next: 0, lists: HashMap::new(), macros: HashMap::new(), warnings: Vec::new() };
+    let mut cx = Ctx {
+        reg,
+        segs: Vec::new(),
+        next: 0,
+        lists: HashMap::new(),
+        macros: HashMap::new(),
+        warnings: Vec::new(),
+    };
     for l in &c.lists {
         let mut items = Vec::new();
         for t in &l.items {
@@ -200,7 +240,12 @@ pub fn compile(
     }
     for (i, m) in c.macros.iter().enumerate() {
         let body = &cx.macros[&m.name].1;
-        let visible = |n: &str| cx.macros.get(n).filter(|(j, _)| *j < i).map(|(_, a)| a.clone());
+        let visible = |n: &str| {
+            cx.macros
+                .get(n)
+                .filter(|(j, _)| *j < i)
+                .map(|(_, a)| a.clone())
+        };
         if let Err(e) = filter::expand(body, &visible) {
             return Err(cx.error(e, None));
         }
@@ -212,7 +257,10 @@ pub fn compile(
                 kind: WarningKind::UnknownSource,
                 loc: r.loc.clone(),
                 item: Some((ItemKind::Rule, r.name.clone())),
-                message: format!("rule for unknown event source '{}' skipped", super::error::escape(&r.source)),
+                message: format!(
+                    "rule for unknown event source '{}' skipped",
+                    super::error::escape(&r.source)
+                ),
             });
             continue;
         }
@@ -228,44 +276,98 @@ pub fn compile(
 }
 
 fn skip(cx: &mut Ctx<'_>, r: &RuleDef, msg: String) -> Result<Option<CompiledRule>, RulesError> {
-    cx.warnings.push(Warning { kind: WarningKind::UnknownField, loc: r.loc.clone(), item: Some((ItemKind::Rule, r.name.clone())), message: msg });
+    cx.warnings.push(Warning {
+        kind: WarningKind::UnknownField,
+        loc: r.loc.clone(),
+        item: Some((ItemKind::Rule, r.name.clone())),
+        message: msg,
+    });
     Ok(None)
 }
 
 /// Unknown fields: skipped if the rule allows it or the field is a plugin's; else an error.
-fn unknown(cx: &mut Ctx<'_>, r: &RuleDef, e: FilterError) -> Result<Option<CompiledRule>, RulesError> {
+fn unknown(
+    cx: &mut Ctx<'_>,
+    r: &RuleDef,
+    e: FilterError,
+) -> Result<Option<CompiledRule>, RulesError> {
     let field = cx.span_text(&e);
-    let field = if field.is_empty() { e.message.clone() } else { field };
+    let field = if field.is_empty() {
+        e.message.clone()
+    } else {
+        field
+    };
     if r.skip_if_unknown_filter {
-        return skip(cx, r, format!("rule skipped (skip-if-unknown-filter): unknown field '{field}'"));
+        return skip(
+            cx,
+            r,
+            format!("rule skipped (skip-if-unknown-filter): unknown field '{field}'"),
+        );
     }
     if !NATIVE_CLASSES.contains(&field_class(&field)) {
-        return skip(cx, r, format!("rule skipped: field '{field}' comes from a plugin saker does not have"));
+        return skip(
+            cx,
+            r,
+            format!("rule skipped: field '{field}' comes from a plugin saker does not have"),
+        );
     }
     Err(cx.error(e, Some(&r.name)))
 }
 
-fn compile_rule(cx: &mut Ctx<'_>, r: &RuleDef, universe: &BTreeSet<String>, opts: &CompileOptions) -> Result<Option<CompiledRule>, RulesError> {
+fn compile_rule(
+    cx: &mut Ctx<'_>,
+    r: &RuleDef,
+    universe: &BTreeSet<String>,
+    opts: &CompileOptions,
+) -> Result<Option<CompiledRule>, RulesError> {
     let cond = cx.parse(ItemKind::Rule, &r.name, &r.condition)?;
     let mut children = vec![cond];
     for e in &r.exceptions {
-        let exc_err = |msg: String| RulesError::Exception { loc: e.loc.clone(), rule: r.name.clone(), exception: e.name.value.clone(), message: msg };
+        let exc_err = |msg: String| RulesError::Exception {
+            loc: e.loc.clone(),
+            rule: r.name.clone(),
+            exception: e.name.value.clone(),
+            message: msg,
+        };
         for f in exceptions::fields(e) {
             let probe = format!("{} exists", f.value);
-            let ast = filter::parse(&probe).map_err(|err| exc_err(format!("invalid field '{}': {}", f.value, err.message)))?;
+            let ast = filter::parse(&probe)
+                .map_err(|err| exc_err(format!("invalid field '{}': {}", f.value, err.message)))?;
             if let Err(err) = filter::compile(&ast, cx.reg) {
-                if err.kind == ErrorKind::UnknownField && (r.skip_if_unknown_filter || !NATIVE_CLASSES.contains(&field_class(&f.value))) {
-                    return skip(cx, r, format!("rule skipped: exception field '{}' is unknown", f.value));
+                if err.kind == ErrorKind::UnknownField
+                    && (r.skip_if_unknown_filter
+                        || !NATIVE_CLASSES.contains(&field_class(&f.value)))
+                {
+                    return skip(
+                        cx,
+                        r,
+                        format!("rule skipped: exception field '{}' is unknown", f.value),
+                    );
                 }
-                return Err(exc_err(format!("invalid field '{}': {}", f.value, err.message)));
+                return Err(exc_err(format!(
+                    "invalid field '{}': {}",
+                    f.value, err.message
+                )));
             }
         }
         let text = exceptions::build(e).map_err(|p| exc_err(p.0))?;
         if let Some(text) = text {
-            let cond = Cond { parts: vec![Text { value: text, loc: e.loc.clone() }] };
-            let ast = cx.parse(ItemKind::Exception, &format!("{}/{}", r.name, e.name.value), &cond)?;
+            let cond = Cond {
+                parts: vec![Text {
+                    value: text,
+                    loc: e.loc.clone(),
+                }],
+            };
+            let ast = cx.parse(
+                ItemKind::Exception,
+                &format!("{}/{}", r.name, e.name.value),
+                &cond,
+            )?;
             let span = ast.span();
-            children.push(Ast::Not { child: Box::new(ast), span });
+            children.push(Ast::Not {
+                child: Box::new(ast),
+                span,
+            });
         }
     }
     let ast = if children.len() == 1 {
@@ -275,9 +377,11 @@ fn compile_rule(cx: &mut Ctx<'_>, r: &RuleDef, universe: &BTreeSet<String>, opts
         Ast::And { children, span }
     };
     let macros = &cx.macros;
-    let expanded = filter::expand(&ast, &|n: &str| macros.get(n).map(|(_, a)| a.clone())).map_err(|e| cx.error(e, Some(&r.name)))?;
+    let expanded = filter::expand(&ast, &|n: &str| macros.get(n).map(|(_, a)| a.clone()))
+        .map_err(|e| cx.error(e, Some(&r.name)))?;
     let lists = &cx.lists;
-    let expanded = filter::substitute_lists(&expanded, &|n: &str| lists.get(n).cloned()).map_err(|e| cx.error(e, Some(&r.name)))?;
+    let expanded = filter::substitute_lists(&expanded, &|n: &str| lists.get(n).cloned())
+        .map_err(|e| cx.error(e, Some(&r.name)))?;
     let compiled = match filter::compile(&expanded, cx.reg) {
         Ok(f) => f,
         Err(e) if e.kind == ErrorKind::UnknownField => return unknown(cx, r, e),
@@ -290,23 +394,53 @@ fn compile_rule(cx: &mut Ctx<'_>, r: &RuleDef, universe: &BTreeSet<String>, opts
     let output = match OutputTemplate::compile(&out_text, cx.reg) {
         Ok((t, dropped)) => {
             for d in dropped {
-                cx.warnings.push(Warning { kind: WarningKind::Deprecated, loc: r.loc.clone(), item: Some((ItemKind::Rule, r.name.clone())), message: format!("'%{d}' is deprecated and is replaced by an empty string") });
+                cx.warnings.push(Warning {
+                    kind: WarningKind::Deprecated,
+                    loc: r.loc.clone(),
+                    item: Some((ItemKind::Rule, r.name.clone())),
+                    message: format!("'%{d}' is deprecated and is replaced by an empty string"),
+                });
             }
             t
         }
         Err(e) => {
-            let field = out_text.get(e.pos..e.end.min(out_text.len())).unwrap_or("").to_string();
+            let field = out_text
+                .get(e.pos..e.end.min(out_text.len()))
+                .unwrap_or("")
+                .to_string();
             if r.skip_if_unknown_filter || !NATIVE_CLASSES.contains(&field_class(&field)) {
-                return skip(cx, r, format!("rule skipped: output field '{field}' is unknown"));
+                return skip(
+                    cx,
+                    r,
+                    format!("rule skipped: output field '{field}' is unknown"),
+                );
             }
             let e = e.locate(&out_text);
-            return Err(RulesError::Condition { loc: r.loc.clone(), kind: ItemKind::Rule, name: r.name.clone(), in_rule: None, rendered: e.render(&out_text), error: e, condition: out_text });
+            return Err(RulesError::Condition {
+                loc: r.loc.clone(),
+                kind: ItemKind::Rule,
+                name: r.name.clone(),
+                in_rule: None,
+                rendered: e.render(&out_text),
+                error: e,
+                condition: out_text,
+            });
         }
     };
     let evttypes = filter::event_types(&expanded, universe);
     match &evttypes {
-        None if r.warn_evttypes => cx.warnings.push(Warning { kind: WarningKind::NoEventType, loc: r.loc.clone(), item: Some((ItemKind::Rule, r.name.clone())), message: "rule has no evt.type restriction and runs on every event".into() }),
-        Some(s) if s.is_empty() => cx.warnings.push(Warning { kind: WarningKind::NoMatchingEventType, loc: r.loc.clone(), item: Some((ItemKind::Rule, r.name.clone())), message: "rule matches no known event type and can never fire".into() }),
+        None if r.warn_evttypes => cx.warnings.push(Warning {
+            kind: WarningKind::NoEventType,
+            loc: r.loc.clone(),
+            item: Some((ItemKind::Rule, r.name.clone())),
+            message: "rule has no evt.type restriction and runs on every event".into(),
+        }),
+        Some(s) if s.is_empty() => cx.warnings.push(Warning {
+            kind: WarningKind::NoMatchingEventType,
+            loc: r.loc.clone(),
+            item: Some((ItemKind::Rule, r.name.clone())),
+            message: "rule matches no known event type and can never fire".into(),
+        }),
         _ => {}
     }
     Ok(Some(CompiledRule {

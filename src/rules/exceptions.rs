@@ -14,7 +14,9 @@ use crate::filter::Op;
 pub struct ExcProblem(pub String);
 
 fn op_of(s: &str) -> Option<Op> {
-    Op::ALL.into_iter().find(|o| o.as_str() == s && *o != Op::Exists)
+    Op::ALL
+        .into_iter()
+        .find(|o| o.as_str() == s && *o != Op::Exists)
 }
 
 fn value(v: &str) -> String {
@@ -58,10 +60,16 @@ pub fn build(e: &Exception) -> Result<Option<String>, ExcProblem> {
         OneOrMany::One(field) => {
             let comp = match &e.comps {
                 None => Op::In,
-                Some(OneOrMany::One(c)) => op_of(c.value.trim())
-                    .ok_or_else(|| ExcProblem(format!("'{}' is not a supported comparison operator", c.value)))?,
+                Some(OneOrMany::One(c)) => op_of(c.value.trim()).ok_or_else(|| {
+                    ExcProblem(format!(
+                        "'{}' is not a supported comparison operator",
+                        c.value
+                    ))
+                })?,
                 Some(OneOrMany::Many(_)) => {
-                    return Err(ExcProblem("'comps' must be a single operator when 'fields' is a single field".into()))
+                    return Err(ExcProblem(
+                        "'comps' must be a single operator when 'fields' is a single field".into(),
+                    ))
                 }
             };
             if !comp.is_list() {
@@ -83,7 +91,12 @@ pub fn build(e: &Exception) -> Result<Option<String>, ExcProblem> {
             if items.is_empty() {
                 return Ok(None);
             }
-            Ok(Some(format!("({} {} ({}))", field.value, comp, items.join(", "))))
+            Ok(Some(format!(
+                "({} {} ({}))",
+                field.value,
+                comp,
+                items.join(", ")
+            )))
         }
         OneOrMany::Many(fields) => {
             let comps: Vec<Op> = match &e.comps {
@@ -92,24 +105,35 @@ pub fn build(e: &Exception) -> Result<Option<String>, ExcProblem> {
                     .iter()
                     .map(|c| {
                         op_of(c.value.trim()).ok_or_else(|| {
-                            ExcProblem(format!("'{}' is not a supported comparison operator", c.value))
+                            ExcProblem(format!(
+                                "'{}' is not a supported comparison operator",
+                                c.value
+                            ))
                         })
                     })
                     .collect::<Result<_, _>>()?,
                 Some(OneOrMany::One(_)) => {
-                    return Err(ExcProblem("'comps' must be a list when 'fields' is a list".into()))
+                    return Err(ExcProblem(
+                        "'comps' must be a list when 'fields' is a list".into(),
+                    ))
                 }
             };
             if comps.len() != fields.len() {
-                return Err(ExcProblem("fields and comps lists must have equal length".into()));
+                return Err(ExcProblem(
+                    "fields and comps lists must have equal length".into(),
+                ));
             }
             let mut tuples = Vec::new();
             for entry in &e.values {
                 let ExcEntry::Tuple(vals, _) = entry else {
-                    return Err(ExcProblem("each value must be a list with one value per field".into()));
+                    return Err(ExcProblem(
+                        "each value must be a list with one value per field".into(),
+                    ));
                 };
                 if vals.len() != fields.len() {
-                    return Err(ExcProblem("fields and values lists must have equal length".into()));
+                    return Err(ExcProblem(
+                        "fields and values lists must have equal length".into(),
+                    ));
                 }
                 let parts: Vec<String> = fields
                     .iter()
@@ -126,4 +150,3 @@ pub fn build(e: &Exception) -> Result<Option<String>, ExcProblem> {
         }
     }
 }
-

@@ -23,8 +23,8 @@ pub mod items;
 pub mod output;
 pub mod reader;
 pub mod replay;
-pub mod spec;
 mod source;
+pub mod spec;
 pub mod yaml;
 
 #[cfg(test)]

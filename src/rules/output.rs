@@ -5,7 +5,9 @@
 //! alert, through an [`OutputSource`]). Rendered text never holds raw control characters.
 
 use super::items::Priority;
-use crate::filter::{FieldArg, FieldInfo, FieldRegistry, FieldSource, FieldType, FilterError, Span, Value, ValueBuf};
+use crate::filter::{
+    FieldArg, FieldInfo, FieldRegistry, FieldSource, FieldType, FilterError, Span, Value, ValueBuf,
+};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -96,7 +98,11 @@ pub fn safe_text(s: &[u8]) -> String {
 #[derive(Debug, Clone)]
 enum Part {
     Lit(String),
-    Field { key: String, info: FieldInfo, pad: usize },
+    Field {
+        key: String,
+        info: FieldInfo,
+        pad: usize,
+    },
 }
 
 /// A compiled output template.
@@ -117,7 +123,10 @@ impl OutputTemplate {
     ///
     /// A token is `%`, an optional pad width, then the longest `name[arg]` prefix that the
     /// registry resolves (so `%proc.name.` reads `proc.name` followed by `.`).
-    pub fn compile(text: &str, reg: &dyn FieldRegistry) -> Result<(Self, Vec<String>), FilterError> {
+    pub fn compile(
+        text: &str,
+        reg: &dyn FieldRegistry,
+    ) -> Result<(Self, Vec<String>), FilterError> {
         let b = text.as_bytes();
         let mut parts = Vec::new();
         let mut lit = String::new();
@@ -159,7 +168,14 @@ impl OutputTemplate {
                     (true, Some(b'[')) => match text[name_end..].find(']') {
                         Some(c) => {
                             let a = &text[name_end + 1..name_end + c];
-                            (Some(FieldArg { value: a.to_string(), quoted: false, span: Span::new(name_end + 1, name_end + c) }), name_end + c + 1)
+                            (
+                                Some(FieldArg {
+                                    value: a.to_string(),
+                                    quoted: false,
+                                    span: Span::new(name_end + 1, name_end + c),
+                                }),
+                                name_end + c + 1,
+                            )
                         }
                         None => (None, name_end),
                     },
@@ -187,7 +203,11 @@ impl OutputTemplate {
                     if !lit.is_empty() {
                         parts.push(Part::Lit(std::mem::take(&mut lit)));
                     }
-                    parts.push(Part::Field { key: text[name_start..end].to_string(), info, pad });
+                    parts.push(Part::Field {
+                        key: text[name_start..end].to_string(),
+                        info,
+                        pad,
+                    });
                 }
             }
             i = end;
@@ -250,7 +270,13 @@ impl OutputTemplate {
 pub fn time_of_day(ns: i64) -> String {
     let nanos = ns.rem_euclid(1_000_000_000);
     let secs = ns.div_euclid(1_000_000_000).rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}.{:09}", secs / 3600, secs / 60 % 60, secs % 60, nanos)
+    format!(
+        "{:02}:{:02}:{:02}.{:09}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        nanos
+    )
 }
 
 /// RFC 3339 UTC with nanoseconds and `Z` (`2016-08-04T16:17:57.881781397Z`).
@@ -275,7 +301,12 @@ mod tests {
 
     struct Reg;
     impl FieldRegistry for Reg {
-        fn resolve(&self, name: &str, arg: Option<&FieldArg>, span: Span) -> Result<FieldInfo, FilterError> {
+        fn resolve(
+            &self,
+            name: &str,
+            arg: Option<&FieldArg>,
+            span: Span,
+        ) -> Result<FieldInfo, FilterError> {
             match (name, arg) {
                 ("proc.name", None) => Ok(FieldInfo::new(0, FieldType::Str)),
                 ("fd.num", None) => Ok(FieldInfo::new(1, FieldType::I64)),
@@ -306,9 +337,15 @@ mod tests {
         .unwrap();
         assert_eq!(dropped, ["container.info"]);
         assert_eq!(t.keys(), ["proc.name", "fd.num", "proc.aname[2]"]);
-        assert_eq!(t.render(&mut Ev), "x c\\u{1b}at. fd=-3 a=<NA> %% -3   |  100%");
+        assert_eq!(
+            t.render(&mut Ev),
+            "x c\\u{1b}at. fd=-3 a=<NA> %% -3   |  100%"
+        );
         let f = t.fields(&mut Ev);
-        assert_eq!(serde_json::to_string(&f).unwrap(), r#"{"fd.num":-3,"proc.aname[2]":null,"proc.name":"c\\u{1b}at"}"#);
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"{"fd.num":-3,"proc.aname[2]":null,"proc.name":"c\\u{1b}at"}"#
+        );
         assert!(OutputTemplate::compile("%bogus.field", &Reg).is_err());
     }
 
@@ -317,6 +354,9 @@ mod tests {
         let ns = 1_470_327_477_881_781_397;
         assert_eq!(time_of_day(ns), "16:17:57.881781397");
         assert_eq!(rfc3339(ns), "2016-08-04T16:17:57.881781397Z");
-        assert_eq!(text_line(ns, Priority::Informational, "m"), "16:17:57.881781397: Informational m");
+        assert_eq!(
+            text_line(ns, Priority::Informational, "m"),
+            "16:17:57.881781397: Informational m"
+        );
     }
 }

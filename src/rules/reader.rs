@@ -14,7 +14,11 @@ use std::sync::Arc;
 pub fn read(file: &str, text: &str) -> Result<(Vec<Item>, Vec<Warning>), RulesError> {
     let file: Arc<str> = file.into();
     let docs = yaml::load(text).map_err(|e| RulesError::Yaml {
-        loc: Loc { file: file.clone(), line: e.line, col: e.col },
+        loc: Loc {
+            file: file.clone(),
+            line: e.line,
+            col: e.col,
+        },
         message: e.message,
     })?;
     let mut r = Reader {
@@ -74,7 +78,11 @@ struct Reader {
 
 impl Reader {
     fn loc(&self, n: &Node) -> Loc {
-        Loc { file: self.file.clone(), line: n.line, col: n.col }
+        Loc {
+            file: self.file.clone(),
+            line: n.line,
+            col: n.col,
+        }
     }
 
     fn schema(
@@ -100,11 +108,7 @@ impl Reader {
     }
 
     /// The entries of a map with scalar keys.
-    fn map<'a>(
-        &self,
-        n: &'a Node,
-        item: Option<(ItemKind, &str)>,
-    ) -> Result<Map<'a>, RulesError> {
+    fn map<'a>(&self, n: &'a Node, item: Option<(ItemKind, &str)>) -> Result<Map<'a>, RulesError> {
         let Kind::Map(m) = &n.kind else {
             return Err(self.schema(
                 n,
@@ -260,12 +264,7 @@ impl Reader {
         Ok(out)
     }
 
-    fn list(
-        &mut self,
-        el: &Node,
-        map: &Map<'_>,
-        name: &Node,
-    ) -> Result<ListItem, RulesError> {
+    fn list(&mut self, el: &Node, map: &Map<'_>, name: &Node) -> Result<ListItem, RulesError> {
         let name = self.text(name, "list", None)?;
         let it = Some((ItemKind::List, name.value.as_str()));
         let mut out = ListItem {
@@ -320,12 +319,7 @@ impl Reader {
         Ok(out)
     }
 
-    fn rule(
-        &mut self,
-        el: &Node,
-        map: &Map<'_>,
-        name: &Node,
-    ) -> Result<RuleItem, RulesError> {
+    fn rule(&mut self, el: &Node, map: &Map<'_>, name: &Node) -> Result<RuleItem, RulesError> {
         let name = self.text(name, "rule", None)?;
         let n = name.value.clone();
         let it = Some((ItemKind::Rule, n.as_str()));
@@ -379,7 +373,9 @@ impl Reader {
                     r.priority = Some((p, t.loc));
                 }
                 "enabled" => r.enabled = Some(self.boolean(v, k, it)?),
-                "skip-if-unknown-filter" => r.skip_if_unknown_filter = Some(self.boolean(v, k, it)?),
+                "skip-if-unknown-filter" => {
+                    r.skip_if_unknown_filter = Some(self.boolean(v, k, it)?)
+                }
                 "warn_evttypes" => r.warn_evttypes = Some(self.boolean(v, k, it)?),
                 "capture" => r.capture = Some(self.boolean(v, k, it)?),
                 "capture_duration" => {
@@ -389,12 +385,7 @@ impl Reader {
                     })?);
                 }
                 "tags" => {
-                    r.tags = Some(
-                        self.texts(v, k, it)?
-                            .into_iter()
-                            .map(|t| t.value)
-                            .collect(),
-                    )
+                    r.tags = Some(self.texts(v, k, it)?.into_iter().map(|t| t.value).collect())
                 }
                 "exceptions" => {
                     let mut excs = Vec::new();
@@ -487,22 +478,41 @@ mod tests {
         let (items, warns) = read("f.yaml", y).unwrap();
         assert_eq!(items.len(), 4);
         let Item::List(l) = &items[1] else { panic!() };
-        let v: Vec<_> = l.items.as_ref().unwrap().iter().map(|t| t.value.as_str()).collect();
+        let v: Vec<_> = l
+            .items
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|t| t.value.as_str())
+            .collect();
         assert_eq!(v, ["a", "b c", "1.0"]);
         assert_eq!((l.loc.line, l.loc.col), (2, 3));
         let Item::Macro(m) = &items[2] else { panic!() };
-        assert_eq!(m.condition.as_ref().unwrap().value, "proc.name in (l) and fd.num=1\n");
+        assert_eq!(
+            m.condition.as_ref().unwrap().value,
+            "proc.name in (l) and fd.num=1\n"
+        );
         let Item::Rule(r) = &items[3] else { panic!() };
         assert_eq!(r.priority.as_ref().unwrap().0, Priority::Warning);
-        assert_eq!(r.tags.as_deref(), Some(&["x".to_string(), "y".to_string()][..]));
+        assert_eq!(
+            r.tags.as_deref(),
+            Some(&["x".to_string(), "y".to_string()][..])
+        );
         assert_eq!(warns.len(), 1);
-        assert_eq!(warns[0].to_string(), "f.yaml:15:3: warning: rule 'r': unknown key 'bogus' ignored");
+        assert_eq!(
+            warns[0].to_string(),
+            "f.yaml:15:3: warning: rule 'r': unknown key 'bogus' ignored"
+        );
     }
 
     #[test]
     fn errors_have_positions() {
         let e = read("f", "- rule: r\n  priority: LOUD\n").unwrap_err();
-        assert!(e.to_string().starts_with("f:2:13: rule 'r': invalid priority 'LOUD'"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("f:2:13: rule 'r': invalid priority 'LOUD'"),
+            "{e}"
+        );
         let e = read("f", "- list: l\n  items: [a\n").unwrap_err();
         assert!(matches!(e, RulesError::Yaml { .. }), "{e}");
         let e = read("f", "a: b\n").unwrap_err();
@@ -511,6 +521,15 @@ mod tests {
         let e = read("f", &deep).unwrap_err();
         assert!(e.to_string().contains("nesting deeper"), "{e}");
         assert!(read("f", "").unwrap().0.is_empty());
-        assert!(read("f", "---\n- list: a\n  items: []\n---\n- list: b\n  items: []\n").unwrap().0.len() == 2);
+        assert!(
+            read(
+                "f",
+                "---\n- list: a\n  items: []\n---\n- list: b\n  items: []\n"
+            )
+            .unwrap()
+            .0
+            .len()
+                == 2
+        );
     }
 }

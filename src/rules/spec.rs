@@ -56,18 +56,31 @@ impl Spec {
     pub fn parse(file: &str, text: &str) -> Result<Spec, RulesError> {
         let file: Arc<str> = file.into();
         let err = |n: Option<&Node>, message: String| RulesError::Schema {
-            loc: Loc { file: file.clone(), line: n.map_or(1, |n| n.line), col: n.map_or(1, |n| n.col) },
+            loc: Loc {
+                file: file.clone(),
+                line: n.map_or(1, |n| n.line),
+                col: n.map_or(1, |n| n.col),
+            },
             item: None,
             message,
         };
         let docs = yaml::load(text).map_err(|e| RulesError::Yaml {
-            loc: Loc { file: file.clone(), line: e.line, col: e.col },
+            loc: Loc {
+                file: file.clone(),
+                line: e.line,
+                col: e.col,
+            },
             message: e.message,
         })?;
-        let Some(root) = docs.first() else { return Err(err(None, "empty spec".into())) };
+        let Some(root) = docs.first() else {
+            return Err(err(None, "empty spec".into()));
+        };
         let get = |n: &'_ Node, k: &str| -> Option<Node> {
             match &n.kind {
-                Kind::Map(m) => m.iter().find(|(key, _)| matches!(&key.kind, Kind::Scalar { value, .. } if value == k)).map(|(_, v)| v.clone()),
+                Kind::Map(m) => m
+                    .iter()
+                    .find(|(key, _)| matches!(&key.kind, Kind::Scalar { value, .. } if value == k))
+                    .map(|(_, v)| v.clone()),
                 _ => None,
             }
         };
@@ -86,30 +99,46 @@ impl Spec {
         if !matches!(root.kind, Kind::Map(_)) {
             return Err(err(Some(root), "a spec is a map".into()));
         }
-        let capture = get(root, "capture").ok_or_else(|| err(Some(root), "spec has no 'capture'".into()))?;
+        let capture =
+            get(root, "capture").ok_or_else(|| err(Some(root), "spec has no 'capture'".into()))?;
         let capture = s(&capture, "capture")?;
         let rules = strs(get(root, "rules"), "rules")?;
         let opts = get(root, "options");
         let opt = |k: &str| opts.as_ref().and_then(|o| get(o, k));
-        let rule_matching = match opt("rule_matching").map(|n| s(&n, "rule_matching")).transpose()?.as_deref() {
+        let rule_matching = match opt("rule_matching")
+            .map(|n| s(&n, "rule_matching"))
+            .transpose()?
+            .as_deref()
+        {
             None | Some("first") => RuleMatching::First,
             Some("all") => RuleMatching::All,
-            Some(o) => return Err(err(opts.as_ref(), format!("rule_matching must be first or all, not '{}'", escape(o)))),
+            Some(o) => {
+                return Err(err(
+                    opts.as_ref(),
+                    format!("rule_matching must be first or all, not '{}'", escape(o)),
+                ))
+            }
         };
         let min_priority = match opt("min_priority") {
             None => Priority::Debug,
             Some(n) => {
                 let t = s(&n, "min_priority")?;
-                Priority::parse(&t).ok_or_else(|| err(Some(&n), format!("invalid priority '{}'", escape(&t))))?
+                Priority::parse(&t)
+                    .ok_or_else(|| err(Some(&n), format!("invalid priority '{}'", escape(&t))))?
             }
         };
         let expect = get(root, "expect");
         let mut counts = BTreeMap::new();
         if let Some(c) = expect.as_ref().and_then(|e| get(e, "counts")) {
-            let Kind::Map(m) = &c.kind else { return Err(err(Some(&c), "'counts' must be a map".into())) };
+            let Kind::Map(m) = &c.kind else {
+                return Err(err(Some(&c), "'counts' must be a map".into()));
+            };
             for (k, v) in m {
                 let n = s(v, "count")?;
-                let n = n.trim().parse::<u64>().map_err(|_| err(Some(v), format!("count '{}' is not a number", escape(&n))))?;
+                let n = n
+                    .trim()
+                    .parse::<u64>()
+                    .map_err(|_| err(Some(v), format!("count '{}' is not a number", escape(&n))))?;
                 counts.insert(s(k, "rule")?, n);
             }
         }
@@ -132,11 +161,18 @@ impl Spec {
     /// Differences between this spec's expectations and actual results (empty = pass).
     pub fn diff(&self, counts: &BTreeMap<String, u64>, outputs: &[String]) -> Vec<String> {
         let mut d = Vec::new();
-        let names: std::collections::BTreeSet<&String> = self.counts.keys().chain(counts.keys()).collect();
+        let names: std::collections::BTreeSet<&String> =
+            self.counts.keys().chain(counts.keys()).collect();
         for n in names {
-            let (e, a) = (self.counts.get(n).copied().unwrap_or(0), counts.get(n).copied().unwrap_or(0));
+            let (e, a) = (
+                self.counts.get(n).copied().unwrap_or(0),
+                counts.get(n).copied().unwrap_or(0),
+            );
             if e != a {
-                d.push(format!("rule '{}': expected {e} alerts, got {a}", escape(n)));
+                d.push(format!(
+                    "rule '{}': expected {e} alerts, got {a}",
+                    escape(n)
+                ));
             }
         }
         if let Some(exp) = &self.outputs {
@@ -161,7 +197,11 @@ impl Spec {
     pub fn bless(&self, counts: &BTreeMap<String, u64>, outputs: Option<&[String]>) -> String {
         let q = |s: &str| serde_json::to_string(s).expect("strings serialize");
         let list = |v: &[String]| v.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ");
-        let mut out = format!("capture: {}\nrules: [{}]\noptions:\n", q(&self.capture), list(&self.rules));
+        let mut out = format!(
+            "capture: {}\nrules: [{}]\noptions:\n",
+            q(&self.capture),
+            list(&self.rules)
+        );
         out.push_str(&format!(
             "  rule_matching: {}\n  min_priority: {}\n  enable_tags: [{}]\n  disable_tags: [{}]\nexpect:\n  counts:\n",
             if self.rule_matching == RuleMatching::All { "all" } else { "first" },
@@ -196,10 +236,16 @@ mod tests {
         c.insert("R 1".to_string(), 2u64);
         assert!(s.diff(&c, &["x: y".into()]).is_empty());
         c.insert("Other".to_string(), 1);
-        assert_eq!(s.diff(&c, &["x: z".into()]), ["rule 'Other': expected 0 alerts, got 1", "- x: y", "+ x: z"]);
+        assert_eq!(
+            s.diff(&c, &["x: z".into()]),
+            ["rule 'Other': expected 0 alerts, got 1", "- x: y", "+ x: z"]
+        );
         let b = s.bless(&c, Some(&["x: z".to_string()]));
         let s2 = Spec::parse("s.yaml", &b).unwrap();
         assert!(s2.diff(&c, &["x: z".into()]).is_empty(), "{b}");
-        assert!(Spec::parse("s", "rules: []\n").unwrap_err().to_string().contains("no 'capture'"));
+        assert!(Spec::parse("s", "rules: []\n")
+            .unwrap_err()
+            .to_string()
+            .contains("no 'capture'"));
     }
 }

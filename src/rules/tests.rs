@@ -23,12 +23,23 @@ fn load_files(paths: &[&str]) -> (Loaded, Vec<String>) {
         .iter()
         .map(|p| {
             let path = format!("{DIR}/{p}");
-            (path.clone(), std::fs::read_to_string(&path).expect("ruleset present"))
+            (
+                path.clone(),
+                std::fs::read_to_string(&path).expect("ruleset present"),
+            )
         })
         .collect();
-    let files: Vec<(&str, &str)> = texts.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    let loaded = load(&files, &Fields, Syscalls::default_x86_64(), &CompileOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let files: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let loaded = load(
+        &files,
+        &Fields,
+        Syscalls::default_x86_64(),
+        &CompileOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     (loaded, texts.into_iter().map(|t| t.1).collect())
 }
 
@@ -44,8 +55,21 @@ fn check_counts(paths: &[&str]) -> Loaded {
         assert_eq!(got, all.len(), "{kind} count for {paths:?}");
     }
     // Every rule compiles: none skipped for unknown fields or sources.
-    let skipped: Vec<_> = l.warnings.iter().filter(|w| matches!(w.kind, WarningKind::UnknownField | WarningKind::UnknownSource)).collect();
-    assert!(skipped.is_empty(), "{:#?}", skipped.iter().map(|w| w.to_string()).collect::<Vec<_>>());
+    let skipped: Vec<_> = l
+        .warnings
+        .iter()
+        .filter(|w| {
+            matches!(
+                w.kind,
+                WarningKind::UnknownField | WarningKind::UnknownSource
+            )
+        })
+        .collect();
+    assert!(
+        skipped.is_empty(),
+        "{:#?}",
+        skipped.iter().map(|w| w.to_string()).collect::<Vec<_>>()
+    );
     assert_eq!(l.ruleset.rules.len(), l.collected.rules.len());
     l
 }
@@ -53,11 +77,33 @@ fn check_counts(paths: &[&str]) -> Loaded {
 #[test]
 fn stable_ruleset_loads() {
     let l = check_counts(&["falco_rules.yaml"]);
-    assert_eq!((l.collected.rules.len(), l.collected.macros.len(), l.collected.lists.len()), (25, 87, 49));
+    assert_eq!(
+        (
+            l.collected.rules.len(),
+            l.collected.macros.len(),
+            l.collected.lists.len()
+        ),
+        (25, 87, 49)
+    );
     // Every stable rule has an evt.type restriction.
-    assert!(l.ruleset.rules.iter().all(|r| r.evttypes.as_ref().is_some_and(|s| !s.is_empty())));
-    let r = l.ruleset.rules.iter().find(|r| r.name == "Read sensitive file untrusted").unwrap();
-    let t: Vec<&str> = r.evttypes.as_ref().unwrap().iter().map(String::as_str).collect();
+    assert!(l
+        .ruleset
+        .rules
+        .iter()
+        .all(|r| r.evttypes.as_ref().is_some_and(|s| !s.is_empty())));
+    let r = l
+        .ruleset
+        .rules
+        .iter()
+        .find(|r| r.name == "Read sensitive file untrusted")
+        .unwrap();
+    let t: Vec<&str> = r
+        .evttypes
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(String::as_str)
+        .collect();
     assert_eq!(t, ["open", "openat", "openat2"]);
 }
 
@@ -65,16 +111,37 @@ fn stable_ruleset_loads() {
 fn incubating_and_sandbox_on_stable_load() {
     check_counts(&["falco_rules.yaml", "falco-incubating_rules.yaml"]);
     check_counts(&["falco_rules.yaml", "falco-sandbox_rules.yaml"]);
-    let l = check_counts(&["falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml"]);
-    assert_eq!((l.collected.rules.len(), l.collected.macros.len(), l.collected.lists.len()), (93, 315, 118));
+    let l = check_counts(&[
+        "falco_rules.yaml",
+        "falco-incubating_rules.yaml",
+        "falco-sandbox_rules.yaml",
+    ]);
+    assert_eq!(
+        (
+            l.collected.rules.len(),
+            l.collected.macros.len(),
+            l.collected.lists.len()
+        ),
+        (93, 315, 118)
+    );
     assert_eq!(l.collected.rules.iter().filter(|r| !r.enabled).count(), 12);
 }
 
 #[test]
 fn legacy_ruleset_loads() {
     let l = check_counts(&["falco_rules-1.0.1.yaml"]);
-    assert_eq!((l.collected.rules.len(), l.collected.macros.len(), l.collected.lists.len()), (80, 297, 117));
-    assert!(l.warnings.iter().any(|w| w.kind == WarningKind::Deprecated && w.message.contains("container.info")));
+    assert_eq!(
+        (
+            l.collected.rules.len(),
+            l.collected.macros.len(),
+            l.collected.lists.len()
+        ),
+        (80, 297, 117)
+    );
+    assert!(l
+        .warnings
+        .iter()
+        .any(|w| w.kind == WarningKind::Deprecated && w.message.contains("container.info")));
 }
 
 // ---- inline semantics with a mock registry and event ----
@@ -82,7 +149,12 @@ fn legacy_ruleset_loads() {
 /// Fields: proc.name (0), fd.name (1), evt.type (2), proc.pname (3), fd.num (4, i64).
 struct Reg;
 impl crate::filter::FieldRegistry for Reg {
-    fn resolve(&self, name: &str, _arg: Option<&crate::filter::FieldArg>, span: crate::filter::Span) -> Result<FieldInfo, crate::filter::FilterError> {
+    fn resolve(
+        &self,
+        name: &str,
+        _arg: Option<&crate::filter::FieldArg>,
+        span: crate::filter::Span,
+    ) -> Result<FieldInfo, crate::filter::FilterError> {
         use crate::filter::FieldType::*;
         let (id, ty) = match name {
             "proc.name" => (0, Str),
@@ -118,15 +190,26 @@ impl FieldSource for Ev {
 impl OutputSource for Ev {}
 
 fn mock_load(y: &str) -> Result<Loaded, RulesError> {
-    load(&[("t.yaml", y)], &Reg, Syscalls::default_x86_64(), &CompileOptions::default())
+    load(
+        &[("t.yaml", y)],
+        &Reg,
+        Syscalls::default_x86_64(),
+        &CompileOptions::default(),
+    )
 }
 
 fn rule<'a>(l: &'a Loaded, name: &str) -> &'a CompiledRule {
-    l.ruleset.rules.iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no rule {name}"))
+    l.ruleset
+        .rules
+        .iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("no rule {name}"))
 }
 
 fn matches(l: &Loaded, name: &str, ev: &[(u32, &str)]) -> bool {
-    rule(l, name).filter.matches(&mut Ev::new(ev), &mut Scratch::default())
+    rule(l, name)
+        .filter
+        .matches(&mut Ev::new(ev), &mut Scratch::default())
 }
 
 const BASE: &str = "
@@ -178,7 +261,10 @@ fn macro_append_and_rule_override() {
     assert!(matches(&l, "R", &[(2, "open"), (0, "cat"), (1, "/etc/x")]));
     assert!(!matches(&l, "R", &[(2, "open"), (0, "cat"), (1, "/tmp/x")]));
     assert_eq!(r.priority, Priority::Error);
-    assert_eq!(r.tags.iter().map(String::as_str).collect::<Vec<_>>(), ["a", "b", "c"]);
+    assert_eq!(
+        r.tags.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
     let mut ev = Ev::new(&[(1, "/etc/x"), (0, "cat")]);
     assert_eq!(r.output.render(&mut ev), "opened /etc/x by cat (x)");
     // Replace swaps; redefinition keeps position.
@@ -225,18 +311,40 @@ fn exceptions_follow_falco() {
     let l = mock_load(&y).unwrap();
     let m = |ev: &[(u32, &str)]| matches(&l, "R", ev);
     assert!(m(&[(2, "open"), (0, "cat"), (1, "/tmp/a"), (3, "init")]));
-    assert!(!m(&[(2, "open"), (0, "cat"), (1, "/etc/passwd"), (3, "init")]), "tuple 1");
-    assert!(!m(&[(2, "open"), (0, "bash"), (1, "/my dir/f"), (3, "init")]), "quoted value with a space");
-    assert!(m(&[(2, "open"), (0, "bash"), (1, "/etc/passwd"), (3, "init")]), "tuple fields must all match");
-    assert!(!m(&[(2, "open"), (0, "cat"), (1, "/a"), (3, "sh")]), "single-field form with list name");
+    assert!(
+        !m(&[(2, "open"), (0, "cat"), (1, "/etc/passwd"), (3, "init")]),
+        "tuple 1"
+    );
+    assert!(
+        !m(&[(2, "open"), (0, "bash"), (1, "/my dir/f"), (3, "init")]),
+        "quoted value with a space"
+    );
+    assert!(
+        m(&[(2, "open"), (0, "bash"), (1, "/etc/passwd"), (3, "init")]),
+        "tuple fields must all match"
+    );
+    assert!(
+        !m(&[(2, "open"), (0, "cat"), (1, "/a"), (3, "sh")]),
+        "single-field form with list name"
+    );
     assert!(!m(&[(2, "open"), (0, "cat"), (1, "/a"), (3, "make")]));
-    assert!(!m(&[(2, "open"), (0, "sh"), (1, "/y"), (3, "x")]), "inline list value");
-    assert!(!m(&[(2, "open"), (0, "bash"), (1, "/z"), (3, "x")]), "list name with in");
+    assert!(
+        !m(&[(2, "open"), (0, "sh"), (1, "/y"), (3, "x")]),
+        "inline list value"
+    );
+    assert!(
+        !m(&[(2, "open"), (0, "bash"), (1, "/z"), (3, "x")]),
+        "list name with in"
+    );
     assert!(m(&[(2, "open"), (0, "bash"), (1, "/y"), (3, "x")]));
     // Appending values to an existing exception.
     let y2 = format!("{y}- rule: R\n  exceptions:\n    - name: single\n      values: [init]\n  override:\n    exceptions: append\n");
     let l2 = mock_load(&y2).unwrap();
-    assert!(!matches(&l2, "R", &[(2, "open"), (0, "cat"), (1, "/tmp/a"), (3, "init")]));
+    assert!(!matches(
+        &l2,
+        "R",
+        &[(2, "open"), (0, "cat"), (1, "/tmp/a"), (3, "init")]
+    ));
 }
 
 #[test]
@@ -246,14 +354,22 @@ fn exception_errors() {
         mock_load(&y).unwrap_err().to_string()
     };
     let e = bad("    - name: x\n      fields: [proc.name, fd.name]\n      values: [[a]]\n");
-    assert!(e.contains("fields and values lists must have equal length"), "{e}");
-    let e = bad("    - name: x\n      fields: [proc.name]\n      comps: [=, =]\n      values: [[a]]\n");
-    assert!(e.contains("fields and comps lists must have equal length"), "{e}");
+    assert!(
+        e.contains("fields and values lists must have equal length"),
+        "{e}"
+    );
+    let e =
+        bad("    - name: x\n      fields: [proc.name]\n      comps: [=, =]\n      values: [[a]]\n");
+    assert!(
+        e.contains("fields and comps lists must have equal length"),
+        "{e}"
+    );
     let e = bad("    - name: x\n      fields: proc.name\n      comps: =\n      values: [a]\n");
     assert!(e.contains("cannot be used with a single field"), "{e}");
     let e = bad("    - name: x\n      fields: [proc.nam]\n      values: [[a]]\n");
     assert!(e.contains("invalid field 'proc.nam'"), "{e}");
-    let e = bad("    - name: x\n      fields: [proc.name]\n      comps: [like]\n      values: [[a]]\n");
+    let e =
+        bad("    - name: x\n      fields: [proc.name]\n      comps: [like]\n      values: [[a]]\n");
     assert!(e.contains("'like' is not a supported"), "{e}");
 }
 
@@ -262,13 +378,24 @@ fn condition_errors_point_into_macros() {
     let y = "- macro: m\n  condition: proc.name = cat and fd.nmae = x\n- rule: R\n  desc: d\n  condition: evt.type=open and m\n  output: o\n  priority: INFO\n";
     let e = mock_load(y).unwrap_err();
     let s = e.to_string();
-    assert!(s.starts_with("t.yaml:2:14: macro 'm': unknown field 'fd.nmae'"), "{s}");
-    assert!(s.ends_with("at 1:21\n | proc.name = cat and fd.nmae = x\n |                     ^^^^^^^"), "{s}");
-    let RulesError::Condition { in_rule, .. } = e else { panic!() };
+    assert!(
+        s.starts_with("t.yaml:2:14: macro 'm': unknown field 'fd.nmae'"),
+        "{s}"
+    );
+    assert!(
+        s.ends_with("at 1:21\n | proc.name = cat and fd.nmae = x\n |                     ^^^^^^^"),
+        "{s}"
+    );
+    let RulesError::Condition { in_rule, .. } = e else {
+        panic!()
+    };
     assert_eq!(in_rule.as_deref(), Some("R"));
     // Macro visibility: a macro cannot use one defined after it; a rule can.
     let y = "- macro: a\n  condition: b\n- macro: b\n  condition: proc.name=x\n";
-    assert!(mock_load(y).unwrap_err().to_string().contains("Undefined macro 'b'"));
+    assert!(mock_load(y)
+        .unwrap_err()
+        .to_string()
+        .contains("Undefined macro 'b'"));
 }
 
 #[test]
@@ -280,9 +407,20 @@ fn plugin_fields_and_sources_are_skipped() {
     let l = mock_load(y).unwrap();
     assert!(l.ruleset.rules.is_empty());
     let kinds: Vec<_> = l.warnings.iter().map(|w| w.kind).collect();
-    assert_eq!(kinds, [WarningKind::PluginRequirement, WarningKind::UnknownSource, WarningKind::UnknownField, WarningKind::UnknownField]);
+    assert_eq!(
+        kinds,
+        [
+            WarningKind::PluginRequirement,
+            WarningKind::UnknownSource,
+            WarningKind::UnknownField,
+            WarningKind::UnknownField
+        ]
+    );
     let y = "- rule: S\n  desc: d\n  condition: evt.type=open and proc.nope=1\n  output: o\n  priority: INFO\n";
-    assert!(mock_load(y).unwrap_err().to_string().contains("unknown field 'proc.nope'"));
+    assert!(mock_load(y)
+        .unwrap_err()
+        .to_string()
+        .contains("unknown field 'proc.nope'"));
 }
 
 fn engine(y: &str, opts: EngineOptions) -> Engine {
@@ -296,7 +434,13 @@ fn run(e: &Engine, code_name: &str, ev: &[(u32, &str)]) -> Vec<String> {
     let mut out = Vec::new();
     let mut src = Ev::new(ev);
     src.0.insert(2, code_name.to_string());
-    e.process(code, 1_470_327_477_881_781_397, &mut src, &mut Scratch::default(), &mut out);
+    e.process(
+        code,
+        1_470_327_477_881_781_397,
+        &mut src,
+        &mut Scratch::default(),
+        &mut out,
+    );
     out.into_iter().map(|a| a.rule.to_string()).collect()
 }
 
@@ -335,26 +479,57 @@ fn first_all_tags_priority() {
     let first = engine(SEL, EngineOptions::default());
     assert_eq!(run(&first, "open", &ev), ["A"]);
     assert_eq!(run(&first, "read", &ev), ["C"]);
-    let all = EngineOptions { rule_matching: RuleMatching::All, ..Default::default() };
+    let all = EngineOptions {
+        rule_matching: RuleMatching::All,
+        ..Default::default()
+    };
     // A type-specific match hides the catch-all rule C.
     assert_eq!(run(&engine(SEL, all.clone()), "open", &ev), ["A", "B"]);
-    let o = EngineOptions { disable_tags: vec!["t1".into()], ..all.clone() };
+    let o = EngineOptions {
+        disable_tags: vec!["t1".into()],
+        ..all.clone()
+    };
     assert_eq!(run(&engine(SEL, o), "open", &ev), ["B"]);
-    let o = EngineOptions { enable_tags: vec!["t2".into()], ..all.clone() };
+    let o = EngineOptions {
+        enable_tags: vec!["t2".into()],
+        ..all.clone()
+    };
     assert_eq!(run(&engine(SEL, o.clone()), "open", &ev), ["B"]);
     assert_eq!(run(&engine(SEL, o), "read", &ev), ["C"]);
-    let o = EngineOptions { enable_tags: vec!["t3".into()], ..all.clone() };
-    assert_eq!(run(&engine(SEL, o), "open", &ev), ["D"], "-t enables rules disabled in the file");
-    let o = EngineOptions { min_priority: Priority::Warning, ..all };
+    let o = EngineOptions {
+        enable_tags: vec!["t3".into()],
+        ..all.clone()
+    };
+    assert_eq!(
+        run(&engine(SEL, o), "open", &ev),
+        ["D"],
+        "-t enables rules disabled in the file"
+    );
+    let o = EngineOptions {
+        min_priority: Priority::Warning,
+        ..all
+    };
     assert_eq!(run(&engine(SEL, o), "open", &ev), ["A"]);
 }
 
 #[test]
 fn alert_formats() {
-    let e = engine(SEL, EngineOptions { hostname: "h".into(), ..Default::default() });
+    let e = engine(
+        SEL,
+        EngineOptions {
+            hostname: "h".into(),
+            ..Default::default()
+        },
+    );
     let mut out = Vec::new();
     let code = Syscalls::default_x86_64().codes("open")[0];
-    e.process(code, 1_470_327_477_881_781_397, &mut Ev::new(&[(0, "cat"), (2, "open")]), &mut Scratch::default(), &mut out);
+    e.process(
+        code,
+        1_470_327_477_881_781_397,
+        &mut Ev::new(&[(0, "cat"), (2, "open")]),
+        &mut Scratch::default(),
+        &mut out,
+    );
     assert_eq!(out[0].text(), "16:17:57.881781397: Warning a cat");
     assert_eq!(
         out[0].json().to_string(),

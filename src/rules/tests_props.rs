@@ -20,8 +20,16 @@ fn word() -> impl Strategy<Value = String> {
 
 fn cond() -> impl Strategy<Value = String> {
     let atom = prop_oneof![
-        (word(), prop_oneof![Just("="), Just(" in "), Just(" contains "), Just("!=")], word())
-            .prop_map(|(a, o, b)| if o == " in " { format!("{a} in ({b}, l1)") } else { format!("{a}{o}{b}") }),
+        (
+            word(),
+            prop_oneof![Just("="), Just(" in "), Just(" contains "), Just("!=")],
+            word()
+        )
+            .prop_map(|(a, o, b)| if o == " in " {
+                format!("{a} in ({b}, l1)")
+            } else {
+                format!("{a}{o}{b}")
+            }),
         word(),
     ];
     atom.prop_recursive(3, 12, 3, |inner| {
@@ -48,7 +56,12 @@ fn item() -> impl Strategy<Value = String> {
 }
 
 fn check(text: &str) {
-    match load(&[("p.yaml", text)], &Fields, crate::event::table::Syscalls::default_x86_64(), &CompileOptions::default()) {
+    match load(
+        &[("p.yaml", text)],
+        &Fields,
+        crate::event::table::Syscalls::default_x86_64(),
+        &CompileOptions::default(),
+    ) {
         Ok(l) => assert!(l.ruleset.rules.len() <= l.collected.rules.len()),
         Err(e) => {
             let loc = e.loc().expect("load errors have a position");

@@ -76,14 +76,27 @@ fn reader_pos(text: &str) -> (u32, u32) {
     let before = &text[..bad];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
 }
 
 type Stack = Vec<(Node, Option<String>, Option<Node>)>;
 
-fn open(stack: &mut Stack, kind: Kind, anchor: Option<String>, line: u32, col: u32) -> Result<(), YamlError> {
+fn open(
+    stack: &mut Stack,
+    kind: Kind,
+    anchor: Option<String>,
+    line: u32,
+    col: u32,
+) -> Result<(), YamlError> {
     if stack.len() >= MAX_DEPTH {
-        return Err(YamlError { line, col, message: format!("nesting deeper than {MAX_DEPTH} levels") });
+        return Err(YamlError {
+            line,
+            col,
+            message: format!("nesting deeper than {MAX_DEPTH} levels"),
+        });
     }
     stack.push((Node { kind, line, col }, anchor, None));
     Ok(())
@@ -111,13 +124,30 @@ pub fn load(text: &str) -> Result<Vec<Node>, YamlError> {
         let err = |message: String| YamlError { line, col, message };
         let done = match ev.data {
             EventData::StreamEnd => break,
-            EventData::StreamStart { .. } | EventData::DocumentStart { .. } | EventData::DocumentEnd { .. } => continue,
-            EventData::Scalar { value, anchor, style, .. } => {
+            EventData::StreamStart { .. }
+            | EventData::DocumentStart { .. }
+            | EventData::DocumentEnd { .. } => continue,
+            EventData::Scalar {
+                value,
+                anchor,
+                style,
+                ..
+            } => {
                 let plain = style == ScalarStyle::Plain;
-                Some((Node { kind: Kind::Scalar { value, plain }, line, col }, anchor))
+                Some((
+                    Node {
+                        kind: Kind::Scalar { value, plain },
+                        line,
+                        col,
+                    },
+                    anchor,
+                ))
             }
             EventData::Alias { anchor } => {
-                let n = anchors.get(&anchor).cloned().ok_or_else(|| err(format!("unknown anchor '{anchor}'")))?;
+                let n = anchors
+                    .get(&anchor)
+                    .cloned()
+                    .ok_or_else(|| err(format!("unknown anchor '{anchor}'")))?;
                 nodes += count(&n);
                 Some((n, None))
             }
@@ -130,7 +160,9 @@ pub fn load(text: &str) -> Result<Vec<Node>, YamlError> {
                 None
             }
             EventData::SequenceEnd | EventData::MappingEnd => {
-                let (n, anchor, _) = stack.pop().ok_or_else(|| err("unbalanced collection end".into()))?;
+                let (n, anchor, _) = stack
+                    .pop()
+                    .ok_or_else(|| err("unbalanced collection end".into()))?;
                 Some((n, anchor))
             }
         };
@@ -144,8 +176,20 @@ pub fn load(text: &str) -> Result<Vec<Node>, YamlError> {
         }
         match stack.last_mut() {
             None => docs.push(node),
-            Some((Node { kind: Kind::Seq(v), .. }, _, _)) => v.push(node),
-            Some((Node { kind: Kind::Map(v), .. }, _, key)) => match key.take() {
+            Some((
+                Node {
+                    kind: Kind::Seq(v), ..
+                },
+                _,
+                _,
+            )) => v.push(node),
+            Some((
+                Node {
+                    kind: Kind::Map(v), ..
+                },
+                _,
+                key,
+            )) => match key.take() {
                 None => *key = Some(node),
                 Some(k) => v.push((k, node)),
             },

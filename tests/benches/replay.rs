@@ -22,7 +22,9 @@ fn record(dir: &Path) -> Option<PathBuf> {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     if !root || !bin.exists() || !Path::new("/sys/kernel/btf/vmlinux").exists() {
-        eprintln!("not recording (needs root, BTF and target/release/saker); using external captures");
+        eprintln!(
+            "not recording (needs root, BTF and target/release/saker); using external captures"
+        );
         return None;
     }
     let cap = dir.join("workload.cap");
@@ -36,20 +38,33 @@ fn record(dir: &Path) -> Option<PathBuf> {
 }
 
 fn main() {
-    let rounds: usize = std::env::var("REPLAY_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
-    let text = std::fs::read_to_string("/work/shared/falco/falco_rules.yaml").expect("stable ruleset");
+    let rounds: usize = std::env::var("REPLAY_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let text =
+        std::fs::read_to_string("/work/shared/falco/falco_rules.yaml").expect("stable ruleset");
     let load = || {
-        rules::load(&[("falco_rules.yaml", &text)], &Fields, Syscalls::default_x86_64(), &CompileOptions::default())
-            .expect("stable ruleset loads")
-            .ruleset
+        rules::load(
+            &[("falco_rules.yaml", &text)],
+            &Fields,
+            Syscalls::default_x86_64(),
+            &CompileOptions::default(),
+        )
+        .expect("stable ruleset loads")
+        .ruleset
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let captures: Vec<PathBuf> = match record(dir.path()) {
         Some(c) => vec![c],
-        None => ["sf_mpm-event_full_capture.scap", "sf_nginx_nginx.scap", "sf_objectstore_download.scap"]
-            .iter()
-            .map(|n| Path::new("/work/shared/captures/external").join(n))
-            .collect(),
+        None => [
+            "sf_mpm-event_full_capture.scap",
+            "sf_nginx_nginx.scap",
+            "sf_objectstore_download.scap",
+        ]
+        .iter()
+        .map(|n| Path::new("/work/shared/captures/external").join(n))
+        .collect(),
     };
     for path in captures {
         let cap = open_bytes(std::fs::read(&path).expect("capture")).expect("opens");
@@ -58,13 +73,20 @@ fn main() {
         for _ in 0..rounds {
             let set = load();
             let t = Instant::now();
-            let (_, stats) = replay(&cap, set, EngineOptions::default(), &mut |_| true).expect("replays");
+            let (_, stats) =
+                replay(&cap, set, EngineOptions::default(), &mut |_| true).expect("replays");
             best = best.min(t.elapsed().as_secs_f64());
             last = Some(stats);
         }
         let s = last.expect("at least one round");
         let t = Instant::now();
-        let (_, base) = replay(&cap, rules::Ruleset::default(), EngineOptions::default(), &mut |_| true).expect("replays");
+        let (_, base) = replay(
+            &cap,
+            rules::Ruleset::default(),
+            EngineOptions::default(),
+            &mut |_| true,
+        )
+        .expect("replays");
         let base_s = t.elapsed().as_secs_f64();
         println!(
             "  baseline without rules (read + decode + state): {:.3} s = {:.2} M events/s",
