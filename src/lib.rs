@@ -10,6 +10,7 @@ pub mod filter;
 pub mod output;
 #[cfg(feature = "bpf")]
 pub mod recorder;
+pub mod rules;
 pub mod scap;
 pub mod source;
 pub mod state;

@@ -7,3 +7,4 @@ mod captures;
 mod read;
 mod record;
 mod scap;
+mod rules_engine;
