@@ -19,6 +19,8 @@ pub enum Decoder {
     FdFlags,
     /// File mode, octal.
     Mode,
+    /// chmod-family permission bits as sysdig prints them (`S_IRUSR|S_ISUID`).
+    ChmodMode,
     /// `AT_*` flags.
     AtFlags,
     /// `unlinkat` flags (`AT_REMOVEDIR`).
@@ -92,6 +94,7 @@ pub fn decoder_for(syscall: &str, arg: &str, ctype: &str) -> Option<Decoder> {
         "flags" if sc.starts_with("send") || sc.starts_with("recv") => MsgFlags,
         "flags" if is_fd_creator(sc) => FdFlags,
         "mode" if sc == "access" || sc.starts_with("faccessat") => AccessMode,
+        "mode" if matches!(sc, "chmod" | "fchmod" | "fchmodat" | "fchmodat2") => ChmodMode,
         "mode" if ctype == "umode_t" => Mode,
         "mask" if sc == "umask" => Mode,
         "family" | "domain" => Family,
@@ -153,6 +156,11 @@ const AT_BITS: &[(u32, &str)] = named![u32;
 const UNLINK_BITS: &[(u32, &str)] = named![u32; AT_REMOVEDIR];
 const ACCESS_AT_BITS: &[(u32, &str)] = named![u32; AT_EACCESS, AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH];
 const ACCESS_BITS: &[(u32, &str)] = named![u32; R_OK, W_OK, X_OK];
+/// libsinsp's `chmod_mode` flag names, in its order.
+const CHMOD_BITS: &[(u32, &str)] = named![u32;
+    S_IXOTH, S_IWOTH, S_IROTH, S_IXGRP, S_IWGRP, S_IRGRP, S_IXUSR, S_IWUSR, S_IRUSR,
+    S_ISVTX, S_ISGID, S_ISUID,
+];
 const SOCK_BITS: &[(u32, &str)] = named![u32; SOCK_NONBLOCK, SOCK_CLOEXEC];
 const MSG_BITS: &[(u32, &str)] = named![u32;
     MSG_OOB, MSG_PEEK, MSG_DONTROUTE, MSG_CTRUNC, MSG_TRUNC, MSG_DONTWAIT, MSG_EOR,
@@ -359,6 +367,7 @@ pub fn decode(dec: Decoder, value: u64, out: &mut String) {
         UnlinkFlags => bits(UNLINK_BITS, v32, "0", out),
         AccessAtFlags => bits(ACCESS_AT_BITS, v32, "0", out),
         AccessMode => bits(ACCESS_BITS, v32, "F_OK", out),
+        ChmodMode => bits(CHMOD_BITS, v32, "0", out),
         Family => enum_name(FAMILIES, int(value), out),
         SockType => {
             let ty = v32 & 0xf; // SOCK_TYPE_MASK (linux/net.h)
