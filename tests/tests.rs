@@ -7,4 +7,5 @@ mod captures;
 mod read;
 mod record;
 mod scap;
+mod specs_run;
 mod rules_engine;

@@ -217,7 +217,8 @@ pub struct ReplayArgs {
     #[arg(short = 'r', long = "read", value_name = "CAPTURE")]
     pub read: PathBuf,
     /// Rules file, in load order; repeatable.
-    #[arg(short = 'R', long = "rules", value_name = "RULES", required = true)]
+    /// Without -R, saker's own default ruleset is used.
+    #[arg(short = 'R', long = "rules", value_name = "RULES")]
     pub rules: Vec<PathBuf>,
     /// Disable rules with this tag; repeatable.
     #[arg(short = 'T', value_name = "TAG", conflicts_with = "enable_tags")]
@@ -275,7 +276,8 @@ pub struct RulesValidateArgs {
 #[derive(Debug, Args)]
 pub struct RulesListArgs {
     /// Rules file, in load order; repeatable.
-    #[arg(short = 'R', long = "rules", value_name = "RULES", required = true)]
+    /// Without -R, saker's own default ruleset is used.
+    #[arg(short = 'R', long = "rules", value_name = "RULES")]
     pub rules: Vec<PathBuf>,
     /// Print every rule, enabled or not.
     #[arg(short = 'a', long)]

@@ -17,6 +17,10 @@ pub const MAX_RULES_FILE: u64 = 64 << 20;
 
 /// Reads rules files (capped in size).
 pub fn read_files(paths: &[PathBuf]) -> Result<Vec<(String, String)>> {
+    if paths.is_empty() {
+        let d = saker::rules::DEFAULT_RULES;
+        return Ok(vec![(saker::rules::DEFAULT_RULES_NAME.to_string(), d.to_string())]);
+    }
     paths
         .iter()
         .map(|p| {

@@ -93,3 +93,9 @@ pub fn load(
         warnings,
     })
 }
+
+/// saker's own default ruleset (Falco's format), used when no rules file is
+/// given: see `src/rules/saker_rules.yaml`.
+pub const DEFAULT_RULES: &str = include_str!("saker_rules.yaml");
+/// The name the default ruleset goes by in messages.
+pub const DEFAULT_RULES_NAME: &str = "<saker default rules>";
