@@ -120,7 +120,7 @@ pub struct Collected {
 /// Applies items in order.
 #[derive(Debug, Default)]
 pub struct Collector {
-    out: Collected,
+    pub(super) out: Collected,
     lists: HashMap<String, usize>,
     macros: HashMap<String, usize>,
     rules: HashMap<String, usize>,
@@ -138,7 +138,7 @@ fn parse_version(s: &str) -> Option<(u64, u64, u64)> {
     it.next().is_none().then_some(v)
 }
 
-fn def_err(loc: &Loc, kind: ItemKind, name: &str, msg: impl Into<String>) -> RulesError {
+pub(super) fn def_err(loc: &Loc, kind: ItemKind, name: &str, msg: impl Into<String>) -> RulesError {
     RulesError::Definition {
         loc: loc.clone(),
         kind,
@@ -162,7 +162,7 @@ fn valid_list_name(s: &str) -> bool {
 }
 
 /// Which `override:` mode (if any) is given for `key`.
-fn mode_of(ov: &[Override], key: &str) -> Option<OverrideMode> {
+pub(super) fn mode_of(ov: &[Override], key: &str) -> Option<OverrideMode> {
     ov.iter().find(|o| o.key == key).map(|o| o.mode)
 }
 
@@ -191,7 +191,13 @@ impl Collector {
         (self.out, self.warnings)
     }
 
-    fn warn(&mut self, kind: WarningKind, loc: &Loc, item: Option<(ItemKind, &str)>, msg: String) {
+    pub(super) fn warn(
+        &mut self,
+        kind: WarningKind,
+        loc: &Loc,
+        item: Option<(ItemKind, &str)>,
+        msg: String,
+    ) {
         self.warnings.push(Warning {
             kind,
             loc: loc.clone(),
@@ -460,197 +466,6 @@ impl Collector {
             None => {
                 self.rules.insert(name, self.out.rules.len());
                 self.out.rules.push(def);
-            }
-        }
-        Ok(())
-    }
-
-    fn append_rule(&mut self, r: RuleItem, existing: Option<usize>) -> Result<(), RulesError> {
-        let name = r.name.value.clone();
-        let k = ItemKind::Rule;
-        self.warn(
-            WarningKind::Deprecated,
-            &r.loc,
-            Some((k, &name)),
-            "'append' is deprecated; use 'override'".into(),
-        );
-        let Some(i) = existing else {
-            return Err(def_err(
-                &r.loc,
-                k,
-                &name,
-                "rule has 'append' key but no rule by that name already exists",
-            ));
-        };
-        if r.condition.is_none() && r.exceptions.is_none() {
-            return Err(def_err(
-                &r.loc,
-                k,
-                &name,
-                "appended rule must have exceptions or condition property",
-            ));
-        }
-        if let Some((key, loc)) = r
-            .keys
-            .iter()
-            .find(|(key, _)| !matches!(key.as_str(), "condition" | "exceptions"))
-        {
-            return Err(def_err(loc, k, &name, format!("key '{key}' cannot be appended (only 'condition' and 'exceptions'); use 'override'")));
-        }
-        if let Some(c) = r.condition {
-            self.out.rules[i].condition.parts.push(c);
-        }
-        if let Some(excs) = r.exceptions {
-            self.append_exceptions(i, excs)?;
-        }
-        Ok(())
-    }
-
-    fn append_exceptions(&mut self, i: usize, excs: Vec<Exception>) -> Result<(), RulesError> {
-        let rule = &mut self.out.rules[i];
-        for e in excs {
-            if let Some(prev) = rule
-                .exceptions
-                .iter_mut()
-                .find(|p| p.name.value == e.name.value)
-            {
-                if e.fields.is_some() || e.comps.is_some() {
-                    return Err(RulesError::Exception {
-                        loc: e.loc.clone(),
-                        rule: rule.name.clone(),
-                        exception: e.name.value.clone(),
-                        message: "can not append exception fields or comps to an existing exception, only values".into(),
-                    });
-                }
-                prev.values.extend(e.values);
-            } else {
-                rule.exceptions.push(e);
-            }
-        }
-        Ok(())
-    }
-
-    fn override_rule(&mut self, r: RuleItem, existing: Option<usize>) -> Result<(), RulesError> {
-        let name = r.name.value.clone();
-        let k = ItemKind::Rule;
-        let Some(i) = existing else {
-            return Err(def_err(
-                &r.loc,
-                k,
-                &name,
-                "rule has an override, but no rule by that name already exists",
-            ));
-        };
-        const APPEND: &[&str] = &["condition", "output", "desc", "tags", "exceptions"];
-        const REPLACE: &[&str] = &[
-            "condition",
-            "output",
-            "desc",
-            "priority",
-            "tags",
-            "exceptions",
-            "enabled",
-            "warn_evttypes",
-            "capture",
-            "capture_duration",
-            "skip-if-unknown-filter",
-        ];
-        for o in &r.overrides {
-            let allowed = match o.mode {
-                OverrideMode::Append => APPEND,
-                OverrideMode::Replace => REPLACE,
-            };
-            if !allowed.contains(&o.key.as_str()) {
-                let mode = if o.mode == OverrideMode::Append {
-                    "append"
-                } else {
-                    "replace"
-                };
-                return Err(def_err(
-                    &o.loc,
-                    k,
-                    &name,
-                    format!("key '{}' cannot be overridden with '{mode}'", o.key),
-                ));
-            }
-            if !r.keys.iter().any(|(key, _)| *key == o.key) {
-                return Err(def_err(
-                    &o.loc,
-                    k,
-                    &name,
-                    format!(
-                        "an override is given for key '{}', but the item has no '{}'",
-                        o.key, o.key
-                    ),
-                ));
-            }
-        }
-        if let Some((key, loc)) = r
-            .keys
-            .iter()
-            .find(|(key, _)| mode_of(&r.overrides, key).is_none())
-        {
-            return Err(def_err(
-                loc,
-                k,
-                &name,
-                format!("key '{key}' must be listed under 'override' (append or replace)"),
-            ));
-        }
-        let ov = &r.overrides;
-        let append = |key: &str| mode_of(ov, key) == Some(OverrideMode::Append);
-        let excs = r.exceptions;
-        let def = &mut self.out.rules[i];
-        if let Some(c) = r.condition {
-            if append("condition") {
-                def.condition.parts.push(c);
-            } else {
-                def.condition = Cond { parts: vec![c] };
-            }
-        }
-        if let Some(o) = r.output {
-            if append("output") {
-                def.output = format!("{} {}", def.output, o.value);
-            } else {
-                def.output = o.value;
-            }
-        }
-        if let Some(d) = r.desc {
-            if append("desc") {
-                def.desc = format!("{} {}", def.desc, d.value);
-            } else {
-                def.desc = d.value;
-            }
-        }
-        if let Some(t) = r.tags {
-            if !append("tags") {
-                def.tags.clear();
-            }
-            def.tags.extend(t);
-        }
-        if let Some((p, _)) = r.priority {
-            def.priority = p;
-        }
-        if let Some(e) = r.enabled {
-            def.enabled = e;
-        }
-        if let Some(v) = r.warn_evttypes {
-            def.warn_evttypes = v;
-        }
-        if let Some(v) = r.capture {
-            def.capture = v;
-        }
-        if let Some(v) = r.capture_duration {
-            def.capture_duration = Some(v);
-        }
-        if let Some(v) = r.skip_if_unknown_filter {
-            def.skip_if_unknown_filter = v;
-        }
-        if let Some(excs) = excs {
-            if append("exceptions") {
-                self.append_exceptions(i, excs)?;
-            } else {
-                self.out.rules[i].exceptions = excs;
             }
         }
         Ok(())

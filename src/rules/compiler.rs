@@ -12,7 +12,7 @@
 //! definition and the caret position where it was written.
 
 use super::collector::{Collected, Cond, RuleDef};
-use super::error::{ItemKind, Loc, RulesError, Warning, WarningKind};
+use super::error::{ConditionError, ItemKind, Loc, RulesError, Warning, WarningKind};
 use super::exceptions;
 use super::items::{Priority, Text};
 use super::output::OutputTemplate;
@@ -129,7 +129,7 @@ impl Ctx<'_> {
         )
         .locate(&text);
         let rendered = local.render(&text);
-        RulesError::Condition {
+        RulesError::Condition(Box::new(ConditionError {
             loc: seg.cond.loc_at(local.pos).clone(),
             kind: seg.kind,
             name: seg.name.clone(),
@@ -139,7 +139,7 @@ impl Ctx<'_> {
             error: local,
             condition: text,
             rendered,
-        }
+        }))
     }
 
     /// The field text an error points at (for unknown-field classification).
@@ -219,7 +219,7 @@ pub fn compile(
         for t in &l.items {
             let lits = list_item(&t.value).map_err(|e| {
                 let e = e.locate(&t.value);
-                RulesError::Condition {
+                RulesError::Condition(Box::new(ConditionError {
                     loc: t.loc.clone(),
                     kind: ItemKind::List,
                     name: l.name.clone(),
@@ -227,7 +227,7 @@ pub fn compile(
                     rendered: e.render(&t.value),
                     error: e,
                     condition: t.value.clone(),
-                }
+                }))
             })?;
             items.extend(lits);
         }
@@ -416,7 +416,7 @@ fn compile_rule(
                 );
             }
             let e = e.locate(&out_text);
-            return Err(RulesError::Condition {
+            return Err(RulesError::Condition(Box::new(ConditionError {
                 loc: r.loc.clone(),
                 kind: ItemKind::Rule,
                 name: r.name.clone(),
@@ -424,7 +424,7 @@ fn compile_rule(
                 rendered: e.render(&out_text),
                 error: e,
                 condition: out_text,
-            });
+            })));
         }
     };
     let evttypes = filter::event_types(&expanded, universe);

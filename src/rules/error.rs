@@ -100,23 +100,8 @@ pub enum RulesError {
         message: String,
     },
     /// A condition (of a rule, macro or exception) does not parse or compile.
-    #[error("{loc}: {} '{}': {}\n{}", .kind.as_str(), escape(.name), escape(&.error.message), .rendered.trim_end())]
-    Condition {
-        /// Where the condition text starts in the file.
-        loc: Loc,
-        /// The rule or macro whose text holds the problem.
-        kind: ItemKind,
-        /// Its name.
-        name: String,
-        /// The rule being compiled when the error was found in a macro it uses.
-        in_rule: Option<String>,
-        /// The filter error (span relative to `condition`).
-        error: FilterError,
-        /// The text the span refers to.
-        condition: String,
-        /// [`FilterError::render`] of the error on `condition`.
-        rendered: String,
-    },
+    #[error("{0}")]
+    Condition(Box<ConditionError>),
     /// An exception is malformed (fields/comps/values mismatch, unsupported operator).
     #[error("{loc}: rule '{}': exception '{}': {message}", escape(.rule), escape(.exception))]
     Exception {
@@ -147,6 +132,40 @@ pub enum RulesError {
     },
 }
 
+/// A condition error with everything needed to show it: where, in which definition, and
+/// the text with a caret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConditionError {
+    /// Where the condition text starts in the file.
+    pub loc: Loc,
+    /// The rule, macro, list or exception whose text holds the problem.
+    pub kind: ItemKind,
+    /// Its name.
+    pub name: String,
+    /// The rule being compiled when the error was found in a macro it uses.
+    pub in_rule: Option<String>,
+    /// The filter error (span relative to `condition`).
+    pub error: FilterError,
+    /// The text the span refers to.
+    pub condition: String,
+    /// [`FilterError::render`] of the error on `condition`.
+    pub rendered: String,
+}
+
+impl fmt::Display for ConditionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} '{}': {}\n{}",
+            self.loc,
+            self.kind.as_str(),
+            escape(&self.name),
+            escape(&self.error.message),
+            self.rendered.trim_end()
+        )
+    }
+}
+
 fn context(item: &Option<(ItemKind, String)>) -> String {
     match item {
         Some((k, n)) => format!("{} '{}': ", k.as_str(), escape(n)),
@@ -161,9 +180,9 @@ impl RulesError {
             RulesError::Yaml { loc, .. }
             | RulesError::Schema { loc, .. }
             | RulesError::Definition { loc, .. }
-            | RulesError::Condition { loc, .. }
             | RulesError::Exception { loc, .. }
             | RulesError::EngineVersion { loc, .. } => loc,
+            RulesError::Condition(c) => &c.loc,
             RulesError::Replay { .. } => return None,
         })
     }

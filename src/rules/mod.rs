@@ -21,6 +21,7 @@ pub mod exceptions;
 pub mod index;
 pub mod items;
 pub mod output;
+mod overrides;
 pub mod reader;
 pub mod replay;
 mod source;
@@ -35,7 +36,7 @@ mod tests_props;
 pub use collector::{Collected, Collector, ENGINE_VERSION};
 pub use compiler::{CompileOptions, CompiledRule, Ruleset};
 pub use engine::{Alert, Engine, EngineOptions, RuleMatching};
-pub use error::{ItemKind, Loc, RulesError, Warning, WarningKind};
+pub use error::{ConditionError, ItemKind, Loc, RulesError, Warning, WarningKind};
 pub use items::Priority;
 pub use output::OutputSource;
 

@@ -386,10 +386,10 @@ fn condition_errors_point_into_macros() {
         s.ends_with("at 1:21\n | proc.name = cat and fd.nmae = x\n |                     ^^^^^^^"),
         "{s}"
     );
-    let RulesError::Condition { in_rule, .. } = e else {
+    let RulesError::Condition(c) = e else {
         panic!()
     };
-    assert_eq!(in_rule.as_deref(), Some("R"));
+    assert_eq!(c.in_rule.as_deref(), Some("R"));
     // Macro visibility: a macro cannot use one defined after it; a rule can.
     let y = "- macro: a\n  condition: b\n- macro: b\n  condition: proc.name=x\n";
     assert!(mock_load(y)
