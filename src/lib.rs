@@ -10,3 +10,5 @@ pub mod filter;
 #[cfg(feature = "bpf")]
 pub mod recorder;
 pub mod state;
+#[cfg(feature = "analytics")]
+pub mod chisel;
