@@ -44,6 +44,7 @@ pub mod compile;
 pub mod error;
 pub mod eval;
 pub mod evttypes;
+pub mod fields;
 pub mod expand;
 mod glob;
 mod lexer;
