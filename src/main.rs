@@ -14,7 +14,15 @@ fn run(c: cli::Cli) -> anyhow::Result<i32> {
         cli::Cmd::Record(_) => anyhow::bail!("this build of saker has no recorder (built without the `bpf` feature)"),
         cli::Cmd::Info(a) => cli::info::run(&a),
         cli::Cmd::Verify(a) => cli::verify::run(&a),
+        #[cfg(feature = "analytics")]
+        cli::Cmd::Read(a) if !a.chisel.is_empty() => cli::chisel::run_read(&a),
         cli::Cmd::Read(_) => anyhow::bail!("not built yet"),
+        #[cfg(feature = "analytics")]
+        cli::Cmd::Chisels(a) => cli::chisel::run_list(&a),
+        #[cfg(feature = "analytics")]
+        cli::Cmd::Query(a) => cli::chisel::run_query(&a),
+        #[cfg(feature = "analytics")]
+        cli::Cmd::Export(a) => cli::chisel::run_export(&a),
     }
 }
 

@@ -11,6 +11,9 @@
 
 pub mod agg;
 pub mod event;
+pub mod export;
+pub mod frame;
+pub mod query;
 mod snap;
 mod spy;
 mod top;
@@ -62,6 +65,24 @@ pub enum ChiselError {
         chisel: &'static str,
         /// Why.
         reason: String,
+    },
+    /// A field name that does not resolve.
+    #[error("field '{field}': {reason}{hint}")]
+    BadField {
+        /// The field as given.
+        field: String,
+        /// Why it does not resolve.
+        reason: String,
+        /// `; did you mean 'x'?` or empty.
+        hint: String,
+    },
+    /// An SQL query polars rejected.
+    #[error("SQL: {reason}{hint}")]
+    Sql {
+        /// polars' message.
+        reason: String,
+        /// A hint about column names, or empty.
+        hint: String,
     },
     /// Reading the capture failed.
     #[error(transparent)]
