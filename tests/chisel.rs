@@ -142,8 +142,10 @@ fn topfiles_bytes_matches_a_walk_of_the_records() {
         g.sort_unstable_by(|a, b| b.cmp(a));
         assert_eq!(g, top, "{s}");
     }
+    // cat copies /etc/hostname with copy_file_range (not I/O for sysdig
+    // either); its reads of libc and locale.alias are counted.
     let got = rows(&chisel_json(&sample("cat-hostname.scap"), &[], &["topfiles_bytes"]));
-    assert!(got.iter().any(|(p, n)| p == "/etc/hostname" && *n > 0), "{got:?}");
+    assert!(got.iter().any(|(p, n)| p == "/usr/share/locale/locale.alias" && *n > 0), "{got:?}");
 }
 
 #[test]
@@ -190,7 +192,7 @@ fn every_chisel_runs_on_every_sample_and_prints_safely() {
             }
             assert!(o.status.success(), "{s} {n}: {}", stderr(&o));
             let text = stdout(&o);
-            assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{s} {n}: raw control char");
+            assert!(!text.chars().any(|c| c.is_control() && c != '\n' && c != '\t'), "{s} {n}: raw control char");
         }
     }
 }
@@ -200,14 +202,10 @@ fn echo_fds_escapes_buffers_and_ps_lists_processes() {
     let cap = sample("cat-hostname.scap");
     let o = run(&["read", "-r", cap.to_str().unwrap(), "-c", "echo_fds"]);
     let text = stdout(&o);
-    let host = std::fs::read_to_string("/etc/hostname").ok();
-    assert!(text.contains("------ Read"), "{text}");
-    assert!(text.contains("/etc/hostname"));
-    if let Some(h) = host.filter(|_| false) {
-        assert!(text.contains(h.trim()));
-    }
-    // The read data ends with a newline, shown escaped.
-    assert!(text.lines().any(|l| l.ends_with("\\n")), "{text}");
+    assert!(text.contains("------ Read 2.93KB from /usr/share/locale/locale.alias (cat)"), "{text}");
+    // Binary data (the ELF header of libc) is escaped, newlines too.
+    assert!(text.contains("\\x7fELF\\x02"), "{text}");
+    assert!(text.contains("# Locale name alias data base.\\n"), "{text}");
     let o = run(&["read", "-r", sample("system-1s.scap").to_str().unwrap(), "-c", "ps"]);
     assert!(o.status.success());
     let ps = stdout(&o);
@@ -265,7 +263,6 @@ fn query_counts_match_the_index_and_errors_suggest_fields() {
 
 #[test]
 fn parquet_round_trip_through_polars() {
-    use polars::prelude::*;
     use polars_io::prelude::*;
     let cap = sample("workload.scap");
     let d = tmpdir();
@@ -345,14 +342,14 @@ fn chisels_on_a_fresh_recording_with_latency() {
     let Some(_g) = bpf_guard("chisels_on_a_fresh_recording_with_latency") else { return };
     let d = tmpdir();
     let cap = d.path().join("cat.scap");
-    let o = run(&["record", "-q", "--latency", "--only-cmd", "-w", cap.to_str().unwrap(), "--", "cat", "/etc/hostname", "/etc/passwd"]);
+    let o = run(&["record", "-q", "--latency", "--only-cmd", "-w", cap.to_str().unwrap(), "--", "dd", "if=/etc/passwd", "of=/dev/null", "bs=512"]);
     assert!(o.status.success(), "{}", stderr(&o));
     check_topscalls(&cap);
     let want = file_bytes(&cap);
     let got = rows(&chisel_json(&cap, &[], &["topfiles_bytes"]));
-    for f in ["/etc/hostname", "/etc/passwd"] {
+    for f in ["/etc/passwd", "/dev/null"] {
         assert_eq!(got.iter().find(|(p, _)| p == f).map(|(_, n)| *n), want.get(f).copied(), "{f}");
-        assert_eq!(want.get(f).copied(), Some(std::fs::metadata(f).unwrap().len()), "{f}");
+        assert_eq!(want.get(f).copied(), Some(std::fs::metadata("/etc/passwd").unwrap().len()), "{f}");
     }
     // topfiles_time: sum of (exit - entry) of reads/writes per file.
     let r = capture::open(&cap).unwrap();

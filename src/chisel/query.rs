@@ -57,11 +57,11 @@ pub fn scan<B: AsRef<[u8]>>(
     let mut block = usize::MAX;
     while let Some(r) = cur.next() {
         let (num, rec) = r?;
-        let b = cur.block();
-        if b != block {
-            block = b;
-            progress(b);
-            if let (Some(to), Some(info)) = (sel.to, reader.blocks().get(b)) {
+        let blocks = reader.blocks();
+        if block == usize::MAX || blocks.get(block).is_some_and(|i| num >= i.end_event()) {
+            block = reader.block_for_event(num);
+            progress(block);
+            if let (Some(to), Some(info)) = (sel.to, blocks.get(block)) {
                 if info.first_ts > to {
                     break;
                 }

@@ -6,8 +6,8 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use polars::prelude::*;
-use polars_io::prelude::*;
+use polars::prelude::{DataFrame, PolarsError};
+use polars_io::prelude::{CsvWriter, JsonFormat, JsonWriter, SerWriter};
 
 use super::args::{ChiselsArgs, ExportArgs, QueryArgs, ReadArgs};
 use saker::capture::{self, CaptureReader};
