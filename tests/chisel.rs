@@ -104,6 +104,12 @@ fn file_bytes(cap: &Path) -> HashMap<String, u64> {
                     fds.remove(&(rec.pid(), rec.ret()));
                 }
             }
+            "dup" | "dup2" | "dup3" if rec.ret() >= 0 => {
+                match fds.get(&(rec.pid(), fd_arg(0))).cloned() {
+                    Some(p) => fds.insert((rec.pid(), rec.ret()), p),
+                    None => fds.remove(&(rec.pid(), rec.ret())),
+                };
+            }
             "close" if rec.ret() == 0 => {
                 fds.remove(&(rec.pid(), fd_arg(0)));
             }
