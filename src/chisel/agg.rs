@@ -46,7 +46,9 @@ pub struct GroupAgg {
 }
 
 fn pe(e: PolarsError) -> ChiselError {
-    ChiselError::Polars { reason: e.to_string() }
+    ChiselError::Polars {
+        reason: e.to_string(),
+    }
 }
 
 impl GroupAgg {
@@ -75,7 +77,11 @@ impl GroupAgg {
                 KeyType::U64 => KeyBuf::U64(Vec::with_capacity(BATCH)),
             })
             .collect();
-        self.vals = self.val_names.iter().map(|_| Vec::with_capacity(BATCH)).collect();
+        self.vals = self
+            .val_names
+            .iter()
+            .map(|_| Vec::with_capacity(BATCH))
+            .collect();
         self.rows = 0;
     }
 
@@ -122,7 +128,11 @@ impl GroupAgg {
             None => batch.lazy(),
         };
         let by: Vec<Expr> = self.key_names.iter().map(|n| col(n.clone())).collect();
-        let aggs: Vec<Expr> = self.val_names.iter().map(|n| col(n.clone()).sum()).collect();
+        let aggs: Vec<Expr> = self
+            .val_names
+            .iter()
+            .map(|n| col(n.clone()).sum())
+            .collect();
         self.acc = Some(lf.group_by(by).agg(aggs).collect().map_err(pe)?);
         self.reset_builders();
         Ok(())
@@ -150,7 +160,11 @@ impl GroupAgg {
         let mut desc = vec![false; order.len()];
         desc[0] = true;
         let opts = SortMultipleOptions::default().with_order_descending_multi(desc);
-        acc.lazy().sort(order, opts).limit(top as IdxSize).collect().map_err(pe)
+        acc.lazy()
+            .sort(order, opts)
+            .limit(top as IdxSize)
+            .collect()
+            .map_err(pe)
     }
 }
 
@@ -213,7 +227,11 @@ pub fn cell(df: &DataFrame, name: &str, row: usize) -> String {
 
 /// Integer cell `(col, row)` of `df` (0 when absent or not an integer).
 pub fn cell_u64(df: &DataFrame, name: &str, row: usize) -> u64 {
-    df.column(name).ok().and_then(|c| c.get(row).ok()).and_then(|v| v.extract::<u64>()).unwrap_or(0)
+    df.column(name)
+        .ok()
+        .and_then(|c| c.get(row).ok())
+        .and_then(|v| v.extract::<u64>())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

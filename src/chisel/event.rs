@@ -33,9 +33,19 @@ pub struct CodeFacts {
     pub buf_arg: Option<u8>,
 }
 
-const READS: &[&str] = &["read", "pread64", "readv", "preadv", "preadv2", "recvfrom", "recvmsg", "recvmmsg"];
+const READS: &[&str] = &[
+    "read", "pread64", "readv", "preadv", "preadv2", "recvfrom", "recvmsg", "recvmmsg",
+];
 const WRITES: &[&str] = &[
-    "write", "pwrite64", "writev", "pwritev", "pwritev2", "sendto", "sendmsg", "sendmmsg", "sendfile",
+    "write",
+    "pwrite64",
+    "writev",
+    "pwritev",
+    "pwritev2",
+    "sendto",
+    "sendmsg",
+    "sendmmsg",
+    "sendfile",
     "sendfile64",
 ];
 
@@ -55,12 +65,24 @@ pub struct Env {
 
 impl Env {
     /// Facts for every code of `table`. `has_latency`: entry times were recorded.
-    pub fn new(table: &Syscalls, epoch_off: i64, first_ts: u64, last_ts: u64, has_latency: bool) -> Env {
+    pub fn new(
+        table: &Syscalls,
+        epoch_off: i64,
+        first_ts: u64,
+        last_ts: u64,
+        has_latency: bool,
+    ) -> Env {
         let mut codes = Vec::with_capacity(CODE_SPECIAL as usize + 5);
         for code in 0..=CODE_SPECIAL + 4 {
             codes.push(facts(table, code));
         }
-        Env { codes, epoch_off, first_ts, last_ts, has_latency }
+        Env {
+            codes,
+            epoch_off,
+            first_ts,
+            last_ts,
+            has_latency,
+        }
     }
 
     /// Facts about `code` (the last entry, "unknown", for codes past the table).
@@ -85,7 +107,12 @@ fn facts(table: &Syscalls, code: u16) -> CodeFacts {
         c if c > CODE_DROP => "unknown".to_string(),
         c => table.name(c).into_owned(),
     };
-    let mut f = CodeFacts { io: None, fd_arg: None, buf_arg: None, name };
+    let mut f = CodeFacts {
+        io: None,
+        fd_arg: None,
+        buf_arg: None,
+        name,
+    };
     let Some(desc) = (code < CODE_SPECIAL).then(|| table.get(code)).flatten() else {
         return f;
     };
@@ -96,7 +123,12 @@ fn facts(table: &Syscalls, code: u16) -> CodeFacts {
         .position(|a| {
             matches!(
                 a.kind,
-                ArgKind::BufIn | ArgKind::BufOut | ArgKind::IovecIn | ArgKind::IovecOut | ArgKind::MsghdrOut | ArgKind::MsghdrIn
+                ArgKind::BufIn
+                    | ArgKind::BufOut
+                    | ArgKind::IovecIn
+                    | ArgKind::IovecOut
+                    | ArgKind::MsghdrOut
+                    | ArgKind::MsghdrIn
             )
         })
         .and_then(|i| u8::try_from(i).ok());
@@ -266,7 +298,9 @@ pub fn endpoints(e: &FdEntry) -> (Option<std::net::SocketAddr>, Option<std::net:
         Some(SockAddr::Ip(s)) => Some(*s),
         _ => None,
     };
-    e.socket.as_ref().map_or((None, None), |s| (ip(&s.local), ip(&s.remote)))
+    e.socket
+        .as_ref()
+        .map_or((None, None), |s| (ip(&s.local), ip(&s.remote)))
 }
 
 /// sysdig's `fd.name`: the path, or `local->remote` for sockets, written into `out`.
@@ -281,8 +315,17 @@ pub fn fd_name(e: &FdEntry, out: &mut String) {
             _ => {}
         };
         if s.local.is_some() || s.remote.is_some() {
-            if matches!(s.local, Some(SockAddr::Unix(_))) || matches!(s.remote, Some(SockAddr::Unix(_))) {
-                w(if s.local.is_some() { &s.local } else { &s.remote }, out);
+            if matches!(s.local, Some(SockAddr::Unix(_)))
+                || matches!(s.remote, Some(SockAddr::Unix(_)))
+            {
+                w(
+                    if s.local.is_some() {
+                        &s.local
+                    } else {
+                        &s.remote
+                    },
+                    out,
+                );
             } else {
                 w(&s.local, out);
                 out.push_str("->");

@@ -45,7 +45,9 @@ enum Sink {
 }
 
 fn pe(e: PolarsError) -> ChiselError {
-    ChiselError::Polars { reason: e.to_string() }
+    ChiselError::Polars {
+        reason: e.to_string(),
+    }
 }
 
 impl Sink {
@@ -70,11 +72,17 @@ impl Sink {
         match self {
             Sink::Parquet(w) => w.write_batch(df).map_err(pe),
             Sink::Csv { w, header } => {
-                CsvWriter::new(&mut *w).include_header(*header).finish(df).map_err(pe)?;
+                CsvWriter::new(&mut *w)
+                    .include_header(*header)
+                    .finish(df)
+                    .map_err(pe)?;
                 *header = false;
                 Ok(())
             }
-            Sink::Jsonl(w) => JsonWriter::new(&mut *w).with_json_format(JsonFormat::JsonLines).finish(df).map_err(pe),
+            Sink::Jsonl(w) => JsonWriter::new(&mut *w)
+                .with_json_format(JsonFormat::JsonLines)
+                .finish(df)
+                .map_err(pe),
         }
     }
 
@@ -112,7 +120,11 @@ pub fn export<B: AsRef<[u8]>>(
     let mut frame = Frame::new(fields, super::query::BATCH_ROWS)?;
     let schema = frame.take()?.schema().as_ref().clone();
     let off = reader.meta().machine.boottime_to_epoch_ns;
-    let hour_of = |ts: u64| (ts as i64).saturating_add(off).div_euclid(3_600_000_000_000);
+    let hour_of = |ts: u64| {
+        (ts as i64)
+            .saturating_add(off)
+            .div_euclid(3_600_000_000_000)
+    };
     let mut written = Written::default();
     let mut current: Option<(i64, Sink)> = None;
     let mut parts: HashMap<i64, u32> = HashMap::new();

@@ -9,17 +9,35 @@ use polars::prelude::*;
 
 use super::ChiselError;
 use crate::filter::fields::{Fields, CATALOG};
-use crate::filter::{FieldArg, FieldInfo, FieldRegistry, FieldSource, FieldType, Span, Value, ValueBuf};
+use crate::filter::{
+    FieldArg, FieldInfo, FieldRegistry, FieldSource, FieldType, Span, Value, ValueBuf,
+};
 
 /// Fields exported when none are asked for.
 pub const DEFAULT_FIELDS: &[&str] = &[
-    "evt.num", "evt.rawtime", "evt.cpu", "evt.type", "evt.rawres", "evt.latency", "proc.name", "proc.pid",
-    "thread.tid", "proc.ppid", "user.name", "fd.num", "fd.type", "fd.name", "container.id",
+    "evt.num",
+    "evt.rawtime",
+    "evt.cpu",
+    "evt.type",
+    "evt.rawres",
+    "evt.latency",
+    "proc.name",
+    "proc.pid",
+    "thread.tid",
+    "proc.ppid",
+    "user.name",
+    "fd.num",
+    "fd.type",
+    "fd.name",
+    "container.id",
 ];
 
 /// The column name of a field: `.`, `[` and `]` become `_` (a trailing one is dropped).
 pub fn column_name(field: &str) -> String {
-    let s: String = field.chars().map(|c| if matches!(c, '.' | '[' | ']') { '_' } else { c }).collect();
+    let s: String = field
+        .chars()
+        .map(|c| if matches!(c, '.' | '[' | ']') { '_' } else { c })
+        .collect();
     s.trim_end_matches('_').to_string()
 }
 
@@ -39,13 +57,24 @@ pub fn resolve(field: &str) -> Result<FieldInfo, ChiselError> {
         Some(i) if field.ends_with(']') => (&field[..i], Some(&field[i + 1..field.len() - 1])),
         _ => (field, None),
     };
-    let span = Span { start: 0, end: field.len() };
-    let arg = arg.map(|a| FieldArg { value: a.to_string(), quoted: false, span });
-    Fields.resolve(name, arg.as_ref(), span).map_err(|e| ChiselError::BadField {
-        field: crate::filter::error::escape_str(field),
-        reason: e.to_string(),
-        hint: suggest(name).filter(|s| *s != name).map_or(String::new(), |s| format!("; did you mean '{s}'?")),
-    })
+    let span = Span {
+        start: 0,
+        end: field.len(),
+    };
+    let arg = arg.map(|a| FieldArg {
+        value: a.to_string(),
+        quoted: false,
+        span,
+    });
+    Fields
+        .resolve(name, arg.as_ref(), span)
+        .map_err(|e| ChiselError::BadField {
+            field: crate::filter::error::escape_str(field),
+            reason: e.to_string(),
+            hint: suggest(name)
+                .filter(|s| *s != name)
+                .map_or(String::new(), |s| format!("; did you mean '{s}'?")),
+        })
 }
 
 enum Builder {
@@ -64,7 +93,9 @@ struct Col {
 
 fn builder(ty: FieldType, name: &PlSmallStr, cap: usize) -> Builder {
     match ty {
-        FieldType::U64 | FieldType::Port | FieldType::Duration => Builder::U64(Vec::with_capacity(cap)),
+        FieldType::U64 | FieldType::Port | FieldType::Duration => {
+            Builder::U64(Vec::with_capacity(cap))
+        }
         FieldType::I64 | FieldType::AbsTime => Builder::I64(Vec::with_capacity(cap)),
         FieldType::Bool => Builder::Bool(Vec::with_capacity(cap)),
         _ => Builder::Str(StringChunkedBuilder::new(name.clone(), cap)),
@@ -98,7 +129,14 @@ impl Frame {
             let b = builder(info.ty, &name, cap);
             cols.push(Col { name, info, b });
         }
-        Ok(Frame { cols, fields: fields.to_vec(), rows: 0, cap, vb: ValueBuf::default(), text: String::new() })
+        Ok(Frame {
+            cols,
+            fields: fields.to_vec(),
+            rows: 0,
+            cap,
+            vb: ValueBuf::default(),
+            text: String::new(),
+        })
     }
 
     /// The field names, in column order.
@@ -123,8 +161,14 @@ impl Frame {
             let ok = src.value(&c.info, &mut self.vb);
             let v = if ok { self.vb.get(0) } else { None };
             match &mut c.b {
-                Builder::U64(b) => b.push(v.and_then(|v| v.as_int()).and_then(|i| u64::try_from(i).ok())),
-                Builder::I64(b) => b.push(v.and_then(|v| v.as_int()).and_then(|i| i64::try_from(i).ok())),
+                Builder::U64(b) => b.push(
+                    v.and_then(|v| v.as_int())
+                        .and_then(|i| u64::try_from(i).ok()),
+                ),
+                Builder::I64(b) => b.push(
+                    v.and_then(|v| v.as_int())
+                        .and_then(|i| i64::try_from(i).ok()),
+                ),
                 Builder::Bool(b) => b.push(match v {
                     Some(Value::Bool(x)) => Some(x),
                     Some(v) => v.as_int().map(|i| i != 0),
@@ -170,7 +214,9 @@ impl Frame {
             });
         }
         self.rows = 0;
-        DataFrame::new_infer_height(out).map_err(|e| ChiselError::Polars { reason: e.to_string() })
+        DataFrame::new_infer_height(out).map_err(|e| ChiselError::Polars {
+            reason: e.to_string(),
+        })
     }
 }
 

@@ -183,13 +183,19 @@ pub struct ChiselDef {
 
 impl std::fmt::Debug for ChiselDef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChiselDef").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("ChiselDef")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
 impl ChiselDef {
     /// Argument `i`, checking required ones are there.
-    pub fn arg<'a>(&'static self, init: &'a Init<'_>, i: usize) -> Result<Option<&'a str>, ChiselError> {
+    pub fn arg<'a>(
+        &'static self,
+        init: &'a Init<'_>,
+        i: usize,
+    ) -> Result<Option<&'a str>, ChiselError> {
         match (init.args.get(i), self.args.get(i)) {
             (Some(v), _) => Ok(Some(v.as_str())),
             (None, Some(a)) if !a.optional => Err(ChiselError::BadArg {
@@ -204,7 +210,11 @@ impl ChiselDef {
     /// Fails when more arguments were given than the chisel takes.
     pub fn check_count(&'static self, init: &Init<'_>) -> Result<(), ChiselError> {
         if init.args.len() > self.args.len() {
-            return Err(ChiselError::TooManyArgs { chisel: self.name, max: self.args.len(), got: init.args.len() });
+            return Err(ChiselError::TooManyArgs {
+                chisel: self.name,
+                max: self.args.len(),
+                got: init.args.len(),
+            });
         }
         Ok(())
     }
@@ -218,8 +228,11 @@ impl ChiselDef {
 
 /// Every chisel, by category then name.
 pub fn catalogue() -> Vec<&'static ChiselDef> {
-    let mut v: Vec<&'static ChiselDef> =
-        top::DEFS.iter().chain(spy::DEFS.iter()).chain(snap::DEFS.iter()).collect();
+    let mut v: Vec<&'static ChiselDef> = top::DEFS
+        .iter()
+        .chain(spy::DEFS.iter())
+        .chain(snap::DEFS.iter())
+        .collect();
     v.sort_by_key(|d| (d.category, d.name));
     v
 }
@@ -253,7 +266,9 @@ pub struct RunOpts {
 
 /// Per-capture facts from a reader: syscall table and [`Env`].
 pub fn env_of<B: AsRef<[u8]>>(reader: &CaptureReader<B>) -> Result<(Syscalls, Env), ChiselError> {
-    let table = Syscalls::new(reader.meta().syscalls.clone()).map_err(|e| ChiselError::Table { reason: e.to_string() })?;
+    let table = Syscalls::new(reader.meta().syscalls.clone()).map_err(|e| ChiselError::Table {
+        reason: e.to_string(),
+    })?;
     let t = reader.totals();
     let has_latency = reader.meta().config.latency;
     let env = Env::new(
@@ -295,7 +310,14 @@ pub fn run<B: AsRef<[u8]>>(
         if !chisel.wants_events() {
             continue;
         }
-        let mut ev = Event { num, rec, state: &state, effect: &effect, env, matched: true };
+        let mut ev = Event {
+            num,
+            rec,
+            state: &state,
+            effect: &effect,
+            env,
+            matched: true,
+        };
         ev.matched = keep(&ev);
         if ev.matched {
             matched += 1;
@@ -310,7 +332,13 @@ pub fn run<B: AsRef<[u8]>>(
         }
     }
     progress(reader.blocks().len());
-    let end = End { state: &state, env, meta, last_ts, matched };
+    let end = End {
+        state: &state,
+        env,
+        meta,
+        last_ts,
+        matched,
+    };
     chisel.finish(&end, out)?;
     Ok(matched)
 }

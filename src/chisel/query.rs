@@ -46,7 +46,9 @@ pub fn scan<B: AsRef<[u8]>>(
     progress: &mut dyn FnMut(usize),
 ) -> Result<u64, ChiselError> {
     let meta = reader.meta();
-    let table = Syscalls::new(meta.syscalls.clone()).map_err(|e| ChiselError::Table { reason: e.to_string() })?;
+    let table = Syscalls::new(meta.syscalls.clone()).map_err(|e| ChiselError::Table {
+        reason: e.to_string(),
+    })?;
     let env = FieldEnv::new(&table, meta, reader.totals().first_ts.unwrap_or(0));
     let mut state = State::new(Arc::new(Ops::compile(&meta.syscalls)), &meta.snapshot);
     let mut scratch = Scratch::default();
@@ -96,30 +98,52 @@ pub fn scan<B: AsRef<[u8]>>(
 
 /// Runs `sql` over the `events` table made of `batches` (all with the same
 /// columns, for `fields`). Errors name the closest column for unknown ones.
-pub fn query(batches: Vec<DataFrame>, fields: &[String], sql: &str) -> Result<DataFrame, ChiselError> {
-    let pe = |e: PolarsError| ChiselError::Polars { reason: e.to_string() };
+pub fn query(
+    batches: Vec<DataFrame>,
+    fields: &[String],
+    sql: &str,
+) -> Result<DataFrame, ChiselError> {
+    let pe = |e: PolarsError| ChiselError::Polars {
+        reason: e.to_string(),
+    };
     let events = match batches.len() {
         0 => {
             let mut f = Frame::new(fields, 1)?;
             f.take()?.lazy()
         }
-        _ => concat(batches.into_iter().map(|b| b.lazy()).collect::<Vec<_>>(), UnionArgs::default()).map_err(pe)?,
+        _ => concat(
+            batches.into_iter().map(|b| b.lazy()).collect::<Vec<_>>(),
+            UnionArgs::default(),
+        )
+        .map_err(pe)?,
     };
     let mut ctx = SQLContext::new();
     ctx.register("events", events);
     let sql_err = |e: PolarsError| {
         let reason = e.to_string();
-        ChiselError::Sql { hint: column_hint(&reason, fields), reason }
+        ChiselError::Sql {
+            hint: column_hint(&reason, fields),
+            reason,
+        }
     };
-    ctx.execute(sql).map_err(sql_err)?.collect().map_err(sql_err)
+    ctx.execute(sql)
+        .map_err(sql_err)?
+        .collect()
+        .map_err(sql_err)
 }
 
 /// For "column not found"-style messages: the closest available column, or
 /// the catalogue field to add with `--fields`.
 fn column_hint(msg: &str, fields: &[String]) -> String {
-    let Some(name) = quoted_name(msg) else { return String::new() };
+    let Some(name) = quoted_name(msg) else {
+        return String::new();
+    };
     let cols: Vec<String> = fields.iter().map(|f| column_name(f)).collect();
-    if let Some((d, c)) = cols.iter().map(|c| (strsim::levenshtein(c, &name), c)).min() {
+    if let Some((d, c)) = cols
+        .iter()
+        .map(|c| (strsim::levenshtein(c, &name), c))
+        .min()
+    {
         if d <= 3 {
             return format!("\nhint: did you mean column '{c}'?");
         }
@@ -145,7 +169,8 @@ fn quoted_name(msg: &str) -> Option<String> {
         let mut it = msg.split(q);
         it.next();
         if let Some(n) = it.next() {
-            if !n.is_empty() && n.len() < 128 && n.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            if !n.is_empty() && n.len() < 128 && n.chars().all(|c| c.is_alphanumeric() || c == '_')
+            {
                 return Some(n.to_string());
             }
         }
@@ -162,12 +187,21 @@ mod tests {
         let fields: Vec<String> = vec!["evt.type".into(), "proc.pid".into()];
         let a = df!("evt_type" => ["read", "write"], "proc_pid" => [1u64, 2]).unwrap();
         let b = df!("evt_type" => ["read"], "proc_pid" => [3u64]).unwrap();
-        let out = query(vec![a, b], &fields, "SELECT evt_type, COUNT(*) AS n FROM events GROUP BY evt_type ORDER BY n DESC").unwrap();
+        let out = query(
+            vec![a, b],
+            &fields,
+            "SELECT evt_type, COUNT(*) AS n FROM events GROUP BY evt_type ORDER BY n DESC",
+        )
+        .unwrap();
         assert_eq!(out.height(), 2);
         assert_eq!(super::super::agg::cell(&out, "evt_type", 0), "read");
-        let e = query(vec![], &fields, "SELECT evt_typ FROM events").unwrap_err().to_string();
+        let e = query(vec![], &fields, "SELECT evt_typ FROM events")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("did you mean column 'evt_type'"), "{e}");
-        let e = query(vec![], &fields, "SELECT fd_name FROM events").unwrap_err().to_string();
+        let e = query(vec![], &fields, "SELECT fd_name FROM events")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--fields") && e.contains("fd.name"), "{e}");
         let e = query(vec![], &fields, "SELEC x").unwrap_err().to_string();
         assert!(e.starts_with("SQL:"), "{e}");

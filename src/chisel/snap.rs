@@ -19,7 +19,8 @@ fn esc(s: &str) -> String {
 }
 
 fn user(st: &State, p: &Process) -> String {
-    st.user(p.creds.uid).map_or_else(|| p.creds.uid.to_string(), |u| u.name.clone())
+    st.user(p.creds.uid)
+        .map_or_else(|| p.creds.uid.to_string(), |u| u.name.clone())
 }
 
 fn sorted(st: &State) -> Vec<&Process> {
@@ -29,7 +30,11 @@ fn sorted(st: &State) -> Vec<&Process> {
 }
 
 fn cmdline(p: &Process) -> String {
-    p.args().iter().map(|a| a.as_ref()).collect::<Vec<&str>>().join(" ")
+    p.args()
+        .iter()
+        .map(|a| a.as_ref())
+        .collect::<Vec<&str>>()
+        .join(" ")
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -56,69 +61,144 @@ impl Chisel for Snap {
         match self.0 {
             Kind::Ps => {
                 if !out.json {
-                    writeln!(out.w, "{}{}{}{}{}", extend("TID", 8), extend("PID", 8), extend("USER", 12), extend("TTY", 8), "CMD")?;
+                    writeln!(
+                        out.w,
+                        "{}{}{}{}{}",
+                        extend("TID", 8),
+                        extend("PID", 8),
+                        extend("USER", 12),
+                        extend("TTY", 8),
+                        "CMD"
+                    )?;
                 }
                 let mut threads: Vec<_> = st.threads().collect();
                 threads.sort_by_key(|t| (t.pid, t.tid));
                 for t in threads {
                     let Some(p) = st.process(t.pid) else { continue };
                     let cmd = cmdline(p);
-                    let cmd = if cmd.is_empty() { t.comm.to_string() } else { cmd };
-                    if out.json {
-                        writeln!(out.w, "{}", json!({"tid": t.tid, "pid": t.pid, "user": user(st, p), "tty": p.tty, "cmd": cmd}))?;
+                    let cmd = if cmd.is_empty() {
+                        t.comm.to_string()
                     } else {
-                        writeln!(out.w, "{}{}{}{}{}", extend(&t.tid.to_string(), 8), extend(&t.pid.to_string(), 8),
-                            extend(&esc(&user(st, p)), 12), extend(&p.tty.to_string(), 8), esc(&cmd))?;
+                        cmd
+                    };
+                    if out.json {
+                        writeln!(
+                            out.w,
+                            "{}",
+                            json!({"tid": t.tid, "pid": t.pid, "user": user(st, p), "tty": p.tty, "cmd": cmd})
+                        )?;
+                    } else {
+                        writeln!(
+                            out.w,
+                            "{}{}{}{}{}",
+                            extend(&t.tid.to_string(), 8),
+                            extend(&t.pid.to_string(), 8),
+                            extend(&esc(&user(st, p)), 12),
+                            extend(&p.tty.to_string(), 8),
+                            esc(&cmd)
+                        )?;
                     }
                 }
             }
             Kind::Lsof => {
                 if !out.json {
-                    writeln!(out.w, "{}{}{}{}{}{}",
-                        extend("COMMAND", 20), extend("PID", 8), extend("USER", 12), extend("FD", 8), extend("TYPE", 12), "NAME")?;
+                    writeln!(
+                        out.w,
+                        "{}{}{}{}{}{}",
+                        extend("COMMAND", 20),
+                        extend("PID", 8),
+                        extend("USER", 12),
+                        extend("FD", 8),
+                        extend("TYPE", 12),
+                        "NAME"
+                    )?;
                 }
                 let mut name = String::new();
                 for p in sorted(st) {
-                    let Some(table) = st.fd_table(p.pid) else { continue };
-                    let comm = st.thread(p.pid).map_or_else(String::new, |t| t.comm.to_string());
+                    let Some(table) = st.fd_table(p.pid) else {
+                        continue;
+                    };
+                    let comm = st
+                        .thread(p.pid)
+                        .map_or_else(String::new, |t| t.comm.to_string());
                     let mut fds: Vec<_> = table.iter().collect();
                     fds.sort_by_key(|(n, _)| *n);
                     for (n, e) in fds {
                         fd_name(e, &mut name);
                         if out.json {
-                            writeln!(out.w, "{}", json!({"command": comm, "pid": p.pid, "user": user(st, p), "fd": n, "type": fd_type(e), "name": name}))?;
+                            writeln!(
+                                out.w,
+                                "{}",
+                                json!({"command": comm, "pid": p.pid, "user": user(st, p), "fd": n, "type": fd_type(e), "name": name})
+                            )?;
                         } else {
-                            writeln!(out.w, "{}{}{}{}{}{}", extend(&esc(&comm), 20), extend(&p.pid.to_string(), 8),
-                                extend(&esc(&user(st, p)), 12), extend(&n.to_string(), 8), extend(fd_type(e), 12), esc(&name))?;
+                            writeln!(
+                                out.w,
+                                "{}{}{}{}{}{}",
+                                extend(&esc(&comm), 20),
+                                extend(&p.pid.to_string(), 8),
+                                extend(&esc(&user(st, p)), 12),
+                                extend(&n.to_string(), 8),
+                                extend(fd_type(e), 12),
+                                esc(&name)
+                            )?;
                         }
                     }
                 }
             }
             Kind::Netstat => {
                 if !out.json {
-                    writeln!(out.w, "{}{}{}{}{}", extend("Proto", 6), extend("Server Address", 25), extend("Client Address", 25),
-                        extend("State", 12), "TID/PID/Program Name")?;
+                    writeln!(
+                        out.w,
+                        "{}{}{}{}{}",
+                        extend("Proto", 6),
+                        extend("Server Address", 25),
+                        extend("Client Address", 25),
+                        extend("State", 12),
+                        "TID/PID/Program Name"
+                    )?;
                 }
                 for p in sorted(st) {
-                    let Some(table) = st.fd_table(p.pid) else { continue };
-                    let comm = st.thread(p.pid).map_or_else(String::new, |t| t.comm.to_string());
-                    let mut fds: Vec<_> = table.iter().filter(|(_, e)| matches!(fd_type(e), "ipv4" | "ipv6")).collect();
+                    let Some(table) = st.fd_table(p.pid) else {
+                        continue;
+                    };
+                    let comm = st
+                        .thread(p.pid)
+                        .map_or_else(String::new, |t| t.comm.to_string());
+                    let mut fds: Vec<_> = table
+                        .iter()
+                        .filter(|(_, e)| matches!(fd_type(e), "ipv4" | "ipv6"))
+                        .collect();
                     fds.sort_by_key(|(n, _)| *n);
                     for (_, e) in fds {
                         let (l, r) = endpoints(e);
                         let role = e.socket.as_ref().map_or(Role::Unknown, |s| s.role);
                         let (srv, cli) = if role == Role::Client { (r, l) } else { (l, r) };
-                        let fmt = |a: Option<std::net::SocketAddr>| a.map_or_else(|| "*:*".to_string(), |a| a.to_string());
+                        let fmt = |a: Option<std::net::SocketAddr>| {
+                            a.map_or_else(|| "*:*".to_string(), |a| a.to_string())
+                        };
                         let state = match (role, r.is_some()) {
                             (Role::Server, false) => "LISTEN",
                             (_, true) => "ESTABLISHED",
                             _ => "",
                         };
                         if out.json {
-                            writeln!(out.w, "{}", json!({"proto": l4proto(e), "server": fmt(srv), "client": fmt(cli), "state": state, "pid": p.pid, "program": comm}))?;
+                            writeln!(
+                                out.w,
+                                "{}",
+                                json!({"proto": l4proto(e), "server": fmt(srv), "client": fmt(cli), "state": state, "pid": p.pid, "program": comm})
+                            )?;
                         } else {
-                            writeln!(out.w, "{}{}{}{}{}/{}", extend(l4proto(e), 6), extend(&fmt(srv), 25), extend(&fmt(cli), 25),
-                                extend(state, 12), p.pid, esc(&comm))?;
+                            writeln!(
+                                out.w,
+                                "{}{}{}{}{}/{}",
+                                extend(l4proto(e), 6),
+                                extend(&fmt(srv), 25),
+                                extend(&fmt(cli), 25),
+                                extend(state, 12),
+                                p.pid,
+                                esc(&comm)
+                            )?;
                         }
                     }
                 }
@@ -131,16 +211,42 @@ impl Chisel for Snap {
                     }
                 }
                 if !out.json {
-                    writeln!(out.w, "{}{}{}", extend("container.id", 15), extend("procs", 8), "processes")?;
-                    writeln!(out.w, "{}{}{}", extend("------------", 15), extend("-----", 8), "---------")?;
+                    writeln!(
+                        out.w,
+                        "{}{}{}",
+                        extend("container.id", 15),
+                        extend("procs", 8),
+                        "processes"
+                    )?;
+                    writeln!(
+                        out.w,
+                        "{}{}{}",
+                        extend("------------", 15),
+                        extend("-----", 8),
+                        "---------"
+                    )?;
                 }
                 for (id, ps) in by {
-                    let names: BTreeSet<String> = ps.iter().filter_map(|p| st.thread(p.pid)).map(|t| t.comm.to_string()).collect();
+                    let names: BTreeSet<String> = ps
+                        .iter()
+                        .filter_map(|p| st.thread(p.pid))
+                        .map(|t| t.comm.to_string())
+                        .collect();
                     let names: Vec<String> = names.into_iter().collect();
                     if out.json {
-                        writeln!(out.w, "{}", json!({"container.id": id, "procs": ps.len(), "processes": names}))?;
+                        writeln!(
+                            out.w,
+                            "{}",
+                            json!({"container.id": id, "procs": ps.len(), "processes": names})
+                        )?;
                     } else {
-                        writeln!(out.w, "{}{}{}", extend(&esc(id), 15), extend(&ps.len().to_string(), 8), esc(&names.join(",")))?;
+                        writeln!(
+                            out.w,
+                            "{}{}{}",
+                            extend(&esc(id), 15),
+                            extend(&ps.len().to_string(), 8),
+                            esc(&names.join(","))
+                        )?;
                     }
                 }
             }
@@ -149,7 +255,9 @@ impl Chisel for Snap {
     }
 }
 
-const SHELLS: &[&str] = &["bash", "sh", "zsh", "dash", "fish", "ksh", "tcsh", "csh", "ash", "busybox"];
+const SHELLS: &[&str] = &[
+    "bash", "sh", "zsh", "dash", "fish", "ksh", "tcsh", "csh", "ash", "busybox",
+];
 
 /// Session ids of shells seen (optionally only sessions that ran a command).
 struct LoginShells {

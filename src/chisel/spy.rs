@@ -19,7 +19,10 @@ use crate::event::wire::{CODE_EXEC, CODE_EXIT};
 #[derive(Debug, Clone)]
 enum Sel {
     AllFds,
-    Files { dir: Option<IoDir>, name: Option<String> },
+    Files {
+        dir: Option<IoDir>,
+        name: Option<String>,
+    },
     Ip(IpAddr),
     Port(u16),
     Logs,
@@ -40,7 +43,9 @@ impl Buffers {
             Sel::Files { dir: d, name } => {
                 fd.is_some_and(|f| fd_type(f) == "file")
                     && d.is_none_or(|d| d == dir)
-                    && name.as_ref().is_none_or(|n| fd.is_some_and(|f| *f.name == **n))
+                    && name
+                        .as_ref()
+                        .is_none_or(|n| fd.is_some_and(|f| *f.name == **n))
             }
             Sel::Ip(ip) => fd.filter(|f| is_ip(f)).is_some_and(|f| {
                 let (l, r) = endpoints(f);
@@ -52,7 +57,9 @@ impl Buffers {
             }),
             Sel::Logs => {
                 dir == IoDir::Out
-                    && fd.is_some_and(|f| fd_type(f) == "file" && (f.name.contains(".log") || f.name.contains("_log")))
+                    && fd.is_some_and(|f| {
+                        fd_type(f) == "file" && (f.name.contains(".log") || f.name.contains("_log"))
+                    })
             }
             Sel::Std(n) => {
                 ev.fd_num() == Some(*n) && dir == if *n == 0 { IoDir::In } else { IoDir::Out }
@@ -63,7 +70,9 @@ impl Buffers {
 
 impl Chisel for Buffers {
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
-        let Some((dir, n)) = ev.io() else { return Ok(()) };
+        let Some((dir, n)) = ev.io() else {
+            return Ok(());
+        };
         if !self.keep(ev, dir) {
             return Ok(());
         }
@@ -98,8 +107,16 @@ impl Chisel for Buffers {
                 self.text
             )?,
             _ => {
-                let (verb, prep) = if dir == IoDir::In { ("Read", "from") } else { ("Write", "to") };
-                writeln!(out.w, "------ {verb} {} {prep} {name} ({pname})", format_bytes(n))?;
+                let (verb, prep) = if dir == IoDir::In {
+                    ("Read", "from")
+                } else {
+                    ("Write", "to")
+                };
+                writeln!(
+                    out.w,
+                    "------ {verb} {} {prep} {name} ({pname})",
+                    format_bytes(n)
+                )?;
                 writeln!(out.w, "{}", self.text)?;
             }
         }
@@ -112,11 +129,19 @@ impl Chisel for Buffers {
 }
 
 fn buffers(sel: Sel) -> Box<dyn Chisel> {
-    Box::new(Buffers { sel, name: String::new(), text: String::new() })
+    Box::new(Buffers {
+        sel,
+        name: String::new(),
+        text: String::new(),
+    })
 }
 
 fn bad(d: &'static ChiselDef, arg: &'static str, reason: String) -> ChiselError {
-    ChiselError::BadArg { chisel: d.name, arg, reason }
+    ChiselError::BadArg {
+        chisel: d.name,
+        arg,
+        reason,
+    }
 }
 
 fn min_ms(d: &'static ChiselDef, i: &Init<'_>) -> Result<u64, ChiselError> {
@@ -128,9 +153,16 @@ fn min_ms(d: &'static ChiselDef, i: &Init<'_>) -> Result<u64, ChiselError> {
     }
     match d.arg(i, 0)? {
         None => Ok(0),
-        Some(s) => s
-            .parse::<u64>()
-            .map_err(|_| bad(d, "min_ms", format!("'{}' is not a number of milliseconds", crate::filter::error::escape_str(s)))),
+        Some(s) => s.parse::<u64>().map_err(|_| {
+            bad(
+                d,
+                "min_ms",
+                format!(
+                    "'{}' is not a number of milliseconds",
+                    crate::filter::error::escape_str(s)
+                ),
+            )
+        }),
     }
 }
 
@@ -144,7 +176,9 @@ struct Slower {
 
 impl Chisel for Slower {
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
-        let Some(lat) = ev.latency() else { return Ok(()) };
+        let Some(lat) = ev.latency() else {
+            return Ok(());
+        };
         if lat < self.min_ns || !ev.rec.is_syscall() {
             return Ok(());
         }
@@ -165,9 +199,17 @@ impl Chisel for Slower {
         if !self.header {
             self.header = true;
             if self.files {
-                writeln!(out.w, "{:<23} {:<20} {:<12} {:>12} {}", "evt.datetime", "proc.name", "evt.type", "LATENCY(ms)", "fd.name")?;
+                writeln!(
+                    out.w,
+                    "{:<23} {:<20} {:<12} {:>12} {}",
+                    "evt.datetime", "proc.name", "evt.type", "LATENCY(ms)", "fd.name"
+                )?;
             } else {
-                writeln!(out.w, "{:<23} {:<20} {:<23} {:>12} {}", "evt.datetime", "proc.name", "evt.type", "LATENCY(ms)", "fd.name")?;
+                writeln!(
+                    out.w,
+                    "{:<23} {:<20} {:<23} {:>12} {}",
+                    "evt.datetime", "proc.name", "evt.type", "LATENCY(ms)", "fd.name"
+                )?;
             }
         }
         let ms = format!("{:.3}", lat as f64 / 1e6);
@@ -189,7 +231,8 @@ struct ExecTime {
 
 impl Chisel for ExecTime {
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
-        if ev.rec.code() != CODE_EXIT || ev.rec.arg(crate::event::wire::exit::GROUP_DEAD) != Some(1) {
+        if ev.rec.code() != CODE_EXIT || ev.rec.arg(crate::event::wire::exit::GROUP_DEAD) != Some(1)
+        {
             return Ok(());
         }
         let Some(p) = ev.process() else { return Ok(()) };
@@ -199,11 +242,19 @@ impl Chisel for ExecTime {
         let dur = ev.rec.ts().saturating_sub(p.start_ts);
         let name = ev.proc_name();
         if out.json {
-            return Ok(writeln!(out.w, "{}", json!({"proc.name": name, "proc.pid": p.pid, "exectime": dur}))?);
+            return Ok(writeln!(
+                out.w,
+                "{}",
+                json!({"proc.name": name, "proc.pid": p.pid, "exectime": dur})
+            )?);
         }
         if !self.header {
             self.header = true;
-            writeln!(out.w, "{:<13} {:<12} {}", "proc.name", "proc.pid", "exectime(s)")?;
+            writeln!(
+                out.w,
+                "{:<13} {:<12} {}",
+                "proc.name", "proc.pid", "exectime(s)"
+            )?;
         }
         let mut n = String::new();
         escape_bytes(name.as_bytes(), &mut n);
@@ -225,9 +276,16 @@ impl Chisel for SpyUsers {
         if p.tty == 0 {
             return Ok(());
         }
-        let user = ev.state.user(p.creds.uid).map_or_else(|| p.creds.uid.to_string(), |u| u.name.clone());
+        let user = ev
+            .state
+            .user(p.creds.uid)
+            .map_or_else(|| p.creds.uid.to_string(), |u| u.name.clone());
         let line = if ev.rec.code() == CODE_EXEC {
-            p.args().iter().map(|a| a.as_ref()).collect::<Vec<&str>>().join(" ")
+            p.args()
+                .iter()
+                .map(|a| a.as_ref())
+                .collect::<Vec<&str>>()
+                .join(" ")
         } else if ev.name() == "chdir" && ev.rec.ret() == 0 {
             let mut s = "cd ".to_string();
             s.push_str(&String::from_utf8_lossy(ev.path().unwrap_or(b"")));
@@ -237,7 +295,11 @@ impl Chisel for SpyUsers {
         };
         let time = fmt_time(ev.env.epoch(ev.rec.ts()));
         if out.json {
-            return Ok(writeln!(out.w, "{}", json!({"evt.time": time, "user.name": user, "proc.pid": p.pid, "cmd": line}))?);
+            return Ok(writeln!(
+                out.w,
+                "{}",
+                json!({"evt.time": time, "user.name": user, "proc.pid": p.pid, "cmd": line})
+            )?);
         }
         let mut esc = String::new();
         escape_bytes(line.as_bytes(), &mut esc);
@@ -267,7 +329,15 @@ impl Around {
     fn line(ev: &Event<'_>) -> String {
         let mut s = String::new();
         escape_bytes(ev.proc_name().as_bytes(), &mut s);
-        format!("{} {} {}({}) {} ret={}", ev.num + 1, fmt_time(ev.env.epoch(ev.rec.ts())), s, ev.rec.tid(), ev.name(), ev.rec.ret())
+        format!(
+            "{} {} {}({}) {} ret={}",
+            ev.num + 1,
+            fmt_time(ev.env.epoch(ev.rec.ts())),
+            s,
+            ev.rec.tid(),
+            ev.name(),
+            ev.rec.ret()
+        )
     }
 }
 
@@ -294,7 +364,11 @@ impl Chisel for Around {
             return Ok(writeln!(out.w, "{}", Around::line(ev))?);
         }
         let q = self.before.entry(tid).or_default();
-        while q.front().is_some_and(|(_, t, _)| ts.saturating_sub(*t) > self.range_ns) || q.len() >= AROUND_CAP {
+        while q
+            .front()
+            .is_some_and(|(_, t, _)| ts.saturating_sub(*t) > self.range_ns)
+            || q.len() >= AROUND_CAP
+        {
             q.pop_front();
         }
         q.push_back((ev.num, ts, Around::line(ev)));
@@ -307,7 +381,12 @@ impl Chisel for Around {
 }
 
 const NO_ARGS: &[ArgDef] = &[];
-const MIN_MS: &[ArgDef] = &[ArgDef { name: "min_ms", ty: "int", desc: "Minimum latency in milliseconds (default 0: all)", optional: true }];
+const MIN_MS: &[ArgDef] = &[ArgDef {
+    name: "min_ms",
+    ty: "int",
+    desc: "Minimum latency in milliseconds (default 0: all)",
+    optional: true,
+}];
 
 /// The streaming chisels.
 pub(crate) static DEFS: &[ChiselDef] = &[

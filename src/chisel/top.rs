@@ -54,7 +54,10 @@ impl KeyField {
         if let Some((_, k)) = KEY_FIELDS.iter().find(|(n, _)| *n == s) {
             return Ok(*k);
         }
-        let best = KEY_FIELDS.iter().map(|(n, _)| (strsim::levenshtein(n, s), *n)).min();
+        let best = KEY_FIELDS
+            .iter()
+            .map(|(n, _)| (strsim::levenshtein(n, s), *n))
+            .min();
         let names: Vec<&str> = KEY_FIELDS.iter().map(|(n, _)| *n).collect();
         Err(ChiselError::BadArg {
             chisel,
@@ -62,7 +65,8 @@ impl KeyField {
             reason: format!(
                 "'{}' is not a grouping field{}; one of: {}",
                 crate::filter::error::escape_str(s),
-                best.filter(|(d, _)| *d <= 3).map_or(String::new(), |(_, n)| format!(" (did you mean '{n}'?)")),
+                best.filter(|(d, _)| *d <= 3)
+                    .map_or(String::new(), |(_, n)| format!(" (did you mean '{n}'?)")),
                 names.join(", ")
             ),
         })
@@ -70,9 +74,11 @@ impl KeyField {
 
     fn ty(self) -> KeyType {
         match self {
-            KeyField::ProcPid | KeyField::ThreadTid | KeyField::FdNum | KeyField::FdSport | KeyField::FdCport => {
-                KeyType::U64
-            }
+            KeyField::ProcPid
+            | KeyField::ThreadTid
+            | KeyField::FdNum
+            | KeyField::FdSport
+            | KeyField::FdCport => KeyType::U64,
             _ => KeyType::Str,
         }
     }
@@ -83,21 +89,28 @@ impl KeyField {
         use std::fmt::Write as _;
         buf.clear();
         let fd = ev.fd();
-        let server = |ev: &Event<'_>| -> (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>) {
-            let e = ev.fd().filter(|e| is_ip(e));
-            let (l, r) = e.map_or((None, None), endpoints);
-            // Server side: local for servers, remote for clients.
-            match e.and_then(|e| e.socket.as_ref()).map(|s| s.role) {
-                Some(crate::state::Role::Client) => (r, l),
-                _ => (l, r),
-            }
-        };
+        let server =
+            |ev: &Event<'_>| -> (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>) {
+                let e = ev.fd().filter(|e| is_ip(e));
+                let (l, r) = e.map_or((None, None), endpoints);
+                // Server side: local for servers, remote for clients.
+                match e.and_then(|e| e.socket.as_ref()).map(|s| s.role) {
+                    Some(crate::state::Role::Client) => (r, l),
+                    _ => (l, r),
+                }
+            };
         Some(match self {
             KeyField::EvtType => Key::Str(ev.name()),
             KeyField::ProcName => Key::Str(ev.proc_name()),
             KeyField::ProcPid => Key::U64(u64::from(ev.rec.pid())),
             KeyField::ThreadTid => Key::U64(u64::from(ev.rec.tid())),
-            KeyField::FdNum => Key::U64(ev.effect.fd.as_ref().map(|(n, _)| i64::from(*n)).or(ev.fd_num())? as u64),
+            KeyField::FdNum => Key::U64(
+                ev.effect
+                    .fd
+                    .as_ref()
+                    .map(|(n, _)| i64::from(*n))
+                    .or(ev.fd_num())? as u64,
+            ),
             KeyField::FdName => {
                 fd_name(fd?, buf);
                 Key::Str(buf)
@@ -120,7 +133,10 @@ impl KeyField {
                     buf.push_str(&f.name);
                 } else {
                     let n: &str = &f.name;
-                    buf.push_str(n.rfind('/').map_or("", |i| if i == 0 { "/" } else { &n[..i] }));
+                    buf.push_str(
+                        n.rfind('/')
+                            .map_or("", |i| if i == 0 { "/" } else { &n[..i] }),
+                    );
                 }
                 Key::Str(buf)
             }
@@ -136,7 +152,11 @@ impl KeyField {
             }
             KeyField::ContainerId => {
                 let p = ev.process()?;
-                Key::Str(if p.container_id.is_empty() { "host" } else { &p.container_id })
+                Key::Str(if p.container_id.is_empty() {
+                    "host"
+                } else {
+                    &p.container_id
+                })
             }
         })
     }
@@ -206,10 +226,22 @@ impl Table {
             });
         }
         let names: Vec<String> = (0..keys.len()).map(|i| format!("k{i}")).collect();
-        let kspec: Vec<(&str, KeyType)> = keys.iter().zip(&names).map(|((k, _), n)| (n.as_str(), k.ty())).collect();
+        let kspec: Vec<(&str, KeyType)> = keys
+            .iter()
+            .zip(&names)
+            .map(|((k, _), n)| (n.as_str(), k.ty()))
+            .collect();
         let agg = GroupAgg::new(&kspec, &["v"]);
         let bufs = vec![String::new(); keys.len()];
-        Ok(Box::new(Table { def, keys, value, cond, top, agg, bufs }))
+        Ok(Box::new(Table {
+            def,
+            keys,
+            value,
+            cond,
+            top,
+            agg,
+            bufs,
+        }))
     }
 }
 
@@ -226,7 +258,9 @@ impl Chisel for Table {
             },
             Value::Count => 1,
         };
-        let Table { keys, bufs, agg, .. } = self;
+        let Table {
+            keys, bufs, agg, ..
+        } = self;
         let mut vals: [Key<'_>; 4] = [Key::U64(0); 4];
         let n = keys.len().min(4);
         for ((i, (k, _)), buf) in keys.iter().take(n).enumerate().zip(bufs.iter_mut()) {
@@ -267,9 +301,15 @@ impl Chisel for Table {
                 .iter()
                 .map(|(k, d)| json!({"name": key_name(*k), "desc": d, "is_key": true}))
                 .collect();
-            info.push(json!({"name": value_field(self.value.0), "desc": self.value.1, "is_key": false}));
+            info.push(
+                json!({"name": value_field(self.value.0), "desc": self.value.1, "is_key": false}),
+            );
             let v = json!({"chisel": self.def.name, "data": data, "info": info});
-            writeln!(out.w, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())?;
+            writeln!(
+                out.w,
+                "{}",
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            )?;
             return Ok(());
         }
         let mut header = extend(self.value.1, 20);
@@ -298,7 +338,10 @@ impl Chisel for Table {
 }
 
 fn key_name(k: KeyField) -> &'static str {
-    KEY_FIELDS.iter().find(|(_, f)| *f == k).map_or("", |(n, _)| n)
+    KEY_FIELDS
+        .iter()
+        .find(|(_, f)| *f == k)
+        .map_or("", |(n, _)| n)
 }
 
 fn value_field(v: Value) -> &'static str {
@@ -320,18 +363,29 @@ struct FdCount {
 impl Chisel for FdCount {
     fn on_event(&mut self, ev: &Event<'_>, _out: &mut Out<'_>) -> Result<(), ChiselError> {
         let Some(fd) = ev.fd() else { return Ok(()) };
-        let num = ev.effect.fd.as_ref().map(|(n, _)| i64::from(*n)).or(ev.fd_num()).unwrap_or(-1);
+        let num = ev
+            .effect
+            .fd
+            .as_ref()
+            .map(|(n, _)| i64::from(*n))
+            .or(ev.fd_num())
+            .unwrap_or(-1);
         fd_name(fd, &mut self.name);
         if num <= 0 || self.name.is_empty() {
             return Ok(());
         }
-        let Some(k) = self.key.value(ev, &mut self.buf) else { return Ok(()) };
-        self.agg.push(&[k, Key::U64(num as u64), Key::Str(&self.name)], &[1])
+        let Some(k) = self.key.value(ev, &mut self.buf) else {
+            return Ok(());
+        };
+        self.agg
+            .push(&[k, Key::U64(num as u64), Key::Str(&self.name)], &[1])
     }
 
     fn finish(&mut self, _end: &End<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
         let df = self.agg.finish("v", usize::MAX)?;
-        let pe = |e: PolarsError| ChiselError::Polars { reason: e.to_string() };
+        let pe = |e: PolarsError| ChiselError::Polars {
+            reason: e.to_string(),
+        };
         let opts = SortMultipleOptions::default().with_order_descending_multi([true, false]);
         let df = df
             .lazy()
@@ -366,7 +420,9 @@ struct IoBytes {
 
 impl Chisel for IoBytes {
     fn on_event(&mut self, ev: &Event<'_>, _out: &mut Out<'_>) -> Result<(), ChiselError> {
-        let Some((dir, n)) = ev.io() else { return Ok(()) };
+        let Some((dir, n)) = ev.io() else {
+            return Ok(());
+        };
         if self.files_only && !ev.fd().is_some_and(|f| fd_type(f) == "file") {
             return Ok(());
         }
@@ -382,7 +438,11 @@ impl Chisel for IoBytes {
             let (i, o) = (cell_u64(&df, "in", r), cell_u64(&df, "out", r));
             let t = end.env.epoch(sec.saturating_mul(1_000_000_000));
             if out.json {
-                writeln!(out.w, "{}", json!({"time": t, "in": i, "out": o, "tot": i + o}))?;
+                writeln!(
+                    out.w,
+                    "{}",
+                    json!({"time": t, "in": i, "out": o, "tot": i + o})
+                )?;
             } else {
                 writeln!(out.w, "{} in:{i} out:{o} tot:{}", super::fmt_time(t), i + o)?;
             }
@@ -391,8 +451,12 @@ impl Chisel for IoBytes {
     }
 }
 
-const KEY_ARG: ArgDef =
-    ArgDef { name: "key", ty: "string", desc: "The filter field used for grouping (e.g. proc.name, fd.sport)", optional: false };
+const KEY_ARG: ArgDef = ArgDef {
+    name: "key",
+    ty: "string",
+    desc: "The filter field used for grouping (e.g. proc.name, fd.sport)",
+    optional: false,
+};
 
 fn k(f: KeyField, d: &str) -> (KeyField, String) {
     (f, d.to_string())
@@ -411,7 +475,12 @@ macro_rules! table {
     };
 }
 
-fn keyed(d: &'static ChiselDef, i: &Init<'_>, val: (Value, &'static str), c: Cond) -> Result<Box<dyn Chisel>, ChiselError> {
+fn keyed(
+    d: &'static ChiselDef,
+    i: &Init<'_>,
+    val: (Value, &'static str),
+    c: Cond,
+) -> Result<Box<dyn Chisel>, ChiselError> {
     let key = d.arg(i, 0)?.unwrap_or_default();
     let f = KeyField::parse(d.name, key)?;
     Table::new(d, i, vec![(f, key.to_string())], val, c, 30)

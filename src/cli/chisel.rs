@@ -33,7 +33,9 @@ pub fn parse_time<B: AsRef<[u8]>>(s: &str, r: &CaptureReader<B>) -> Result<u64> 
     let to_boot = |epoch_ns: i64| -> u64 { epoch_ns.saturating_sub(off).max(0) as u64 };
     let first = r.totals().first_ts.unwrap_or(0);
     if let Some(rest) = s.strip_prefix('@') {
-        let secs: f64 = rest.parse().with_context(|| format!("time '{s}': not epoch seconds"))?;
+        let secs: f64 = rest
+            .parse()
+            .with_context(|| format!("time '{s}': not epoch seconds"))?;
         return Ok(to_boot((secs * 1e9) as i64));
     }
     if let Ok(secs) = s.trim_start_matches('+').parse::<f64>() {
@@ -44,7 +46,12 @@ pub fn parse_time<B: AsRef<[u8]>>(s: &str, r: &CaptureReader<B>) -> Result<u64> 
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(to_boot(t.timestamp_nanos_opt().unwrap_or(0)));
     }
-    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, f) {
             return Ok(to_boot(t.and_utc().timestamp_nanos_opt().unwrap_or(0)));
         }
@@ -59,8 +66,10 @@ fn progress_bar(blocks: usize) -> ProgressBar {
     }
     let pb = ProgressBar::new(blocks as u64);
     pb.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} blocks ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} blocks ({eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     pb
 }
@@ -76,7 +85,10 @@ pub fn run_read(a: &ReadArgs) -> Result<i32> {
     let r = open(&a.read)?;
     let (table, env) = chisel::env_of(&r)?;
     let filt = compile_filter(&a.filter)?;
-    let init = Init { args, has_latency: env.has_latency };
+    let init = Init {
+        args,
+        has_latency: env.has_latency,
+    };
     let mut ch = def.create(&init)?;
     let at = a.at.as_deref().map(|s| parse_time(s, &r)).transpose()?;
     let meta = r.meta();
@@ -86,15 +98,28 @@ pub fn run_read(a: &ReadArgs) -> Result<i32> {
     let mut keep = |ev: &chisel::Event<'_>| match &filt {
         None => true,
         Some(f) => {
-            let mut ctx = saker::filter::fields::EventCtx::new(ev.rec, ev.num, ev.state, &table, meta, ev.effect, &fenv, &mut text);
+            let mut ctx = saker::filter::fields::EventCtx::new(
+                ev.rec, ev.num, ev.state, &table, meta, ev.effect, &fenv, &mut text,
+            );
             f.matches(&mut ctx, &mut scratch)
         }
     };
     let stdout = std::io::stdout();
     let mut lock = std::io::BufWriter::new(stdout.lock());
-    let mut out = Out { w: &mut lock, json: a.json };
+    let mut out = Out {
+        w: &mut lock,
+        json: a.json,
+    };
     let pb = progress_bar(r.blocks().len());
-    let res = chisel::run(&r, &env, ch.as_mut(), RunOpts { at }, &mut keep, &mut out, &mut |b| pb.set_position(b as u64));
+    let res = chisel::run(
+        &r,
+        &env,
+        ch.as_mut(),
+        RunOpts { at },
+        &mut keep,
+        &mut out,
+        &mut |b| pb.set_position(b as u64),
+    );
     pb.finish_and_clear();
     res?;
     lock.flush()?;
@@ -108,7 +133,11 @@ pub fn run_list(a: &ChiselsArgs) -> Result<i32> {
         let d = chisel::find(name)?;
         if a.json {
             let args: Vec<_> = d.args.iter().map(|x| serde_json::json!({"name": x.name, "type": x.ty, "desc": x.desc, "optional": x.optional})).collect();
-            writeln!(o, "{}", serde_json::json!({"name": d.name, "category": d.category, "description": d.desc, "args": args}))?;
+            writeln!(
+                o,
+                "{}",
+                serde_json::json!({"name": d.name, "category": d.category, "description": d.desc, "args": args})
+            )?;
             return Ok(0);
         }
         writeln!(o, "Category: {}", d.category)?;
@@ -127,7 +156,10 @@ pub fn run_list(a: &ChiselsArgs) -> Result<i32> {
     }
     let all = chisel::catalogue();
     if a.json {
-        let v: Vec<_> = all.iter().map(|d| serde_json::json!({"name": d.name, "category": d.category, "short": d.short})).collect();
+        let v: Vec<_> = all
+            .iter()
+            .map(|d| serde_json::json!({"name": d.name, "category": d.category, "short": d.short}))
+            .collect();
         writeln!(o, "{}", serde_json::Value::Array(v))?;
         return Ok(0);
     }
@@ -139,14 +171,24 @@ pub fn run_list(a: &ChiselsArgs) -> Result<i32> {
         }
         writeln!(o, "{:<20} {}", d.name, d.short)?;
     }
-    writeln!(o, "\nUse `saker chisels NAME` for a chisel's description and arguments.")?;
+    writeln!(
+        o,
+        "\nUse `saker chisels NAME` for a chisel's description and arguments."
+    )?;
     Ok(0)
 }
 
 fn field_list(fields: &Option<String>) -> Vec<String> {
     match fields {
-        Some(s) => s.split(',').map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect(),
-        None => frame::DEFAULT_FIELDS.iter().map(|s| s.to_string()).collect(),
+        Some(s) => s
+            .split(',')
+            .map(|f| f.trim().to_string())
+            .filter(|f| !f.is_empty())
+            .collect(),
+        None => frame::DEFAULT_FIELDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
     }
 }
 
@@ -163,20 +205,32 @@ pub fn run_query(a: &QueryArgs) -> Result<i32> {
     };
     let mut batches = Vec::new();
     let pb = progress_bar(r.blocks().len());
-    let res = query::scan(&r, sel, &mut fr, &mut |_| false, &mut |df, _| {
-        batches.push(df);
-        Ok(())
-    }, &mut |b| pb.set_position(b as u64));
+    let res = query::scan(
+        &r,
+        sel,
+        &mut fr,
+        &mut |_| false,
+        &mut |df, _| {
+            batches.push(df);
+            Ok(())
+        },
+        &mut |b| pb.set_position(b as u64),
+    );
     pb.finish_and_clear();
     res?;
     let mut df = query::query(batches, &fields, &a.sql)?;
     let stdout = std::io::stdout();
     let mut o = std::io::BufWriter::new(stdout.lock());
-    let pe = |e: PolarsError| ChiselError::Polars { reason: e.to_string() };
+    let pe = |e: PolarsError| ChiselError::Polars {
+        reason: e.to_string(),
+    };
     if a.csv {
         CsvWriter::new(&mut o).finish(&mut df).map_err(pe)?;
     } else if a.json {
-        JsonWriter::new(&mut o).with_json_format(JsonFormat::JsonLines).finish(&mut df).map_err(pe)?;
+        JsonWriter::new(&mut o)
+            .with_json_format(JsonFormat::JsonLines)
+            .finish(&mut df)
+            .map_err(pe)?;
     } else {
         print_table(&df, &mut o)?;
     }
@@ -186,7 +240,11 @@ pub fn run_query(a: &QueryArgs) -> Result<i32> {
 
 /// A plain aligned table, every cell escaped.
 fn print_table(df: &DataFrame, o: &mut dyn Write) -> Result<()> {
-    let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let mut rows: Vec<Vec<String>> = Vec::with_capacity(df.height());
     for r in 0..df.height() {
         rows.push(
@@ -204,13 +262,35 @@ fn print_table(df: &DataFrame, o: &mut dyn Write) -> Result<()> {
     let widths: Vec<usize> = names
         .iter()
         .enumerate()
-        .map(|(i, n)| rows.iter().map(|r| r[i].chars().count()).chain([n.len()]).max().unwrap_or(0).min(60))
+        .map(|(i, n)| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([n.len()])
+                .max()
+                .unwrap_or(0)
+                .min(60)
+        })
         .collect();
     let line = |cells: &[String]| -> String {
-        cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_string()
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
     };
     writeln!(o, "{}", line(&names))?;
-    writeln!(o, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "))?;
+    writeln!(
+        o,
+        "{}",
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  ")
+    )?;
     for r in &rows {
         writeln!(o, "{}", line(r))?;
     }
@@ -228,12 +308,18 @@ pub fn run_export(a: &ExportArgs) -> Result<i32> {
         "parquet" => export::Format::Parquet,
         "csv" => export::Format::Csv,
         "jsonl" | "json" => export::Format::Jsonl,
-        o => bail!("--format '{}': expected parquet, csv or jsonl", o.escape_debug()),
+        o => bail!(
+            "--format '{}': expected parquet, csv or jsonl",
+            o.escape_debug()
+        ),
     };
     let by_hour = match a.partition_by.as_deref() {
         None => false,
         Some("hour") => true,
-        Some(o) => bail!("--partition-by '{}': only 'hour' is supported", o.escape_debug()),
+        Some(o) => bail!(
+            "--partition-by '{}': only 'hour' is supported",
+            o.escape_debug()
+        ),
     };
     let sel = query::Select {
         filter: filt.as_ref(),
@@ -241,7 +327,9 @@ pub fn run_export(a: &ExportArgs) -> Result<i32> {
         to: a.to.as_deref().map(|s| parse_time(s, &r)).transpose()?,
     };
     let pb = progress_bar(r.blocks().len());
-    let res = export::export(&r, sel, &fields, fmt, &a.out, by_hour, &mut |b| pb.set_position(b as u64));
+    let res = export::export(&r, sel, &fields, fmt, &a.out, by_hour, &mut |b| {
+        pb.set_position(b as u64)
+    });
     pb.finish_and_clear();
     let w = res?;
     eprintln!("saker: wrote {} rows to {} file(s)", w.rows, w.files.len());

@@ -17,7 +17,11 @@ use saker::chisel::{self, Init, Out, RunOpts};
 fn vm_hwm_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -35,7 +39,12 @@ fn record(dir: &Path) -> Option<PathBuf> {
     }
     let lp = dir.join("saker-loop");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workload/loop.c");
-    let st = Command::new("cc").args(["-O2", "-o"]).arg(&lp).arg(&src).status().ok()?;
+    let st = Command::new("cc")
+        .args(["-O2", "-o"])
+        .arg(&lp)
+        .arg(&src)
+        .status()
+        .ok()?;
     if !st.success() {
         return None;
     }
@@ -60,35 +69,84 @@ fn main() {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/system-1s.scap"));
     let r = capture::open(&cap).expect("open capture");
     let events = r.totals().events;
-    println!("capture {} ({} events, {} blocks)", cap.display(), events, r.blocks().len());
+    println!(
+        "capture {} ({} events, {} blocks)",
+        cap.display(),
+        events,
+        r.blocks().len()
+    );
     let (_, env) = chisel::env_of(&r).expect("env");
-    for name in ["topscalls", "topfiles_bytes", "topprocs_file", "topprocs_cpu"] {
+    for name in [
+        "topscalls",
+        "topfiles_bytes",
+        "topprocs_file",
+        "topprocs_cpu",
+    ] {
         let def = chisel::find(name).unwrap();
-        let init = Init { args: &[], has_latency: env.has_latency };
+        let init = Init {
+            args: &[],
+            has_latency: env.has_latency,
+        };
         let Ok(mut c) = def.create(&init) else {
             println!("{name:<16} skipped (needs latency)");
             continue;
         };
         let mut sink = std::io::sink();
-        let mut out = Out { w: &mut sink, json: false };
+        let mut out = Out {
+            w: &mut sink,
+            json: false,
+        };
         let t = Instant::now();
-        chisel::run(&r, &env, c.as_mut(), RunOpts::default(), &mut |_| true, &mut out, &mut |_| {}).unwrap();
+        chisel::run(
+            &r,
+            &env,
+            c.as_mut(),
+            RunOpts::default(),
+            &mut |_| true,
+            &mut out,
+            &mut |_| {},
+        )
+        .unwrap();
         let s = t.elapsed().as_secs_f64();
-        println!("{name:<16} {:>8.3} s  {:>12.0} events/s", s, events as f64 / s);
+        println!(
+            "{name:<16} {:>8.3} s  {:>12.0} events/s",
+            s,
+            events as f64 / s
+        );
         if let Some(scap) = std::env::var_os("CHISEL_SCAP") {
             let t = Instant::now();
-            let o = Command::new("sysdig").arg("-r").arg(&scap).args(["-c", name]).output();
+            let o = Command::new("sysdig")
+                .arg("-r")
+                .arg(&scap)
+                .args(["-c", name])
+                .output();
             if o.is_ok_and(|o| o.status.success()) {
-                println!("{:<16} {:>8.3} s  (sysdig -r {} -c {name})", "", t.elapsed().as_secs_f64(), Path::new(&scap).display());
+                println!(
+                    "{:<16} {:>8.3} s  (sysdig -r {} -c {name})",
+                    "",
+                    t.elapsed().as_secs_f64(),
+                    Path::new(&scap).display()
+                );
             }
         }
     }
     let out = tmp.path().join("ev.parquet");
-    let fields: Vec<String> = chisel::frame::DEFAULT_FIELDS.iter().map(|s| s.to_string()).collect();
+    let fields: Vec<String> = chisel::frame::DEFAULT_FIELDS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let before = vm_hwm_kb();
     let t = Instant::now();
-    let w = chisel::export::export(&r, Default::default(), &fields, chisel::export::Format::Parquet, &out, false, &mut |_| {})
-        .expect("export");
+    let w = chisel::export::export(
+        &r,
+        Default::default(),
+        &fields,
+        chisel::export::Format::Parquet,
+        &out,
+        false,
+        &mut |_| {},
+    )
+    .expect("export");
     let s = t.elapsed().as_secs_f64();
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     println!(
