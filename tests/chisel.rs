@@ -514,7 +514,7 @@ fn parquet_readable_by_pyarrow_and_duckdb() {
 /// topscalls on a fresh capture (BPF: must run in CI).
 #[test]
 fn chisels_on_a_fresh_recording_with_latency() {
-    let Some(_g) = bpf_guard("chisels_on_a_fresh_recording_with_latency") else {
+    let Some(_guard) = bpf_guard("chisels_on_a_fresh_recording_with_latency") else {
         return;
     };
     let d = tmpdir();

@@ -39,7 +39,7 @@ impl Format {
 }
 
 enum Sink {
-    Parquet(polars_io::parquet::write::BatchedWriter<BufWriter<File>>),
+    Parquet(Box<polars_io::parquet::write::BatchedWriter<BufWriter<File>>>),
     Csv { w: BufWriter<File>, header: bool },
     Jsonl(BufWriter<File>),
 }
@@ -57,12 +57,12 @@ impl Sink {
         }
         let w = BufWriter::new(File::create(path)?);
         Ok(match fmt {
-            Format::Parquet => Sink::Parquet(
+            Format::Parquet => Sink::Parquet(Box::new(
                 ParquetWriter::new(w)
                     .with_compression(ParquetCompression::Zstd(None))
                     .batched(schema)
                     .map_err(pe)?,
-            ),
+            )),
             Format::Csv => Sink::Csv { w, header: true },
             Format::Jsonl => Sink::Jsonl(w),
         })

@@ -165,6 +165,9 @@ pub struct Init<'a> {
     pub has_latency: bool,
 }
 
+/// Creates a chisel from its catalogue entry and arguments.
+pub type MakeFn = fn(&'static ChiselDef, &Init<'_>) -> Result<Box<dyn Chisel>, ChiselError>;
+
 /// A catalogue entry.
 pub struct ChiselDef {
     /// Name (as sysdig's).
@@ -178,7 +181,7 @@ pub struct ChiselDef {
     /// Arguments in order.
     pub args: &'static [ArgDef],
     /// Creates the chisel.
-    pub make: fn(&'static ChiselDef, &Init<'_>) -> Result<Box<dyn Chisel>, ChiselError>,
+    pub make: MakeFn,
 }
 
 impl std::fmt::Debug for ChiselDef {

@@ -63,12 +63,11 @@ impl Chisel for Snap {
                 if !out.json {
                     writeln!(
                         out.w,
-                        "{}{}{}{}{}",
+                        "{}{}{}{}CMD",
                         extend("TID", 8),
                         extend("PID", 8),
                         extend("USER", 12),
-                        extend("TTY", 8),
-                        "CMD"
+                        extend("TTY", 8)
                     )?;
                 }
                 let mut threads: Vec<_> = st.threads().collect();
@@ -104,13 +103,12 @@ impl Chisel for Snap {
                 if !out.json {
                     writeln!(
                         out.w,
-                        "{}{}{}{}{}{}",
+                        "{}{}{}{}{}NAME",
                         extend("COMMAND", 20),
                         extend("PID", 8),
                         extend("USER", 12),
                         extend("FD", 8),
-                        extend("TYPE", 12),
-                        "NAME"
+                        extend("TYPE", 12)
                     )?;
                 }
                 let mut name = String::new();
@@ -150,12 +148,11 @@ impl Chisel for Snap {
                 if !out.json {
                     writeln!(
                         out.w,
-                        "{}{}{}{}{}",
+                        "{}{}{}{}TID/PID/Program Name",
                         extend("Proto", 6),
                         extend("Server Address", 25),
                         extend("Client Address", 25),
-                        extend("State", 12),
-                        "TID/PID/Program Name"
+                        extend("State", 12)
                     )?;
                 }
                 for p in sorted(st) {
@@ -213,17 +210,15 @@ impl Chisel for Snap {
                 if !out.json {
                     writeln!(
                         out.w,
-                        "{}{}{}",
+                        "{}{}processes",
                         extend("container.id", 15),
-                        extend("procs", 8),
-                        "processes"
+                        extend("procs", 8)
                     )?;
                     writeln!(
                         out.w,
-                        "{}{}{}",
+                        "{}{}---------",
                         extend("------------", 15),
-                        extend("-----", 8),
-                        "---------"
+                        extend("-----", 8)
                     )?;
                 }
                 for (id, ps) in by {

@@ -201,14 +201,14 @@ impl Chisel for Slower {
             if self.files {
                 writeln!(
                     out.w,
-                    "{:<23} {:<20} {:<12} {:>12} {}",
-                    "evt.datetime", "proc.name", "evt.type", "LATENCY(ms)", "fd.name"
+                    "{:<23} {:<20} {:<12} {:>12} fd.name",
+                    "evt.datetime", "proc.name", "evt.type", "LATENCY(ms)"
                 )?;
             } else {
                 writeln!(
                     out.w,
-                    "{:<23} {:<20} {:<23} {:>12} {}",
-                    "evt.datetime", "proc.name", "evt.type", "LATENCY(ms)", "fd.name"
+                    "{:<23} {:<20} {:<23} {:>12} fd.name",
+                    "evt.datetime", "proc.name", "evt.type", "LATENCY(ms)"
                 )?;
             }
         }
@@ -250,11 +250,7 @@ impl Chisel for ExecTime {
         }
         if !self.header {
             self.header = true;
-            writeln!(
-                out.w,
-                "{:<13} {:<12} {}",
-                "proc.name", "proc.pid", "exectime(s)"
-            )?;
+            writeln!(out.w, "{:<13} {:<12} exectime(s)", "proc.name", "proc.pid")?;
         }
         let mut n = String::new();
         escape_bytes(name.as_bytes(), &mut n);

@@ -209,6 +209,7 @@ struct Table {
 }
 
 impl Table {
+    #[allow(clippy::new_ret_no_self)] // a boxed chisel, for ChiselDef::make
     fn new(
         def: &'static ChiselDef,
         init: &Init<'_>,
@@ -423,7 +424,7 @@ impl Chisel for IoBytes {
         let Some((dir, n)) = ev.io() else {
             return Ok(());
         };
-        if self.files_only && !ev.fd().is_some_and(|f| fd_type(f) == "file") {
+        if self.files_only && ev.fd().is_none_or(|f| fd_type(f) != "file") {
             return Ok(());
         }
         let sec = ev.rec.ts() / 1_000_000_000;
