@@ -14,3 +14,5 @@ pub mod rules;
 pub mod scap;
 pub mod source;
 pub mod state;
+#[cfg(feature = "analytics")]
+pub mod chisel;

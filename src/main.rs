@@ -14,12 +14,20 @@ fn run(c: cli::Cli) -> anyhow::Result<i32> {
         cli::Cmd::Record(_) => anyhow::bail!("this build of saker has no recorder (built without the `bpf` feature)"),
         cli::Cmd::Info(a) => cli::info::run(&a),
         cli::Cmd::Verify(a) => cli::verify::run(&a),
+        #[cfg(feature = "analytics")]
+        cli::Cmd::Read(a) if !a.chisel.is_empty() => cli::chisel::run_read(&a),
         cli::Cmd::Convert(a) => cli::convert::run(&a),
         cli::Cmd::Read(a) => cli::read::run(&a),
         cli::Cmd::Fields(a) => cli::fields::run(&a),
         cli::Cmd::Replay(a) => cli::replay::run(&a),
         cli::Cmd::Rules(c) => cli::rules::run(&c),
         cli::Cmd::Test(a) => cli::test::run(&a),
+        #[cfg(feature = "analytics")]
+        cli::Cmd::Chisels(a) => cli::chisel::run_list(&a),
+        #[cfg(feature = "analytics")]
+        cli::Cmd::Query(a) => cli::chisel::run_query(&a),
+        #[cfg(feature = "analytics")]
+        cli::Cmd::Export(a) => cli::chisel::run_export(&a),
     }
 }
 

@@ -4,6 +4,7 @@
 mod util;
 
 mod captures;
+mod chisel;
 mod read;
 mod record;
 mod scap;

@@ -36,6 +36,15 @@ pub enum Cmd {
     Test(TestArgs),
     /// List every filter/output field with its type and description (like `sysdig -l`).
     Fields(FieldsArgs),
+    /// List the chisels by category, or describe one and its arguments.
+    #[cfg(feature = "analytics")]
+    Chisels(ChiselsArgs),
+    /// Run SQL over a capture's events (table `events`).
+    #[cfg(feature = "analytics")]
+    Query(QueryArgs),
+    /// Write a capture's events to Parquet, CSV or JSON lines.
+    #[cfg(feature = "analytics")]
+    Export(ExportArgs),
 }
 
 /// `saker fields`.
@@ -77,6 +86,80 @@ pub struct ConvertArgs {
     /// No summary line.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+}
+
+/// `saker chisels`.
+#[derive(Debug, Args)]
+pub struct ChiselsArgs {
+    /// A chisel to describe.
+    pub name: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `saker query`.
+///
+/// The `events` table has one column per field, named like the field with
+/// `.` (and `[`, `]`) replaced by `_`: `evt.type` is `evt_type`, `proc.name`
+/// is `proc_name`, `fd.name` is `fd_name`, `proc.aname[2]` is
+/// `proc_aname_2`. Default columns: evt_num, evt_rawtime, evt_cpu, evt_type,
+/// evt_rawres, evt_latency, proc_name, proc_pid, thread_tid, proc_ppid,
+/// user_name, fd_num, fd_type, fd_name, container_id.
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct QueryArgs {
+    /// Capture to query.
+    pub file: std::path::PathBuf,
+    /// SQL over the table `events`, e.g. `SELECT proc_name, COUNT(*) AS n FROM events GROUP BY proc_name ORDER BY n DESC`.
+    pub sql: String,
+    /// Fields to load as columns (comma-separated field names).
+    #[arg(long, value_name = "a,b,c")]
+    pub fields: Option<String>,
+    /// Only events matching this filter (sysdig/Falco syntax).
+    #[arg(short = 'f', long = "filter", value_name = "FILTER")]
+    pub filter: Option<String>,
+    /// Only events at or after TIME (`YYYY-MM-DD HH:MM:SS`, `@EPOCH`, or seconds from the start).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Only events at or before TIME.
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// JSON lines output.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// CSV output.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+/// `saker export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Capture to export.
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: std::path::PathBuf,
+    /// Filter expression (sysdig/Falco syntax).
+    #[arg(value_name = "FILTER", num_args = 0..)]
+    pub filter: Vec<String>,
+    /// parquet, csv or jsonl.
+    #[arg(long, default_value = "parquet")]
+    pub format: String,
+    /// Output file (a directory with --partition-by).
+    #[arg(short = 'o', long = "out", value_name = "OUT")]
+    pub out: std::path::PathBuf,
+    /// Fields to export (comma-separated); columns are named with `.` → `_`.
+    #[arg(long, value_name = "a,b,c")]
+    pub fields: Option<String>,
+    /// `hour`: hive layout OUT/date=YYYY-MM-DD/hour=HH/part-N.EXT.
+    #[arg(long, value_name = "hour")]
+    pub partition_by: Option<String>,
+    /// Only events at or after TIME.
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Only events at or before TIME.
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
 }
 
 /// `saker record`.
@@ -156,6 +239,12 @@ pub struct ReadArgs {
     /// Stop after this many printed events.
     #[arg(short = 'n', long = "numevents", value_name = "N")]
     pub numevents: Option<u64>,
+    /// Run a chisel instead of printing events: `-c NAME [ARGS...]` (after the filter).
+    #[arg(short = 'c', long = "chisel", value_name = "CHISEL", num_args = 1.., allow_hyphen_values = true)]
+    pub chisel: Vec<String>,
+    /// State chisels (ps, lsof, netstat): the state at TIME instead of the end.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
     /// How %evt.outputtime (the default line's time) is shown.
     #[arg(short = 't', long = "timetype", value_enum, default_value = "h")]
     pub timetype: TimeFmt,

@@ -2,6 +2,8 @@
 //! Only this module and `main.rs` use `anyhow`.
 
 pub mod args;
+#[cfg(feature = "analytics")]
+pub mod chisel;
 pub mod convert;
 pub mod fields;
 pub mod info;

@@ -1,0 +1,270 @@
+//! [`GroupAgg`]: sums of u64 values per key, accumulated on polars
+//! DataFrames. Rows go into columnar builders; every [`BATCH`] rows the batch
+//! becomes a DataFrame that is grouped and merged into the running result,
+//! so memory is bounded by the number of distinct keys, not of events.
+//! Also the sysdig-style renderers for the resulting tables.
+
+use polars::prelude::*;
+
+use super::ChiselError;
+
+/// Rows buffered before they are aggregated.
+pub const BATCH: usize = 64 * 1024;
+
+/// Type of a key column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    /// Text.
+    Str,
+    /// Unsigned integer.
+    U64,
+}
+
+/// One key value of a row.
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'a> {
+    /// Text.
+    Str(&'a str),
+    /// Unsigned integer.
+    U64(u64),
+}
+
+enum KeyBuf {
+    Str(StringChunkedBuilder),
+    U64(Vec<u64>),
+}
+
+/// Grouped sums of value columns per key columns.
+pub struct GroupAgg {
+    key_names: Vec<PlSmallStr>,
+    key_types: Vec<KeyType>,
+    val_names: Vec<PlSmallStr>,
+    keys: Vec<KeyBuf>,
+    vals: Vec<Vec<u64>>,
+    rows: usize,
+    acc: Option<DataFrame>,
+}
+
+fn pe(e: PolarsError) -> ChiselError {
+    ChiselError::Polars {
+        reason: e.to_string(),
+    }
+}
+
+impl GroupAgg {
+    /// An aggregator over `keys` summing `vals`.
+    pub fn new(keys: &[(&str, KeyType)], vals: &[&str]) -> Self {
+        let mut g = GroupAgg {
+            key_names: keys.iter().map(|(n, _)| PlSmallStr::from_str(n)).collect(),
+            key_types: keys.iter().map(|(_, t)| *t).collect(),
+            val_names: vals.iter().map(|n| PlSmallStr::from_str(n)).collect(),
+            keys: Vec::new(),
+            vals: Vec::new(),
+            rows: 0,
+            acc: None,
+        };
+        g.reset_builders();
+        g
+    }
+
+    fn reset_builders(&mut self) {
+        self.keys = self
+            .key_types
+            .iter()
+            .zip(&self.key_names)
+            .map(|(t, n)| match t {
+                KeyType::Str => KeyBuf::Str(StringChunkedBuilder::new(n.clone(), BATCH)),
+                KeyType::U64 => KeyBuf::U64(Vec::with_capacity(BATCH)),
+            })
+            .collect();
+        self.vals = self
+            .val_names
+            .iter()
+            .map(|_| Vec::with_capacity(BATCH))
+            .collect();
+        self.rows = 0;
+    }
+
+    /// Adds one row (`keys` and `vals` in declaration order).
+    pub fn push(&mut self, keys: &[Key<'_>], vals: &[u64]) -> Result<(), ChiselError> {
+        for (b, k) in self.keys.iter_mut().zip(keys) {
+            match (b, k) {
+                (KeyBuf::Str(b), Key::Str(s)) => b.append_value(s),
+                (KeyBuf::Str(b), Key::U64(v)) => b.append_value(v.to_string()),
+                (KeyBuf::U64(b), Key::U64(v)) => b.push(*v),
+                (KeyBuf::U64(b), Key::Str(s)) => b.push(s.parse().unwrap_or(0)),
+            }
+        }
+        for (b, v) in self.vals.iter_mut().zip(vals) {
+            b.push(*v);
+        }
+        self.rows += 1;
+        if self.rows >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Aggregates the buffered rows into the running result.
+    pub fn flush(&mut self) -> Result<(), ChiselError> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let keys = std::mem::take(&mut self.keys);
+        let vals = std::mem::take(&mut self.vals);
+        let mut cols: Vec<Column> = Vec::with_capacity(keys.len() + vals.len());
+        for (k, n) in keys.into_iter().zip(&self.key_names) {
+            cols.push(match k {
+                KeyBuf::Str(b) => b.finish().into_column(),
+                KeyBuf::U64(v) => Column::new(n.clone(), v),
+            });
+        }
+        for (v, n) in vals.into_iter().zip(&self.val_names) {
+            cols.push(Column::new(n.clone(), v));
+        }
+        let batch = DataFrame::new_infer_height(cols).map_err(pe)?;
+        let lf = match self.acc.take() {
+            Some(acc) => concat([acc.lazy(), batch.lazy()], UnionArgs::default()).map_err(pe)?,
+            None => batch.lazy(),
+        };
+        let by: Vec<Expr> = self.key_names.iter().map(|n| col(n.clone())).collect();
+        let aggs: Vec<Expr> = self
+            .val_names
+            .iter()
+            .map(|n| col(n.clone()).sum())
+            .collect();
+        self.acc = Some(lf.group_by(by).agg(aggs).collect().map_err(pe)?);
+        self.reset_builders();
+        Ok(())
+    }
+
+    /// The aggregated table sorted by `by` (descending, then keys
+    /// ascending), at most `top` rows.
+    pub fn finish(&mut self, by: &str, top: usize) -> Result<DataFrame, ChiselError> {
+        self.flush()?;
+        let Some(acc) = self.acc.take() else {
+            let mut cols: Vec<Column> = Vec::new();
+            for (n, t) in self.key_names.iter().zip(&self.key_types) {
+                cols.push(match t {
+                    KeyType::Str => Column::new(n.clone(), Vec::<String>::new()),
+                    KeyType::U64 => Column::new(n.clone(), Vec::<u64>::new()),
+                });
+            }
+            for n in &self.val_names {
+                cols.push(Column::new(n.clone(), Vec::<u64>::new()));
+            }
+            return DataFrame::new_infer_height(cols).map_err(pe);
+        };
+        let mut order: Vec<PlSmallStr> = vec![PlSmallStr::from_str(by)];
+        order.extend(self.key_names.iter().cloned());
+        let mut desc = vec![false; order.len()];
+        desc[0] = true;
+        let opts = SortMultipleOptions::default().with_order_descending_multi(desc);
+        acc.lazy()
+            .sort(order, opts)
+            .limit(top as IdxSize)
+            .collect()
+            .map_err(pe)
+    }
+}
+
+/// sysdig's `format_bytes`.
+pub fn format_bytes(v: u64) -> String {
+    const K: f64 = 1024.0;
+    let f = v as f64;
+    if f > K.powi(5) {
+        format!("{:.2}P", f / K.powi(5))
+    } else if f > K.powi(4) {
+        format!("{:.2}T", f / K.powi(4))
+    } else if f > K.powi(3) {
+        format!("{:.2}G", f / K.powi(3))
+    } else if f > K.powi(2) {
+        format!("{:.2}M", f / K.powi(2))
+    } else if f > K {
+        format!("{:.2}KB", f / K)
+    } else {
+        format!("{v}B")
+    }
+}
+
+/// sysdig's `format_time_interval` (ns).
+pub fn format_time(v: u64) -> String {
+    const S: u64 = 1_000_000_000;
+    if v >= S {
+        format!("{}.{:02}s", v / S, (v % S) / 10_000_000)
+    } else if v >= S / 100 {
+        format!("{}ms", v / 1_000_000)
+    } else if v >= S / 1000 {
+        format!("{}.{:02}ms", v / 1_000_000, (v % 1_000_000) / 10_000)
+    } else if v >= S / 100_000 {
+        format!("{}us", v / 1000)
+    } else if v >= S / 1_000_000 {
+        format!("{}.{:02}us", v / 1000, (v % 1000) / 10)
+    } else {
+        format!("{v}ns")
+    }
+}
+
+/// Pads `s` to `n` characters (sysdig's `extend_string`).
+pub fn extend(s: &str, n: usize) -> String {
+    let len = s.chars().count();
+    if len >= n {
+        s.to_string()
+    } else {
+        format!("{s}{}", " ".repeat(n - len))
+    }
+}
+
+/// Text of cell `(col, row)` of `df`: strings as is, numbers in decimal.
+pub fn cell(df: &DataFrame, name: &str, row: usize) -> String {
+    match df.column(name).and_then(|c| c.get(row)) {
+        Ok(AnyValue::String(s)) => s.to_string(),
+        Ok(AnyValue::StringOwned(s)) => s.to_string(),
+        Ok(AnyValue::Null) | Err(_) => String::new(),
+        Ok(v) => v.to_string(),
+    }
+}
+
+/// Integer cell `(col, row)` of `df` (0 when absent or not an integer).
+pub fn cell_u64(df: &DataFrame, name: &str, row: usize) -> u64 {
+    df.column(name)
+        .ok()
+        .and_then(|c| c.get(row).ok())
+        .and_then(|v| v.extract::<u64>())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_match_sysdig() {
+        assert_eq!(format_bytes(1024), "1024B");
+        assert_eq!(format_bytes(1025), "1.00KB");
+        assert_eq!(format_bytes(3 * 1024 * 1024 + 1), "3.00M");
+        assert_eq!(format_time(999), "999ns");
+        assert_eq!(format_time(1_500), "1.50us");
+        assert_eq!(format_time(21_000), "21us");
+        assert_eq!(format_time(2_340_000), "2.34ms");
+        assert_eq!(format_time(12_000_000), "12ms");
+        assert_eq!(format_time(1_100_000_000), "1.10s");
+    }
+
+    #[test]
+    fn groups_across_batches() {
+        let mut g = GroupAgg::new(&[("k", KeyType::Str), ("p", KeyType::U64)], &["v"]);
+        for i in 0..(BATCH as u64 * 2 + 10) {
+            let k = if i % 3 == 0 { "a" } else { "b" };
+            g.push(&[Key::Str(k), Key::U64(i % 2)], &[i]).unwrap();
+        }
+        let df = g.finish("v", 10).unwrap();
+        assert_eq!(df.height(), 4);
+        let total: u64 = (0..df.height()).map(|r| cell_u64(&df, "v", r)).sum();
+        let n = BATCH as u64 * 2 + 10;
+        assert_eq!(total, n * (n - 1) / 2);
+        // sorted descending
+        let v: Vec<u64> = (0..4).map(|r| cell_u64(&df, "v", r)).collect();
+        assert!(v.windows(2).all(|w| w[0] >= w[1]));
+    }
+}

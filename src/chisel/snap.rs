@@ -1,0 +1,331 @@
+//! State chisels: the reconstructed system at the end of the capture (or at
+//! `--at TIME`): `ps`, `lsof`, `netstat`, `lscontainers`, and the login
+//! sessions seen (`list_login_shells`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::json;
+
+use super::agg::extend;
+use super::event::{endpoints, fd_name, fd_type, l4proto, Event};
+use super::{ArgDef, Chisel, ChiselDef, ChiselError, End, Out};
+use crate::event::text::escape_bytes;
+use crate::state::{Process, Role, State};
+
+fn esc(s: &str) -> String {
+    let mut o = String::new();
+    escape_bytes(s.as_bytes(), &mut o);
+    o
+}
+
+fn user(st: &State, p: &Process) -> String {
+    st.user(p.creds.uid)
+        .map_or_else(|| p.creds.uid.to_string(), |u| u.name.clone())
+}
+
+fn sorted(st: &State) -> Vec<&Process> {
+    let mut v: Vec<&Process> = st.processes().collect();
+    v.sort_by_key(|p| p.pid);
+    v
+}
+
+fn cmdline(p: &Process) -> String {
+    p.args()
+        .iter()
+        .map(|a| a.as_ref())
+        .collect::<Vec<&str>>()
+        .join(" ")
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Ps,
+    Lsof,
+    Netstat,
+    Containers,
+}
+
+struct Snap(Kind);
+
+impl Chisel for Snap {
+    fn wants_events(&self) -> bool {
+        false
+    }
+
+    fn on_event(&mut self, _ev: &Event<'_>, _out: &mut Out<'_>) -> Result<(), ChiselError> {
+        Ok(())
+    }
+
+    fn finish(&mut self, end: &End<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
+        let st = end.state;
+        match self.0 {
+            Kind::Ps => {
+                if !out.json {
+                    writeln!(
+                        out.w,
+                        "{}{}{}{}CMD",
+                        extend("TID", 8),
+                        extend("PID", 8),
+                        extend("USER", 12),
+                        extend("TTY", 8)
+                    )?;
+                }
+                let mut threads: Vec<_> = st.threads().collect();
+                threads.sort_by_key(|t| (t.pid, t.tid));
+                for t in threads {
+                    let Some(p) = st.process(t.pid) else { continue };
+                    let cmd = cmdline(p);
+                    let cmd = if cmd.is_empty() {
+                        t.comm.to_string()
+                    } else {
+                        cmd
+                    };
+                    if out.json {
+                        writeln!(
+                            out.w,
+                            "{}",
+                            json!({"tid": t.tid, "pid": t.pid, "user": user(st, p), "tty": p.tty, "cmd": cmd})
+                        )?;
+                    } else {
+                        writeln!(
+                            out.w,
+                            "{}{}{}{}{}",
+                            extend(&t.tid.to_string(), 8),
+                            extend(&t.pid.to_string(), 8),
+                            extend(&esc(&user(st, p)), 12),
+                            extend(&p.tty.to_string(), 8),
+                            esc(&cmd)
+                        )?;
+                    }
+                }
+            }
+            Kind::Lsof => {
+                if !out.json {
+                    writeln!(
+                        out.w,
+                        "{}{}{}{}{}NAME",
+                        extend("COMMAND", 20),
+                        extend("PID", 8),
+                        extend("USER", 12),
+                        extend("FD", 8),
+                        extend("TYPE", 12)
+                    )?;
+                }
+                let mut name = String::new();
+                for p in sorted(st) {
+                    let Some(table) = st.fd_table(p.pid) else {
+                        continue;
+                    };
+                    let comm = st
+                        .thread(p.pid)
+                        .map_or_else(String::new, |t| t.comm.to_string());
+                    let mut fds: Vec<_> = table.iter().collect();
+                    fds.sort_by_key(|(n, _)| *n);
+                    for (n, e) in fds {
+                        fd_name(e, &mut name);
+                        if out.json {
+                            writeln!(
+                                out.w,
+                                "{}",
+                                json!({"command": comm, "pid": p.pid, "user": user(st, p), "fd": n, "type": fd_type(e), "name": name})
+                            )?;
+                        } else {
+                            writeln!(
+                                out.w,
+                                "{}{}{}{}{}{}",
+                                extend(&esc(&comm), 20),
+                                extend(&p.pid.to_string(), 8),
+                                extend(&esc(&user(st, p)), 12),
+                                extend(&n.to_string(), 8),
+                                extend(fd_type(e), 12),
+                                esc(&name)
+                            )?;
+                        }
+                    }
+                }
+            }
+            Kind::Netstat => {
+                if !out.json {
+                    writeln!(
+                        out.w,
+                        "{}{}{}{}TID/PID/Program Name",
+                        extend("Proto", 6),
+                        extend("Server Address", 25),
+                        extend("Client Address", 25),
+                        extend("State", 12)
+                    )?;
+                }
+                for p in sorted(st) {
+                    let Some(table) = st.fd_table(p.pid) else {
+                        continue;
+                    };
+                    let comm = st
+                        .thread(p.pid)
+                        .map_or_else(String::new, |t| t.comm.to_string());
+                    let mut fds: Vec<_> = table
+                        .iter()
+                        .filter(|(_, e)| matches!(fd_type(e), "ipv4" | "ipv6"))
+                        .collect();
+                    fds.sort_by_key(|(n, _)| *n);
+                    for (_, e) in fds {
+                        let (l, r) = endpoints(e);
+                        let role = e.socket.as_ref().map_or(Role::Unknown, |s| s.role);
+                        let (srv, cli) = if role == Role::Client { (r, l) } else { (l, r) };
+                        let fmt = |a: Option<std::net::SocketAddr>| {
+                            a.map_or_else(|| "*:*".to_string(), |a| a.to_string())
+                        };
+                        let state = match (role, r.is_some()) {
+                            (Role::Server, false) => "LISTEN",
+                            (_, true) => "ESTABLISHED",
+                            _ => "",
+                        };
+                        if out.json {
+                            writeln!(
+                                out.w,
+                                "{}",
+                                json!({"proto": l4proto(e), "server": fmt(srv), "client": fmt(cli), "state": state, "pid": p.pid, "program": comm})
+                            )?;
+                        } else {
+                            writeln!(
+                                out.w,
+                                "{}{}{}{}{}/{}",
+                                extend(l4proto(e), 6),
+                                extend(&fmt(srv), 25),
+                                extend(&fmt(cli), 25),
+                                extend(state, 12),
+                                p.pid,
+                                esc(&comm)
+                            )?;
+                        }
+                    }
+                }
+            }
+            Kind::Containers => {
+                let mut by: BTreeMap<&str, Vec<&Process>> = BTreeMap::new();
+                for p in sorted(st) {
+                    if !p.container_id.is_empty() {
+                        by.entry(&p.container_id).or_default().push(p);
+                    }
+                }
+                if !out.json {
+                    writeln!(
+                        out.w,
+                        "{}{}processes",
+                        extend("container.id", 15),
+                        extend("procs", 8)
+                    )?;
+                    writeln!(
+                        out.w,
+                        "{}{}---------",
+                        extend("------------", 15),
+                        extend("-----", 8)
+                    )?;
+                }
+                for (id, ps) in by {
+                    let names: BTreeSet<String> = ps
+                        .iter()
+                        .filter_map(|p| st.thread(p.pid))
+                        .map(|t| t.comm.to_string())
+                        .collect();
+                    let names: Vec<String> = names.into_iter().collect();
+                    if out.json {
+                        writeln!(
+                            out.w,
+                            "{}",
+                            json!({"container.id": id, "procs": ps.len(), "processes": names})
+                        )?;
+                    } else {
+                        writeln!(
+                            out.w,
+                            "{}{}{}",
+                            extend(&esc(id), 15),
+                            extend(&ps.len().to_string(), 8),
+                            esc(&names.join(","))
+                        )?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+const SHELLS: &[&str] = &[
+    "bash", "sh", "zsh", "dash", "fish", "ksh", "tcsh", "csh", "ash", "busybox",
+];
+
+/// Session ids of shells seen (optionally only sessions that ran a command).
+struct LoginShells {
+    command: Option<String>,
+    shells: BTreeSet<u32>,
+    with_cmd: BTreeSet<u32>,
+}
+
+impl LoginShells {
+    fn see(&mut self, st: &State, p: &Process) {
+        let comm = st.thread(p.pid).map_or("", |t| &t.comm);
+        if p.tty != 0 && SHELLS.contains(&comm) && p.sid != 0 {
+            self.shells.insert(p.sid);
+        }
+        if self.command.as_deref().is_some_and(|c| c == comm) {
+            self.with_cmd.insert(p.sid);
+        }
+    }
+}
+
+impl Chisel for LoginShells {
+    fn on_event(&mut self, ev: &Event<'_>, _out: &mut Out<'_>) -> Result<(), ChiselError> {
+        if ev.rec.code() == crate::event::wire::CODE_EXEC {
+            if let Some(p) = ev.process() {
+                self.see(ev.state, p);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, end: &End<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
+        let st = end.state;
+        let procs: Vec<&Process> = st.processes().collect();
+        for p in procs {
+            self.see(st, p);
+        }
+        let sids: Vec<u32> = match &self.command {
+            Some(_) => self.shells.intersection(&self.with_cmd).copied().collect(),
+            None => self.shells.iter().copied().collect(),
+        };
+        if out.json {
+            writeln!(out.w, "{}", json!({"sids": sids}))?;
+            return Ok(());
+        }
+        match &self.command {
+            Some(c) => writeln!(out.w, "Shells containing {}:", esc(c))?,
+            None => writeln!(out.w, "All shells:")?,
+        }
+        for s in sids {
+            writeln!(out.w, "{s}")?;
+        }
+        Ok(())
+    }
+}
+
+const FILTER_NOTE: &[ArgDef] = &[];
+
+/// The state chisels.
+pub(crate) static DEFS: &[ChiselDef] = &[
+    ChiselDef { name: "ps", category: "System State", short: "List (and optionally filter) the machine processes",
+        desc: "Lists the threads alive at the end of the capture (or at --at TIME), like ps.", args: FILTER_NOTE,
+        make: |_, _| Ok(Box::new(Snap(Kind::Ps))) },
+    ChiselDef { name: "lsof", category: "System State", short: "List (and optionally filter) the open file descriptors",
+        desc: "Lists the fds open at the end of the capture (or at --at TIME), like lsof.", args: FILTER_NOTE,
+        make: |_, _| Ok(Box::new(Snap(Kind::Lsof))) },
+    ChiselDef { name: "netstat", category: "System State", short: "List (and optionally filter) network connections",
+        desc: "Lists the IPv4/IPv6 sockets open at the end of the capture (or at --at TIME), like netstat.", args: FILTER_NOTE,
+        make: |_, _| Ok(Box::new(Snap(Kind::Netstat))) },
+    ChiselDef { name: "lscontainers", category: "System State", short: "List the running containers",
+        desc: "Lists the containers (by cgroup container id) with processes alive at the end of the capture.", args: FILTER_NOTE,
+        make: |_, _| Ok(Box::new(Snap(Kind::Containers))) },
+    ChiselDef { name: "list_login_shells", category: "Security", short: "List the login shell IDs",
+        desc: "Lists the session ids of interactive shells (a shell with a controlling tty); with a command, only sessions that ran it.",
+        args: &[ArgDef { name: "command", ty: "string", desc: "Only sessions that ran a process with this name", optional: true }],
+        make: |d, i| Ok(Box::new(LoginShells { command: d.arg(i, 0)?.map(str::to_string), shells: BTreeSet::new(), with_cmd: BTreeSet::new() })) },
+];

@@ -1,0 +1,578 @@
+//! The `table_generator` family: top-N tables of bytes, time, calls or
+//! errors per key (`topprocs_*`, `topfiles_*`, `topscalls*`, `topconns`,
+//! `topports_server`, `fd*_by`) and the per-second `iobytes*` counters,
+//! all aggregated with [`GroupAgg`] on polars.
+
+use polars::prelude::*;
+use serde_json::json;
+
+use super::agg::{cell, cell_u64, extend, format_bytes, format_time, GroupAgg, Key, KeyType};
+use super::event::{endpoints, fd_name, fd_type, is_ip, l4proto, Event, IoDir};
+use super::{ArgDef, Chisel, ChiselDef, ChiselError, End, Init, Out};
+
+/// A key field a table can group by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyField {
+    EvtType,
+    ProcName,
+    ProcPid,
+    ThreadTid,
+    FdName,
+    FdNum,
+    FdType,
+    FdL4proto,
+    FdSport,
+    FdCport,
+    FdSip,
+    FdCip,
+    FdDirectory,
+    UserName,
+    ContainerId,
+}
+
+/// Field names [`KeyField::parse`] knows.
+pub(crate) const KEY_FIELDS: &[(&str, KeyField)] = &[
+    ("evt.type", KeyField::EvtType),
+    ("proc.name", KeyField::ProcName),
+    ("proc.pid", KeyField::ProcPid),
+    ("thread.tid", KeyField::ThreadTid),
+    ("fd.name", KeyField::FdName),
+    ("fd.num", KeyField::FdNum),
+    ("fd.type", KeyField::FdType),
+    ("fd.l4proto", KeyField::FdL4proto),
+    ("fd.sport", KeyField::FdSport),
+    ("fd.cport", KeyField::FdCport),
+    ("fd.sip", KeyField::FdSip),
+    ("fd.cip", KeyField::FdCip),
+    ("fd.directory", KeyField::FdDirectory),
+    ("user.name", KeyField::UserName),
+    ("container.id", KeyField::ContainerId),
+];
+
+impl KeyField {
+    fn parse(chisel: &'static str, s: &str) -> Result<KeyField, ChiselError> {
+        if let Some((_, k)) = KEY_FIELDS.iter().find(|(n, _)| *n == s) {
+            return Ok(*k);
+        }
+        let best = KEY_FIELDS
+            .iter()
+            .map(|(n, _)| (strsim::levenshtein(n, s), *n))
+            .min();
+        let names: Vec<&str> = KEY_FIELDS.iter().map(|(n, _)| *n).collect();
+        Err(ChiselError::BadArg {
+            chisel,
+            arg: "key",
+            reason: format!(
+                "'{}' is not a grouping field{}; one of: {}",
+                crate::filter::error::escape_str(s),
+                best.filter(|(d, _)| *d <= 3)
+                    .map_or(String::new(), |(_, n)| format!(" (did you mean '{n}'?)")),
+                names.join(", ")
+            ),
+        })
+    }
+
+    fn ty(self) -> KeyType {
+        match self {
+            KeyField::ProcPid
+            | KeyField::ThreadTid
+            | KeyField::FdNum
+            | KeyField::FdSport
+            | KeyField::FdCport => KeyType::U64,
+            _ => KeyType::Str,
+        }
+    }
+
+    /// The value for `ev` into `buf` (text) or as a number; `None` when the
+    /// event has no such value.
+    fn value<'e>(self, ev: &Event<'e>, buf: &'e mut String) -> Option<Key<'e>> {
+        use std::fmt::Write as _;
+        buf.clear();
+        let fd = ev.fd();
+        let server =
+            |ev: &Event<'_>| -> (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>) {
+                let e = ev.fd().filter(|e| is_ip(e));
+                let (l, r) = e.map_or((None, None), endpoints);
+                // Server side: local for servers, remote for clients.
+                match e.and_then(|e| e.socket.as_ref()).map(|s| s.role) {
+                    Some(crate::state::Role::Client) => (r, l),
+                    _ => (l, r),
+                }
+            };
+        Some(match self {
+            KeyField::EvtType => Key::Str(ev.name()),
+            KeyField::ProcName => Key::Str(ev.proc_name()),
+            KeyField::ProcPid => Key::U64(u64::from(ev.rec.pid())),
+            KeyField::ThreadTid => Key::U64(u64::from(ev.rec.tid())),
+            KeyField::FdNum => Key::U64(
+                ev.effect
+                    .fd
+                    .as_ref()
+                    .map(|(n, _)| i64::from(*n))
+                    .or(ev.fd_num())? as u64,
+            ),
+            KeyField::FdName => {
+                fd_name(fd?, buf);
+                Key::Str(buf)
+            }
+            KeyField::FdType => Key::Str(fd_type(fd?)),
+            KeyField::FdL4proto => Key::Str(l4proto(fd?)),
+            KeyField::FdSport => Key::U64(u64::from(server(ev).0?.port())),
+            KeyField::FdCport => Key::U64(u64::from(server(ev).1?.port())),
+            KeyField::FdSip => {
+                let _ = write!(buf, "{}", server(ev).0?.ip());
+                Key::Str(buf)
+            }
+            KeyField::FdCip => {
+                let _ = write!(buf, "{}", server(ev).1?.ip());
+                Key::Str(buf)
+            }
+            KeyField::FdDirectory => {
+                let f = fd?;
+                if fd_type(f) == "directory" {
+                    buf.push_str(&f.name);
+                } else {
+                    let n: &str = &f.name;
+                    buf.push_str(
+                        n.rfind('/')
+                            .map_or("", |i| if i == 0 { "/" } else { &n[..i] }),
+                    );
+                }
+                Key::Str(buf)
+            }
+            KeyField::UserName => {
+                let uid = ev.process()?.creds.uid;
+                match ev.state.user(uid) {
+                    Some(u) => buf.push_str(&u.name),
+                    None => {
+                        let _ = write!(buf, "{uid}");
+                    }
+                }
+                Key::Str(buf)
+            }
+            KeyField::ContainerId => {
+                let p = ev.process()?;
+                Key::Str(if p.container_id.is_empty() {
+                    "host"
+                } else {
+                    &p.container_id
+                })
+            }
+        })
+    }
+}
+
+/// What a table sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Value {
+    /// I/O bytes.
+    Bytes,
+    /// Syscall latency.
+    Time,
+    /// Syscall latency as a share of the capture's duration.
+    TimePct,
+    /// Events.
+    Count,
+}
+
+/// Which events a table counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cond {
+    FileIo,
+    NetIo,
+    AnyIo,
+    Failed,
+    FileFailed,
+    Syscall,
+}
+
+fn cond(c: Cond, ev: &Event<'_>) -> bool {
+    match c {
+        Cond::FileIo => ev.io().is_some() && ev.fd().is_some_and(|f| fd_type(f) == "file"),
+        Cond::NetIo => ev.io().is_some() && ev.fd().is_some_and(is_ip),
+        Cond::AnyIo => ev.io().is_some(),
+        Cond::Failed => ev.errno().is_some(),
+        Cond::FileFailed => ev.errno().is_some() && ev.fd().is_some_and(|f| fd_type(f) == "file"),
+        Cond::Syscall => ev.rec.is_syscall(),
+    }
+}
+
+/// A `table_generator` chisel.
+struct Table {
+    def: &'static ChiselDef,
+    keys: Vec<(KeyField, String)>,
+    value: (Value, &'static str),
+    cond: Cond,
+    top: usize,
+    agg: GroupAgg,
+    bufs: Vec<String>,
+}
+
+impl Table {
+    #[allow(clippy::new_ret_no_self)] // a boxed chisel, for ChiselDef::make
+    fn new(
+        def: &'static ChiselDef,
+        init: &Init<'_>,
+        keys: Vec<(KeyField, String)>,
+        value: (Value, &'static str),
+        cond: Cond,
+        top: usize,
+    ) -> Result<Box<dyn Chisel>, ChiselError> {
+        if matches!(value.0, Value::Time | Value::TimePct) && !init.has_latency {
+            return Err(ChiselError::Unsupported {
+                chisel: def.name,
+                reason: "this capture has no syscall entry times, so no latency: record with `saker record --latency` \
+                         (sysdig's scheduler-based times are not available either)"
+                    .into(),
+            });
+        }
+        let names: Vec<String> = (0..keys.len()).map(|i| format!("k{i}")).collect();
+        let kspec: Vec<(&str, KeyType)> = keys
+            .iter()
+            .zip(&names)
+            .map(|((k, _), n)| (n.as_str(), k.ty()))
+            .collect();
+        let agg = GroupAgg::new(&kspec, &["v"]);
+        let bufs = vec![String::new(); keys.len()];
+        Ok(Box::new(Table {
+            def,
+            keys,
+            value,
+            cond,
+            top,
+            agg,
+            bufs,
+        }))
+    }
+}
+
+impl Chisel for Table {
+    fn on_event(&mut self, ev: &Event<'_>, _out: &mut Out<'_>) -> Result<(), ChiselError> {
+        if !cond(self.cond, ev) {
+            return Ok(());
+        }
+        let v = match self.value.0 {
+            Value::Bytes => ev.io().map_or(0, |(_, b)| b),
+            Value::Time | Value::TimePct => match ev.latency() {
+                Some(l) => l,
+                None => return Ok(()),
+            },
+            Value::Count => 1,
+        };
+        let Table {
+            keys, bufs, agg, ..
+        } = self;
+        let mut vals: [Key<'_>; 4] = [Key::U64(0); 4];
+        let n = keys.len().min(4);
+        for ((i, (k, _)), buf) in keys.iter().take(n).enumerate().zip(bufs.iter_mut()) {
+            match k.value(ev, buf) {
+                Some(key) => vals[i] = key,
+                None => return Ok(()),
+            }
+        }
+        agg.push(&vals[..n], &[v])
+    }
+
+    fn finish(&mut self, end: &End<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
+        let df = self.agg.finish("v", self.top)?;
+        let dur = end.env.last_ts.saturating_sub(end.env.first_ts);
+        let fmt = |v: u64| match self.value.0 {
+            Value::Bytes => format_bytes(v),
+            Value::Time => format_time(v),
+            Value::Count => v.to_string(),
+            Value::TimePct if dur > 0 => format!("{:.2}%", v as f64 / dur as f64 * 100.0),
+            Value::TimePct => "0.00%".to_string(),
+        };
+        let keyname = |i: usize| format!("k{i}");
+        if out.json {
+            let data: Vec<serde_json::Value> = (0..df.height())
+                .map(|r| {
+                    let mut row: Vec<serde_json::Value> = (0..self.keys.len())
+                        .map(|i| match self.keys[i].0.ty() {
+                            KeyType::U64 => json!(cell_u64(&df, &keyname(i), r)),
+                            KeyType::Str => json!(cell(&df, &keyname(i), r)),
+                        })
+                        .collect();
+                    row.push(json!(cell_u64(&df, "v", r)));
+                    serde_json::Value::Array(row)
+                })
+                .collect();
+            let mut info: Vec<serde_json::Value> = self
+                .keys
+                .iter()
+                .map(|(k, d)| json!({"name": key_name(*k), "desc": d, "is_key": true}))
+                .collect();
+            info.push(
+                json!({"name": value_field(self.value.0), "desc": self.value.1, "is_key": false}),
+            );
+            let v = json!({"chisel": self.def.name, "data": data, "info": info});
+            writeln!(
+                out.w,
+                "{}",
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            )?;
+            return Ok(());
+        }
+        let mut header = extend(self.value.1, 20);
+        for (_, d) in &self.keys {
+            header.push_str(&extend(d, 20));
+        }
+        writeln!(out.w, "{header}")?;
+        writeln!(out.w, "{}", "-".repeat(80))?;
+        let mut esc = String::new();
+        for r in 0..df.height() {
+            let mut line = extend(&fmt(cell_u64(&df, "v", r)), 20);
+            for i in 0..self.keys.len() {
+                esc.clear();
+                crate::event::text::escape_bytes(cell(&df, &keyname(i), r).as_bytes(), &mut esc);
+                if i + 1 < self.keys.len() {
+                    let cut: String = esc.chars().take(20).collect();
+                    line.push_str(&extend(&cut, 20));
+                } else {
+                    line.push_str(&esc);
+                }
+            }
+            writeln!(out.w, "{line}")?;
+        }
+        Ok(())
+    }
+}
+
+fn key_name(k: KeyField) -> &'static str {
+    KEY_FIELDS
+        .iter()
+        .find(|(_, f)| *f == k)
+        .map_or("", |(n, _)| n)
+}
+
+fn value_field(v: Value) -> &'static str {
+    match v {
+        Value::Bytes => "evt.rawarg.res",
+        Value::Time | Value::TimePct => "evt.latency",
+        Value::Count => "evt.count",
+    }
+}
+
+/// Counts distinct fds per key (`fdcount_by`).
+struct FdCount {
+    key: KeyField,
+    agg: GroupAgg,
+    buf: String,
+    name: String,
+}
+
+impl Chisel for FdCount {
+    fn on_event(&mut self, ev: &Event<'_>, _out: &mut Out<'_>) -> Result<(), ChiselError> {
+        let Some(fd) = ev.fd() else { return Ok(()) };
+        let num = ev
+            .effect
+            .fd
+            .as_ref()
+            .map(|(n, _)| i64::from(*n))
+            .or(ev.fd_num())
+            .unwrap_or(-1);
+        fd_name(fd, &mut self.name);
+        if num <= 0 || self.name.is_empty() {
+            return Ok(());
+        }
+        let Some(k) = self.key.value(ev, &mut self.buf) else {
+            return Ok(());
+        };
+        self.agg
+            .push(&[k, Key::U64(num as u64), Key::Str(&self.name)], &[1])
+    }
+
+    fn finish(&mut self, _end: &End<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
+        let df = self.agg.finish("v", usize::MAX)?;
+        let pe = |e: PolarsError| ChiselError::Polars {
+            reason: e.to_string(),
+        };
+        let opts = SortMultipleOptions::default().with_order_descending_multi([true, false]);
+        let df = df
+            .lazy()
+            .group_by([col("key")])
+            .agg([len().cast(DataType::UInt64).alias("c")])
+            .sort(["c", "key"], opts)
+            .limit(TOP_FD as IdxSize)
+            .collect()
+            .map_err(pe)?;
+        let mut esc = String::new();
+        for r in 0..df.height() {
+            esc.clear();
+            crate::event::text::escape_bytes(cell(&df, "key", r).as_bytes(), &mut esc);
+            let c = cell_u64(&df, "c", r);
+            if out.json {
+                writeln!(out.w, "{}", json!({"key": cell(&df, "key", r), "count": c}))?;
+            } else {
+                writeln!(out.w, "{esc}\t{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+const TOP_FD: usize = 50;
+
+/// Bytes in/out per second of event time (`iobytes`, `iobytes_file`).
+struct IoBytes {
+    files_only: bool,
+    agg: GroupAgg,
+}
+
+impl Chisel for IoBytes {
+    fn on_event(&mut self, ev: &Event<'_>, _out: &mut Out<'_>) -> Result<(), ChiselError> {
+        let Some((dir, n)) = ev.io() else {
+            return Ok(());
+        };
+        if self.files_only && ev.fd().is_none_or(|f| fd_type(f) != "file") {
+            return Ok(());
+        }
+        let sec = ev.rec.ts() / 1_000_000_000;
+        let (i, o) = if dir == IoDir::In { (n, 0) } else { (0, n) };
+        self.agg.push(&[Key::U64(sec)], &[i, o])
+    }
+
+    fn finish(&mut self, end: &End<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
+        let df = self.agg.finish("sec", usize::MAX)?;
+        for r in (0..df.height()).rev() {
+            let sec = cell_u64(&df, "sec", r);
+            let (i, o) = (cell_u64(&df, "in", r), cell_u64(&df, "out", r));
+            let t = end.env.epoch(sec.saturating_mul(1_000_000_000));
+            if out.json {
+                writeln!(
+                    out.w,
+                    "{}",
+                    json!({"time": t, "in": i, "out": o, "tot": i + o})
+                )?;
+            } else {
+                writeln!(out.w, "{} in:{i} out:{o} tot:{}", super::fmt_time(t), i + o)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+const KEY_ARG: ArgDef = ArgDef {
+    name: "key",
+    ty: "string",
+    desc: "The filter field used for grouping (e.g. proc.name, fd.sport)",
+    optional: false,
+};
+
+fn k(f: KeyField, d: &str) -> (KeyField, String) {
+    (f, d.to_string())
+}
+
+macro_rules! table {
+    ($name:literal, $cat:literal, $short:literal, $desc:literal, $keys:expr, $val:expr, $cond:expr, $top:expr) => {
+        ChiselDef {
+            name: $name,
+            category: $cat,
+            short: $short,
+            desc: $desc,
+            args: &[],
+            make: |d, i| Table::new(d, i, $keys, $val, $cond, $top),
+        }
+    };
+}
+
+fn keyed(
+    d: &'static ChiselDef,
+    i: &Init<'_>,
+    val: (Value, &'static str),
+    c: Cond,
+) -> Result<Box<dyn Chisel>, ChiselError> {
+    let key = d.arg(i, 0)?.unwrap_or_default();
+    let f = KeyField::parse(d.name, key)?;
+    Table::new(d, i, vec![(f, key.to_string())], val, c, 30)
+}
+
+/// The table chisels.
+pub(crate) static DEFS: &[ChiselDef] = &[
+    table!("topprocs_cpu", "CPU Usage", "Top processes by time in syscalls",
+        "Processes sorted by the share of the capture's duration their threads spent inside syscalls. saker captures carry no scheduler events, so this is syscall time (from entry times, `record --latency`), not sysdig's on-CPU time.",
+        vec![k(KeyField::ProcName, "Process"), k(KeyField::ProcPid, "PID")], (Value::TimePct, "SYS%"), Cond::Syscall, 10),
+    table!("topprocs_file", "I/O", "Top processes by R+W disk bytes",
+        "Processes sorted by the bytes they read from and wrote to files.",
+        vec![k(KeyField::ProcName, "Process"), k(KeyField::ProcPid, "PID")], (Value::Bytes, "Bytes"), Cond::FileIo, 10),
+    table!("topprocs_net", "Net", "Top processes by network I/O",
+        "Processes sorted by the bytes they sent and received on IPv4/IPv6 sockets.",
+        vec![k(KeyField::ProcName, "Process"), k(KeyField::ProcPid, "PID")], (Value::Bytes, "Bytes"), Cond::NetIo, 100),
+    table!("topprocs_errors", "Errors", "Top processes by number of errors",
+        "Processes sorted by the number of failed syscalls.",
+        vec![k(KeyField::ProcName, "Process"), k(KeyField::ProcPid, "PID")], (Value::Count, "#Errors"), Cond::Failed, 100),
+    table!("topfiles_bytes", "I/O", "Top files by R+W bytes",
+        "Files sorted by the bytes read from and written to them.",
+        vec![k(KeyField::FdName, "Filename")], (Value::Bytes, "Bytes"), Cond::FileIo, 10),
+    table!("topfiles_time", "I/O", "Top files by time",
+        "Files sorted by the time spent in reads and writes on them (needs `record --latency`).",
+        vec![k(KeyField::FdName, "Filename")], (Value::Time, "Time"), Cond::FileIo, 10),
+    table!("topfiles_errors", "Errors", "Top files by number of errors",
+        "Files sorted by the number of failed syscalls on an fd of theirs.",
+        vec![k(KeyField::FdName, "Filename")], (Value::Count, "#Errors"), Cond::FileFailed, 100),
+    table!("topscalls", "Performance", "Top system calls by number of calls",
+        "System calls sorted by the number of calls.",
+        vec![k(KeyField::EvtType, "Syscall")], (Value::Count, "# Calls"), Cond::Syscall, 30),
+    table!("topscalls_time", "Performance", "Top system calls by time",
+        "System calls sorted by the total time spent in them (needs `record --latency`).",
+        vec![k(KeyField::EvtType, "Syscall")], (Value::Time, "Time"), Cond::Syscall, 30),
+    table!("topconns", "Net", "Top network connections by total bytes",
+        "Network connections sorted by the bytes sent and received.",
+        vec![k(KeyField::FdL4proto, "Proto"), k(KeyField::FdName, "Conn")], (Value::Bytes, "Bytes"), Cond::NetIo, 30),
+    table!("topports_server", "Net", "Top TCP/UDP server ports by R+W bytes",
+        "Server ports sorted by the bytes sent and received on them.",
+        vec![k(KeyField::FdSport, "Srv Port")], (Value::Bytes, "Bytes"), Cond::NetIo, 100),
+    ChiselDef {
+        name: "fdbytes_by",
+        category: "I/O",
+        short: "I/O bytes, aggregated by an arbitrary filter field",
+        desc: "Groups FD activity by the given field and lists the keys that moved the most bytes.",
+        args: &[KEY_ARG],
+        make: |d, i| keyed(d, i, (Value::Bytes, "Bytes"), Cond::AnyIo),
+    },
+    ChiselDef {
+        name: "fdtime_by",
+        category: "I/O",
+        short: "FD time group by",
+        desc: "Groups FD activity by the given field and lists the keys with the most time in I/O (needs `record --latency`).",
+        args: &[KEY_ARG],
+        make: |d, i| keyed(d, i, (Value::Time, "Time"), Cond::AnyIo),
+    },
+    ChiselDef {
+        name: "fdcount_by",
+        category: "I/O",
+        short: "FD count, aggregated by an arbitrary filter field",
+        desc: "Groups the FDs events worked on by the given field and counts the distinct FDs (number + name) per key.",
+        args: &[KEY_ARG],
+        make: |d, i| {
+            let key = d.arg(i, 0)?.unwrap_or_default();
+            let f = KeyField::parse(d.name, key)?;
+            let agg = GroupAgg::new(&[("key", KeyType::Str), ("fd", KeyType::U64), ("name", KeyType::Str)], &["v"]);
+            Ok(Box::new(FdCount { key: f, agg, buf: String::new(), name: String::new() }))
+        },
+    },
+    ChiselDef {
+        name: "iobytes",
+        category: "I/O",
+        short: "Sum of I/O bytes on any type of FD",
+        desc: "Counts the bytes read from and written to any FD, per second of capture time.",
+        args: &[],
+        make: |_, _| Ok(Box::new(IoBytes { files_only: false, agg: GroupAgg::new(&[("sec", KeyType::U64)], &["in", "out"]) })),
+    },
+    ChiselDef {
+        name: "iobytes_file",
+        category: "I/O",
+        short: "Sum of file I/O bytes",
+        desc: "Counts the bytes read from and written to files, per second of capture time.",
+        args: &[],
+        make: |_, _| Ok(Box::new(IoBytes { files_only: true, agg: GroupAgg::new(&[("sec", KeyType::U64)], &["in", "out"]) })),
+    },
+    ChiselDef {
+        name: "iobytes_net",
+        category: "Net",
+        short: "Sum of network I/O bytes",
+        desc: "Counts the bytes sent and received on IPv4/IPv6 sockets (one total line, as sysdig's).",
+        args: &[],
+        make: |d, i| Table::new(d, i, vec![k(KeyField::FdType, "Type")], (Value::Bytes, "Bytes"), Cond::NetIo, 10),
+    },
+];
