@@ -7,6 +7,8 @@
 pub mod capture;
 pub mod event;
 pub mod filter;
+pub mod output;
 #[cfg(feature = "bpf")]
 pub mod recorder;
+pub mod rules;
 pub mod state;

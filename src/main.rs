@@ -14,7 +14,8 @@ fn run(c: cli::Cli) -> anyhow::Result<i32> {
         cli::Cmd::Record(_) => anyhow::bail!("this build of saker has no recorder (built without the `bpf` feature)"),
         cli::Cmd::Info(a) => cli::info::run(&a),
         cli::Cmd::Verify(a) => cli::verify::run(&a),
-        cli::Cmd::Read(_) => anyhow::bail!("not built yet"),
+        cli::Cmd::Read(a) => cli::read::run(&a),
+        cli::Cmd::Fields(a) => cli::fields::run(&a),
     }
 }
 

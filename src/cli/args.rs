@@ -25,6 +25,33 @@ pub enum Cmd {
     Info(InfoArgs),
     /// Check every checksum and the hash chain of a capture.
     Verify(VerifyArgs),
+    /// List every filter/output field with its type and description (like `sysdig -l`).
+    Fields(FieldsArgs),
+}
+
+/// `saker fields`.
+#[derive(Debug, Args)]
+pub struct FieldsArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `-t` time formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimeFmt {
+    /// Human readable time of day (default).
+    H,
+    /// Absolute: seconds since the epoch.
+    A,
+    /// Relative to the first printed event.
+    R,
+    /// Syscall latency (entry to exit), when recorded.
+    #[value(name = "d")]
+    LatencyD,
+    /// Delta from the previous printed event.
+    #[value(name = "D")]
+    DeltaD,
 }
 
 /// `saker record`.
@@ -104,6 +131,35 @@ pub struct ReadArgs {
     /// Stop after this many printed events.
     #[arg(short = 'n', long = "numevents", value_name = "N")]
     pub numevents: Option<u64>,
+    /// How %evt.outputtime (the default line's time) is shown.
+    #[arg(short = 't', long = "timetype", value_enum, default_value = "h")]
+    pub timetype: TimeFmt,
+    /// Print I/O buffers as printable ASCII (others as '.').
+    #[arg(short = 'A', long = "print-ascii", group = "bufmode")]
+    pub ascii: bool,
+    /// Print I/O buffers in hex.
+    #[arg(short = 'x', long = "print-hex", group = "bufmode")]
+    pub hex: bool,
+    /// Print I/O buffers in hex and ASCII.
+    #[arg(short = 'X', long = "print-hex-ascii", group = "bufmode")]
+    pub hex_ascii: bool,
+    /// Print I/O buffers in base64.
+    #[arg(short = 'b', long = "print-base64", group = "bufmode")]
+    pub base64: bool,
+    /// Print whole captured buffers (default: the first 40 bytes).
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+    /// sysdig compatibility: the filter only selects what is printed. saker
+    /// always feeds every event to the state, so this is already the behaviour.
+    #[arg(short = 'd', long = "display-filter")]
+    pub display_filter: bool,
+    /// Print events from this time: RFC 3339, HH:MM:SS[.frac] (UTC, capture day),
+    /// +DURATION from the first event or -DURATION from the last (5s, 2m, 100ms).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub from: Option<String>,
+    /// Print events up to this time (same forms as --from).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub to: Option<String>,
 }
 
 /// `saker info`.

@@ -2,7 +2,9 @@
 //! Only this module and `main.rs` use `anyhow`.
 
 pub mod args;
+pub mod fields;
 pub mod info;
+pub mod read;
 #[cfg(feature = "bpf")]
 pub mod record;
 pub mod verify;

@@ -20,6 +20,125 @@ use super::wire::{
     CODE_FORK, F_COMPAT, F_TRUNCATED, F_UNFINISHED,
 };
 
+/// How captured I/O buffers are shown (sysdig `-A`, `-x`, `-X`, `-b`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BufFmt {
+    /// Text with control characters and invalid UTF-8 escaped (default).
+    #[default]
+    Escaped,
+    /// Printable ASCII only; every other byte as `.`.
+    Ascii,
+    /// Hex digits.
+    Hex,
+    /// Hex digits, then the printable-ASCII view.
+    HexAscii,
+    /// Base64.
+    Base64,
+}
+
+/// Options for argument text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ArgOpts {
+    /// Buffer rendering.
+    pub buf: BufFmt,
+    /// Show at most this many bytes of each buffer (`None`: all captured bytes).
+    pub max_buf: Option<usize>,
+}
+
+/// Appends a captured I/O buffer as `opts` says. Never writes a control character.
+pub fn push_buffer(data: &[u8], opts: &ArgOpts, out: &mut String) {
+    let data = match opts.max_buf {
+        Some(n) if data.len() > n => &data[..n],
+        _ => data,
+    };
+    let ascii = |out: &mut String| {
+        out.extend(data.iter().map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            }
+        }))
+    };
+    match opts.buf {
+        BufFmt::Escaped => escape_bytes(data, out),
+        BufFmt::Ascii => ascii(out),
+        BufFmt::Hex => push_hex(data, out),
+        BufFmt::HexAscii => {
+            push_hex(data, out);
+            out.push(' ');
+            ascii(out);
+        }
+        BufFmt::Base64 => {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode_string(data, out);
+        }
+    }
+}
+
+/// Which argument [`format_one_arg`] renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgSel<'s> {
+    /// By position as in `%evt.args`: 0 is the return value (`res`/`fd`),
+    /// `n` the `n`-th syscall argument.
+    Index(usize),
+    /// By sysdig name (`flags`, `name`, `res`, `fd`, `data`, `addr`...).
+    Name(&'s str),
+}
+
+/// Appends the value (without `name=`) of one syscall argument of `rec`, as
+/// `%evt.args` shows it; false when the record has no such argument.
+pub fn format_one_arg(
+    rec: &Record<'_>,
+    desc: Option<&SyscallDesc>,
+    sel: ArgSel<'_>,
+    out: &mut String,
+    fd_name: &dyn Fn(i64) -> Option<String>,
+    opts: &ArgOpts,
+) -> bool {
+    let Some(desc) = desc.filter(|_| rec.is_syscall()) else {
+        return false;
+    };
+    let name = desc.name.as_str();
+    let ret_label = if returns_fd(name) { "fd" } else { "res" };
+    let is_ret = match sel {
+        ArgSel::Index(0) => true,
+        ArgSel::Name(n) => n == ret_label || n == "res",
+        ArgSel::Index(_) => false,
+    };
+    if is_ret {
+        if rec.flags() & F_UNFINISHED != 0 {
+            return false;
+        }
+        let ret = rec.ret();
+        if ret_label == "fd" && ret >= 0 {
+            push_fd(ret, out, fd_name);
+        } else {
+            push_ret(ret, out);
+        }
+        return true;
+    }
+    let found = desc.args.iter().enumerate().find(|(i, d)| match sel {
+        ArgSel::Index(n) => n == i + 1,
+        ArgSel::Name(n) => {
+            sysdig_arg_name(name, &d.name) == n
+                || (n == "data" && matches!(d.kind, ArgKind::BufIn | ArgKind::BufOut))
+                || (n == "addr" && matches!(d.kind, ArgKind::SockaddrIn | ArgKind::SockaddrOut))
+        }
+    });
+    let Some((i, d)) = found else { return false };
+    if rec.arg(i).is_none() {
+        return false;
+    }
+    let start = out.len();
+    push_arg(rec, name, i, d, out, start, fd_name, opts);
+    // Drop the leading `label=`.
+    if let Some(eq) = out[start..].find('=') {
+        out.replace_range(start..start + eq + 1, "");
+    }
+    true
+}
+
 /// Syscalls whose return value is a new file descriptor (shown as `fd=`).
 fn returns_fd(name: &str) -> bool {
     const PREFIXES: [&str; 10] = [
@@ -175,9 +294,10 @@ fn push_struct(desc: &ArgDesc, data: &[u8], out: &mut String) {
 }
 
 /// Appends one param's value by its wire kind.
-fn push_param(p: &Param<'_>, desc: Option<&ArgDesc>, out: &mut String) {
+fn push_param(p: &Param<'_>, desc: Option<&ArgDesc>, out: &mut String, opts: &ArgOpts) {
     match p.kind() {
-        Some(ParamKind::Str | ParamKind::Buf) => escape_bytes(p.data, out),
+        Some(ParamKind::Str) => escape_bytes(p.data, out),
+        Some(ParamKind::Buf) => push_buffer(p.data, opts, out),
         Some(ParamKind::Sockaddr) => format_sockaddr(p.data, out),
         Some(ParamKind::Argv) => push_argv(p.data, out),
         Some(ParamKind::PathComp) => push_pathcomp(p.data, out),
@@ -196,14 +316,16 @@ fn push_labeled(
     desc: Option<&ArgDesc>,
     out: &mut String,
     start: usize,
+    opts: &ArgOpts,
 ) {
     sep(out, start);
     out.push_str(label);
     out.push('=');
-    push_param(p, desc, out);
+    push_param(p, desc, out, opts);
 }
 
 /// Appends one syscall argument as `name=value`.
+#[allow(clippy::too_many_arguments)]
 fn push_arg(
     rec: &Record<'_>,
     name: &str,
@@ -212,6 +334,7 @@ fn push_arg(
     out: &mut String,
     start: usize,
     fd_name: &dyn Fn(i64) -> Option<String>,
+    opts: &ArgOpts,
 ) {
     let Some(v) = rec.arg(i) else { return };
     let compat = rec.flags() & F_COMPAT != 0;
@@ -234,7 +357,7 @@ fn push_arg(
                 } else {
                     "data"
                 };
-                push_labeled(label, &p, Some(d), out, start);
+                push_labeled(label, &p, Some(d), out, start, opts);
             }
             return;
         }
@@ -242,7 +365,14 @@ fn push_arg(
             if params.peek().is_some() =>
         {
             for p in params {
-                push_labeled(sysdig_arg_name(name, &d.name), &p, Some(d), out, start);
+                push_labeled(
+                    sysdig_arg_name(name, &d.name),
+                    &p,
+                    Some(d),
+                    out,
+                    start,
+                    opts,
+                );
             }
             return;
         }
@@ -272,19 +402,30 @@ pub fn format_args(
     out: &mut String,
     fd_name: &dyn Fn(i64) -> Option<String>,
 ) {
+    format_args_with(rec, desc, out, fd_name, &ArgOpts::default())
+}
+
+/// [`format_args`] with buffer rendering options.
+pub fn format_args_with(
+    rec: &Record<'_>,
+    desc: Option<&SyscallDesc>,
+    out: &mut String,
+    fd_name: &dyn Fn(i64) -> Option<String>,
+    opts: &ArgOpts,
+) {
     let start = out.len();
     match rec.code() {
-        CODE_FORK => format_fork(rec, out, start),
-        CODE_EXEC => format_exec(rec, out, start),
-        CODE_EXIT => format_exit(rec, out, start),
+        CODE_FORK => format_fork(rec, out, start, opts),
+        CODE_EXEC => format_exec(rec, out, start, opts),
+        CODE_EXIT => format_exit(rec, out, start, opts),
         CODE_DROP => {
             let _ = write!(out, "count={}", rec.arg(wdrop::COUNT).unwrap_or(0));
             if let Some(ts) = rec.arg(wdrop::FIRST_TS) {
                 let _ = write!(out, " first_ts={ts}");
             }
         }
-        _ if rec.is_syscall() => format_syscall(rec, desc, out, start, fd_name),
-        _ => format_raw(rec, 0, out, start),
+        _ if rec.is_syscall() => format_syscall(rec, desc, out, start, fd_name, opts),
+        _ => format_raw(rec, 0, out, start, opts),
     }
     if rec.flags() & F_TRUNCATED != 0 {
         sep(out, start);
@@ -298,6 +439,7 @@ fn format_syscall(
     out: &mut String,
     start: usize,
     fd_name: &dyn Fn(i64) -> Option<String>,
+    opts: &ArgOpts,
 ) {
     let name = desc.map_or("", |d| d.name.as_str());
     if rec.flags() & F_UNFINISHED != 0 {
@@ -315,17 +457,17 @@ fn format_syscall(
         push_ret(rec.ret(), out);
     }
     let Some(desc) = desc else {
-        format_raw(rec, 0, out, start);
+        format_raw(rec, 0, out, start, opts);
         return;
     };
     for (i, d) in desc.args.iter().enumerate() {
-        push_arg(rec, name, i, d, out, start, fd_name);
+        push_arg(rec, name, i, d, out, start, fd_name, opts);
     }
-    format_raw(rec, desc.args.len(), out, start);
+    format_raw(rec, desc.args.len(), out, start, opts);
 }
 
 /// Appends args and params from index `from` on as `argN=0x..` / `pN=...`.
-fn format_raw(rec: &Record<'_>, from: usize, out: &mut String, start: usize) {
+fn format_raw(rec: &Record<'_>, from: usize, out: &mut String, start: usize, opts: &ArgOpts) {
     for i in from..rec.nargs() {
         sep(out, start);
         let _ = write!(out, "arg{i}=");
@@ -334,11 +476,11 @@ fn format_raw(rec: &Record<'_>, from: usize, out: &mut String, start: usize) {
     for p in rec.params().filter(|p| p.idx as usize >= from) {
         sep(out, start);
         let _ = write!(out, "p{}=", p.idx);
-        push_param(&p, None, out);
+        push_param(&p, None, out, opts);
     }
 }
 
-fn format_fork(rec: &Record<'_>, out: &mut String, start: usize) {
+fn format_fork(rec: &Record<'_>, out: &mut String, start: usize, opts: &ArgOpts) {
     let a = |i| rec.arg(i).unwrap_or(0);
     let _ = write!(
         out,
@@ -355,10 +497,10 @@ fn format_fork(rec: &Record<'_>, out: &mut String, start: usize) {
             a(fork::CHILD_VPID)
         );
     }
-    format_raw(rec, fork::CHILD_VPID + 1, out, start);
+    format_raw(rec, fork::CHILD_VPID + 1, out, start, opts);
 }
 
-fn format_exec(rec: &Record<'_>, out: &mut String, start: usize) {
+fn format_exec(rec: &Record<'_>, out: &mut String, start: usize, opts: &ArgOpts) {
     for (idx, label) in [
         (exec::P_FILENAME, "filename"),
         (exec::P_ARGV, "argv"),
@@ -368,7 +510,7 @@ fn format_exec(rec: &Record<'_>, out: &mut String, start: usize) {
         (exec::P_CGROUP, "cgroup"),
     ] {
         if let Some(p) = rec.param(idx) {
-            push_labeled(label, &p, None, out, start);
+            push_labeled(label, &p, None, out, start, opts);
         }
     }
     let fields = [
@@ -416,10 +558,10 @@ fn format_exec(rec: &Record<'_>, out: &mut String, start: usize) {
             out.push('0');
         }
     }
-    format_raw(rec, exec::NARGS, out, start);
+    format_raw(rec, exec::NARGS, out, start, opts);
 }
 
-fn format_exit(rec: &Record<'_>, out: &mut String, start: usize) {
+fn format_exit(rec: &Record<'_>, out: &mut String, start: usize, opts: &ArgOpts) {
     let status = rec.arg(exit::CODE).unwrap_or(0) as u32;
     let _ = write!(out, "status={status}");
     let sig = status & 0x7f;
@@ -435,7 +577,7 @@ fn format_exit(rec: &Record<'_>, out: &mut String, start: usize) {
     if let Some(g) = rec.arg(exit::GROUP_DEAD) {
         let _ = write!(out, " group_dead={g}");
     }
-    format_raw(rec, exit::GROUP_DEAD + 1, out, start);
+    format_raw(rec, exit::GROUP_DEAD + 1, out, start, opts);
 }
 
 #[cfg(test)]

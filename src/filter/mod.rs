@@ -45,6 +45,7 @@ pub mod error;
 pub mod eval;
 pub mod evttypes;
 pub mod expand;
+pub mod fields;
 mod glob;
 mod lexer;
 mod parse_check;

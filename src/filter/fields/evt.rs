@@ -1,0 +1,592 @@
+//! `evt.*` fields: number, times, type, direction, category, arguments,
+//! return value, I/O and open classification; plus the per-code facts
+//! ([`CodeInfo`]) computed once per capture.
+
+use std::io::Write as _;
+
+use chrono::{Datelike, Timelike};
+
+use super::registry::ANY;
+use super::{fd, EventCtx, Fid};
+use crate::event::display::{format_args_with, format_one_arg, ArgSel};
+use crate::event::flags::errno_name;
+use crate::event::meta::{ArgKind, SyscallDesc};
+use crate::event::table::Syscalls;
+use crate::event::wire::{ParamKind, CODE_DROP, CODE_EXEC, CODE_EXIT, CODE_FORK, F_UNFINISHED};
+use crate::filter::{FieldInfo, ValueBuf};
+use crate::state::FdKind;
+
+/// Direction of an I/O syscall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoDir {
+    /// Not an I/O syscall.
+    None,
+    /// Reads from an fd.
+    Read,
+    /// Writes to an fd.
+    Write,
+}
+
+/// How `evt.outputtime` shows time (`-t`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OutTime {
+    /// `h`: HH:MM:SS.nnnnnnnnn (UTC).
+    #[default]
+    Human,
+    /// `a`: seconds.nanoseconds since the epoch.
+    Absolute,
+    /// `r`: seconds since the first printed event.
+    Relative,
+    /// `d`: syscall latency (entry to exit), when recorded.
+    Latency,
+    /// `D`: seconds since the previous printed event.
+    Delta,
+}
+
+/// Facts about one event code, computed once per capture.
+#[derive(Debug, Clone)]
+pub struct CodeInfo {
+    /// `evt.type`.
+    pub name: Box<str>,
+    /// Index of the syscall in the table, when known.
+    pub desc: Option<u32>,
+    /// Static category (`io_*` syscalls get theirs from the fd type).
+    pub category: &'static str,
+    /// I/O direction.
+    pub io: IoDir,
+    /// open/openat/openat2/creat/open_by_handle_at.
+    pub open: bool,
+    /// Index of the first plain fd argument.
+    pub fd_arg: Option<u8>,
+    /// Indices of the flags and mode args of an open.
+    pub open_flags: Option<u8>,
+    /// Index of the mode arg of an open.
+    pub open_mode: Option<u8>,
+    /// Index of the path argument of an open.
+    pub open_path: Option<u8>,
+    /// Index of the dirfd argument of an open.
+    pub open_dirfd: Option<u8>,
+}
+
+fn category(name: &str) -> &'static str {
+    let has = |list: &[&str]| list.iter().any(|p| name.starts_with(p));
+    if has(&[
+        "clone", "fork", "vfork", "execve", "exit", "wait", "set", "get", "prctl", "ptrace",
+        "capset", "unshare", "setns", "kcmp", "pidfd",
+    ]) && !has(&[
+        "setsockopt",
+        "getsockopt",
+        "getsockname",
+        "getpeername",
+        "gettimeofday",
+        "getdents",
+        "getcwd",
+        "getxattr",
+        "setxattr",
+        "getrandom",
+    ]) {
+        "process"
+    } else if has(&[
+        "socket",
+        "connect",
+        "accept",
+        "bind",
+        "listen",
+        "getsockopt",
+        "setsockopt",
+        "getsockname",
+        "getpeername",
+        "shutdown",
+    ]) {
+        "net"
+    } else if has(&[
+        "mmap",
+        "munmap",
+        "mprotect",
+        "brk",
+        "mremap",
+        "madvise",
+        "mlock",
+        "munlock",
+        "msync",
+        "mincore",
+        "membarrier",
+        "process_vm",
+    ]) {
+        "memory"
+    } else if has(&["nanosleep", "clock_nanosleep", "pause", "sched_yield"]) {
+        "sleep"
+    } else if has(&[
+        "kill",
+        "tkill",
+        "tgkill",
+        "rt_sig",
+        "sigaltstack",
+        "signalfd",
+    ]) {
+        "signal"
+    } else if has(&["clock_", "gettimeofday", "time", "adjtimex", "settimeofday"]) {
+        "time"
+    } else if has(&[
+        "poll",
+        "ppoll",
+        "select",
+        "pselect",
+        "epoll_wait",
+        "epoll_pwait",
+    ]) {
+        "wait"
+    } else if has(&["pipe", "futex", "sem", "msg", "shm", "eventfd", "mq_"]) {
+        "ipc"
+    } else if has(&[
+        "open",
+        "creat",
+        "close",
+        "stat",
+        "lstat",
+        "fstat",
+        "newfstat",
+        "statx",
+        "access",
+        "faccess",
+        "mkdir",
+        "rmdir",
+        "unlink",
+        "rename",
+        "link",
+        "symlink",
+        "readlink",
+        "chmod",
+        "fchmod",
+        "chown",
+        "fchown",
+        "lchown",
+        "lseek",
+        "fcntl",
+        "dup",
+        "truncate",
+        "ftruncate",
+        "getdents",
+        "chdir",
+        "fchdir",
+        "chroot",
+        "mount",
+        "umount",
+        "mknod",
+        "utime",
+        "inotify",
+        "fanotify",
+        "flock",
+        "fsync",
+        "fdatasync",
+        "sync",
+        "getcwd",
+        "statfs",
+        "fstatfs",
+        "xattr",
+        "getxattr",
+        "setxattr",
+        "memfd",
+        "ioctl",
+        "fallocate",
+        "copy_file_range",
+        "splice",
+        "tee",
+        "sendfile",
+    ]) {
+        "file"
+    } else {
+        "system"
+    }
+}
+
+fn io_dir(name: &str) -> IoDir {
+    match name {
+        "read" | "readv" | "pread64" | "preadv" | "preadv2" | "recvfrom" | "recvmsg"
+        | "recvmmsg" | "recv" => IoDir::Read,
+        "write" | "writev" | "pwrite64" | "pwritev" | "pwritev2" | "sendto" | "sendmsg"
+        | "sendmmsg" | "send" | "sendfile" | "sendfile64" => IoDir::Write,
+        _ => IoDir::None,
+    }
+}
+
+fn info_for(name: Box<str>, desc: Option<(u32, &SyscallDesc)>) -> CodeInfo {
+    let n: &str = &name;
+    let find = |pred: &dyn Fn(&crate::event::meta::ArgDesc) -> bool| -> Option<u8> {
+        desc?.1.args.iter().position(pred).map(|i| i as u8)
+    };
+    let open = matches!(
+        n,
+        "open" | "openat" | "openat2" | "creat" | "open_by_handle_at"
+    );
+    CodeInfo {
+        category: category(n),
+        io: io_dir(n),
+        open,
+        fd_arg: find(&|a| a.kind == ArgKind::Fd),
+        open_flags: if open {
+            find(&|a| a.name == "flags" || a.name == "how")
+        } else {
+            None
+        },
+        open_mode: if open {
+            find(&|a| a.name == "mode")
+        } else {
+            None
+        },
+        open_path: if open {
+            find(&|a| a.kind == ArgKind::Str)
+        } else {
+            None
+        },
+        open_dirfd: if open {
+            find(&|a| a.kind == ArgKind::Dirfd)
+        } else {
+            None
+        },
+        desc: desc.map(|d| d.0),
+        name,
+    }
+}
+
+/// Per-code facts for every event code of `table`.
+pub(super) fn code_table(table: &Syscalls) -> Vec<CodeInfo> {
+    let index: std::collections::HashMap<(u16, bool), u32> = table
+        .table()
+        .syscalls
+        .iter()
+        .enumerate()
+        .map(|(i, d)| ((d.nr, d.compat), i as u32))
+        .collect();
+    (0..=CODE_DROP + 1)
+        .map(|code| {
+            let desc = table.get(code).and_then(|d| {
+                let i = *index.get(&(d.nr, d.compat))?;
+                Some((i, d))
+            });
+            let name: Box<str> = if code > CODE_DROP {
+                "unknown".into()
+            } else {
+                table.name(code).into()
+            };
+            info_for(name, desc)
+        })
+        .collect()
+}
+
+impl<'a> EventCtx<'a> {
+    /// The syscall description of this event.
+    pub fn desc(&self) -> Option<&'a SyscallDesc> {
+        let i = self.code().desc?;
+        let table: &'a Syscalls = self.table;
+        table.table().syscalls.get(i as usize)
+    }
+}
+
+/// Writes `ns since the epoch` in one of the UTC text forms.
+fn push_time(ns: i64, date: bool, frac: bool, iso: bool, out: &mut ValueBuf) {
+    out.push_with(|b| {
+        let secs = ns.div_euclid(1_000_000_000);
+        let nanos = ns.rem_euclid(1_000_000_000) as u32;
+        let Some(t) = chrono::DateTime::from_timestamp(secs, nanos) else {
+            return write!(b, "@{ns}").is_ok();
+        };
+        if date || iso {
+            let sep = if iso { 'T' } else { ' ' };
+            let _ = write!(b, "{:04}-{:02}-{:02}{sep}", t.year(), t.month(), t.day());
+        }
+        let _ = write!(b, "{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
+        if frac {
+            let _ = write!(b, ".{nanos:09}");
+        }
+        if iso {
+            b.extend_from_slice(b"+0000");
+        }
+        true
+    });
+}
+
+fn push_secs(ns: i128, out: &mut ValueBuf) {
+    out.push_with(|b| {
+        let sign = if ns < 0 { "-" } else { "" };
+        let a = ns.unsigned_abs();
+        write!(b, "{sign}{}.{:09}", a / 1_000_000_000, a % 1_000_000_000).is_ok()
+    });
+}
+
+fn push_human_dur(ns: u64, out: &mut ValueBuf) {
+    out.push_with(|b| {
+        let f = ns as f64;
+        if ns < 1_000 {
+            write!(b, "{ns}ns").is_ok()
+        } else if ns < 1_000_000 {
+            write!(b, "{:.1}us", f / 1e3).is_ok()
+        } else if ns < 1_000_000_000 {
+            write!(b, "{:.1}ms", f / 1e6).is_ok()
+        } else {
+            write!(b, "{:.2}s", f / 1e9).is_ok()
+        }
+    });
+}
+
+impl EventCtx<'_> {
+    fn latency(&self) -> Option<u64> {
+        let e = self.rec.enter_ts()?;
+        Some(self.rec.ts().saturating_sub(e))
+    }
+
+    /// Open flags of an open-family event (`creat`: `O_CREAT|O_WRONLY|O_TRUNC`).
+    pub(super) fn open_flags(&self) -> Option<u64> {
+        let c = self.code();
+        if !c.open {
+            return None;
+        }
+        if &*c.name == "creat" {
+            return Some(0o1101);
+        }
+        let i = c.open_flags?;
+        if &*c.name == "openat2" {
+            let p = self.rec.param(i)?;
+            let b: [u8; 8] = p.data.get(..8)?.try_into().ok()?;
+            return Some(u64::from_le_bytes(b));
+        }
+        self.rec.arg(usize::from(i))
+    }
+
+    fn open_mode(&self) -> Option<u64> {
+        let c = self.code();
+        if &*c.name == "openat2" {
+            let p = self.rec.param(c.open_flags?)?;
+            let b: [u8; 8] = p.data.get(8..16)?.try_into().ok()?;
+            return Some(u64::from_le_bytes(b));
+        }
+        self.rec.arg(usize::from(c.open_mode?))
+    }
+
+    /// Renders `evt.args` into the scratch string and pushes it.
+    fn push_args(&mut self, out: &mut ValueBuf) {
+        let desc = self.desc();
+        let (state, pid, effect) = (self.state, self.rec.pid(), self.effect);
+        let resolve = |n: i64| fd::name_for(state, effect, pid, n);
+        self.scratch.clear();
+        format_args_with(&self.rec, desc, self.scratch, &resolve, &self.env.arg_opts);
+        out.push_str(self.scratch);
+    }
+
+    fn push_arg(&mut self, f: &FieldInfo, out: &mut ValueBuf) -> bool {
+        let sel = match (&f.arg, f.aux) {
+            (Some(a), ANY) => ArgSel::Name(&a.value),
+            (_, n) => ArgSel::Index(n as usize),
+        };
+        let desc = self.desc();
+        let (state, pid, effect) = (self.state, self.rec.pid(), self.effect);
+        let resolve = |n: i64| fd::name_for(state, effect, pid, n);
+        self.scratch.clear();
+        if !format_one_arg(
+            &self.rec,
+            desc,
+            sel,
+            self.scratch,
+            &resolve,
+            &self.env.arg_opts,
+        ) {
+            return false;
+        }
+        out.push_str(self.scratch);
+        true
+    }
+
+    fn push_rawarg(&self, f: &FieldInfo, out: &mut ValueBuf) -> bool {
+        let Some(desc) = self.desc() else {
+            return false;
+        };
+        let idx = match (&f.arg, f.aux) {
+            (Some(a), ANY) => {
+                if a.value == "res" || a.value == "fd" {
+                    out.push_i64(self.rec.ret());
+                    return true;
+                }
+                let Some(i) = desc.args.iter().position(|d| {
+                    crate::event::argnames::sysdig_arg_name(&desc.name, &d.name) == a.value
+                }) else {
+                    return false;
+                };
+                i
+            }
+            (_, 0) => {
+                out.push_i64(self.rec.ret());
+                return true;
+            }
+            (_, n) => n as usize - 1,
+        };
+        match self.rec.arg(idx) {
+            Some(v) => {
+                out.push_i64(v as i64);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn buffer(&self) -> Option<&[u8]> {
+        if self.code().io == IoDir::None {
+            return None;
+        }
+        self.rec
+            .params()
+            .find(|p| p.kind() == Some(ParamKind::Buf))
+            .map(|p| p.data)
+    }
+
+    fn push_category(&mut self, out: &mut ValueBuf) {
+        let c = self.code();
+        let cat = match c.io {
+            IoDir::None => match self.rec.code() {
+                CODE_FORK | CODE_EXEC | CODE_EXIT => "process",
+                CODE_DROP => "internal",
+                _ => c.category,
+            },
+            dir => match fd::event_fd(self)
+                .entry()
+                .map(|e| (e.kind, e.socket.as_ref()))
+            {
+                Some((FdKind::Socket, Some(s))) if s.family == crate::state::sockaddr::AF_UNIX => {
+                    "ipc"
+                }
+                Some((FdKind::Socket, _)) => "net",
+                Some((FdKind::Pipe, _)) => "ipc",
+                Some((FdKind::File | FdKind::Directory | FdKind::Memfd, _)) => "file",
+                _ if dir == IoDir::Read => "io_read",
+                _ => "io_write",
+            },
+        };
+        out.push_str(cat);
+    }
+}
+
+/// Extracts an `evt.*` field.
+pub(super) fn value(cx: &mut EventCtx<'_>, id: Fid, f: &FieldInfo, out: &mut ValueBuf) -> bool {
+    let rec = cx.rec;
+    let sys = cx.is_syscall() && rec.flags() & F_UNFINISHED == 0;
+    let ts = rec.ts();
+    let epoch = cx.env.epoch(ts);
+    match id {
+        Fid::EvtNum => out.push_u64(cx.num + 1),
+        Fid::EvtTime => push_time(epoch, false, true, false, out),
+        Fid::EvtTimeS => push_time(epoch, false, false, false, out),
+        Fid::EvtTimeIso => push_time(epoch, true, true, true, out),
+        Fid::EvtDatetime => push_time(epoch, true, true, false, out),
+        Fid::EvtDatetimeS => push_time(epoch, true, false, false, out),
+        Fid::EvtRawtime => out.push_i64(epoch),
+        Fid::EvtRawtimeS => out.push_i64(epoch.div_euclid(1_000_000_000)),
+        Fid::EvtRawtimeNs => out.push_i64(epoch.rem_euclid(1_000_000_000)),
+        Fid::EvtReltime => out.push_u64(ts.saturating_sub(cx.env.first_ts)),
+        Fid::EvtReltimeS => out.push_u64(ts.saturating_sub(cx.env.first_ts) / 1_000_000_000),
+        Fid::EvtReltimeNs => out.push_u64(ts.saturating_sub(cx.env.first_ts) % 1_000_000_000),
+        Fid::EvtLatency | Fid::EvtLatencyS | Fid::EvtLatencyNs | Fid::EvtLatencyHuman => {
+            let Some(l) = cx.latency() else { return false };
+            match id {
+                Fid::EvtLatency => out.push_u64(l),
+                Fid::EvtLatencyS => out.push_u64(l / 1_000_000_000),
+                Fid::EvtLatencyNs => out.push_u64(l % 1_000_000_000),
+                _ => push_human_dur(l, out),
+            }
+        }
+        Fid::EvtOutputtime => match cx.env.out_time {
+            OutTime::Human => push_time(epoch, false, true, false, out),
+            OutTime::Absolute => push_secs(i128::from(epoch), out),
+            OutTime::Relative => push_secs(
+                i128::from(ts) - i128::from(cx.shown.first.unwrap_or(ts)),
+                out,
+            ),
+            OutTime::Delta => push_secs(
+                i128::from(ts) - i128::from(cx.shown.prev.unwrap_or(ts)),
+                out,
+            ),
+            OutTime::Latency => push_secs(i128::from(cx.latency().unwrap_or(0)), out),
+        },
+        Fid::EvtDir => out.push_str(match rec.code() {
+            CODE_EXIT | CODE_DROP => ">",
+            _ => "<",
+        }),
+        Fid::EvtType => out.push_str(&cx.code().name),
+        Fid::SyscallType => {
+            if !cx.is_syscall() {
+                return false;
+            }
+            out.push_str(&cx.code().name)
+        }
+        Fid::EvtCategory => cx.push_category(out),
+        Fid::EvtCpu => out.push_i64(i64::from(rec.cpu())),
+        Fid::EvtArgs | Fid::EvtInfo => cx.push_args(out),
+        Fid::EvtArg => return cx.push_arg(f, out),
+        Fid::EvtRawarg => return cx.push_rawarg(f, out),
+        Fid::EvtBuffer => {
+            let Some(b) = cx.buffer() else { return false };
+            out.push_bytes(b);
+        }
+        Fid::EvtBuflen => {
+            if cx.code().io == IoDir::None || !sys || rec.ret() < 0 {
+                return false;
+            }
+            out.push_u64(rec.ret() as u64);
+        }
+        Fid::EvtRes => {
+            if !sys {
+                return false;
+            }
+            let r = rec.ret();
+            if r >= 0 {
+                out.push_str("SUCCESS");
+            } else if let Some(n) = errno_name(r) {
+                out.push_str(n);
+            } else {
+                out.push_with(|b| write!(b, "{r}").is_ok());
+            }
+        }
+        Fid::EvtRawres => {
+            if !sys {
+                return false;
+            }
+            out.push_i64(rec.ret());
+        }
+        Fid::EvtFailed | Fid::EvtCountError => {
+            if !sys {
+                return false;
+            }
+            let failed = rec.ret() < 0;
+            if id == Fid::EvtFailed {
+                out.push_bool(failed);
+            } else {
+                out.push_u64(u64::from(failed));
+            }
+        }
+        Fid::EvtIsIo => out.push_bool(cx.code().io != IoDir::None),
+        Fid::EvtIsIoRead => out.push_bool(cx.code().io == IoDir::Read),
+        Fid::EvtIsIoWrite => out.push_bool(cx.code().io == IoDir::Write),
+        Fid::EvtIoDir => match cx.code().io {
+            IoDir::Read => out.push_str("r"),
+            IoDir::Write => out.push_str("w"),
+            IoDir::None => return false,
+        },
+        Fid::EvtIsOpenRead | Fid::EvtIsOpenWrite | Fid::EvtIsOpenExec | Fid::EvtIsOpenCreate => {
+            let flags = cx.open_flags();
+            let acc = flags.map_or(3, |f| f & 3);
+            let creat = flags.is_some_and(|f| f & 0o100 != 0);
+            let v = match id {
+                Fid::EvtIsOpenRead => flags.is_some() && (acc == 0 || acc == 2),
+                Fid::EvtIsOpenWrite => flags.is_some() && (acc == 1 || acc == 2),
+                Fid::EvtIsOpenExec => creat && cx.open_mode().is_some_and(|m| m & 0o111 != 0),
+                _ => creat && rec.ret() >= 0,
+            };
+            out.push_bool(v);
+        }
+        Fid::EvtCount => out.push_u64(1),
+        Fid::EvtCountExit => out.push_u64(u64::from(cx.is_syscall())),
+        Fid::EvtHostname => out.push_str(&cx.env.hostname),
+        Fid::EvtSource => out.push_str("syscall"),
+        Fid::EvtIsAsync => out.push_bool(false),
+        _ => return false,
+    }
+    true
+}

@@ -1,0 +1,230 @@
+//! The read pipeline: every event of a capture goes through
+//! [`State::apply`] (so filtered-out events still update the state), then
+//! the event-type prefilter, the filter and the template, into a writer.
+//!
+//! Works on any [`CaptureReader`] (files, or in-memory captures from the
+//! `.scap` importer). When neither the filter nor the template reads the
+//! state, the state is not built at all and `--from` seeks straight to its
+//! block.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use super::format::Template;
+use super::time::{self, Frame};
+use super::OutputError;
+use crate::capture::CaptureReader;
+use crate::event::display::ArgOpts;
+use crate::event::table::Syscalls;
+use crate::event::wire::{drop as wdrop, CODE_DROP};
+use crate::filter::fields::{Class, EventCtx, Fid, FieldEnv, Fields, OutTime, Shown};
+use crate::filter::{Ast, FieldInfo, Filter, Scratch, ValueBuf};
+use crate::state::{Effect, State};
+
+/// What to print and how.
+#[derive(Debug)]
+pub struct ReadOptions {
+    /// The filter and its AST (for the event-type prefilter).
+    pub filter: Option<(Ast, Filter)>,
+    /// The output template.
+    pub template: Template,
+    /// JSON lines instead of text.
+    pub json: bool,
+    /// Stop after this many printed events.
+    pub limit: Option<u64>,
+    /// Print only events at or after this time spec.
+    pub from: Option<String>,
+    /// Print only events at or before this time spec.
+    pub to: Option<String>,
+    /// `evt.outputtime` mode (`-t`).
+    pub out_time: OutTime,
+    /// Buffer rendering.
+    pub arg_opts: ArgOpts,
+}
+
+/// Counters of one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Events read (and applied to the state).
+    pub events: u64,
+    /// Events printed.
+    pub printed: u64,
+    /// Gap markers printed.
+    pub gaps: u64,
+    /// Whether the state was maintained.
+    pub stateful: bool,
+}
+
+/// Whether extracting `f` needs the reconstructed state.
+fn needs_state(f: &FieldInfo) -> bool {
+    match Fields::def_of(f) {
+        Some(d) if d.class() == Class::Evt => {
+            matches!(
+                d.id,
+                Fid::EvtArgs | Fid::EvtInfo | Fid::EvtArg | Fid::EvtCategory
+            )
+        }
+        Some(_) => true,
+        None => false,
+    }
+}
+
+/// The syscall table of a capture (the embedded default when it has none
+/// or an inconsistent one).
+pub fn table_of(meta: &crate::capture::CaptureMeta) -> Syscalls {
+    if meta.syscalls.syscalls.is_empty() {
+        return Syscalls::default_x86_64().clone();
+    }
+    Syscalls::new(meta.syscalls.clone()).unwrap_or_else(|_| Syscalls::default_x86_64().clone())
+}
+
+/// Event codes a filter can match (`None`: all).
+fn code_mask(ast: &Ast, env: &FieldEnv) -> Option<Vec<bool>> {
+    let n = usize::from(CODE_DROP) + 1;
+    let universe: BTreeSet<String> = (0..n as u16)
+        .map(|c| env.code(c).name.to_string())
+        .collect();
+    let set = crate::filter::event_types(ast, &universe)?;
+    Some(
+        (0..n as u16)
+            .map(|c| set.contains(&*env.code(c).name))
+            .collect(),
+    )
+}
+
+/// Prints the events of `cap` selected by `opts` into `out`.
+pub fn run<B: AsRef<[u8]>>(
+    cap: &CaptureReader<B>,
+    opts: &ReadOptions,
+    out: &mut dyn Write,
+) -> Result<ReadStats, OutputError> {
+    let meta = cap.meta();
+    let table = table_of(meta);
+    let totals = cap.totals();
+    let first_ts = totals.first_ts.unwrap_or(0);
+    let frame = Frame {
+        first_ts,
+        last_ts: totals.last_ts.unwrap_or(first_ts),
+        epoch_off: meta.machine.boottime_to_epoch_ns,
+    };
+    let from = opts
+        .from
+        .as_deref()
+        .map(|s| time::resolve(s, &frame))
+        .transpose()?;
+    let to = opts
+        .to
+        .as_deref()
+        .map(|s| time::resolve(s, &frame))
+        .transpose()?;
+    let mut env = FieldEnv::new(&table, meta, first_ts);
+    env.out_time = opts.out_time;
+    env.arg_opts = opts.arg_opts;
+    let stateful = opts.template.fields().any(needs_state)
+        || opts
+            .filter
+            .as_ref()
+            .is_some_and(|(_, f)| f.fields().into_iter().any(needs_state));
+    let mask = opts
+        .filter
+        .as_ref()
+        .and_then(|(ast, _)| code_mask(ast, &env));
+    // Blocks from `stop_block` on start after `to`: nothing more to print.
+    let stop_block = match to {
+        Some(t) => {
+            let b = cap.blocks();
+            let mut i = b.len();
+            while i > 0 && b[i - 1].first_ts > t {
+                i -= 1;
+            }
+            i
+        }
+        None => usize::MAX,
+    };
+    let mut state = State::from_capture(table.table(), &meta.snapshot);
+    let mut stats = ReadStats {
+        stateful,
+        ..ReadStats::default()
+    };
+    let mut cursor = cap.cursor();
+    if let (Some(t), false) = (from, stateful) {
+        cursor.seek_time(t)?;
+    }
+    let (mut line, mut scratch) = (String::new(), String::new());
+    let mut sc = Scratch::default();
+    let mut vals = ValueBuf::default();
+    let mut shown = Shown::default();
+    let none = Effect::default();
+    while let Some(r) = cursor.next() {
+        let (num, rec) = r?;
+        stats.events += 1;
+        let effect = if stateful {
+            state.apply(&rec)
+        } else {
+            Effect::default()
+        };
+        let ts = rec.ts();
+        if from.is_some_and(|f| ts < f) {
+            continue;
+        }
+        if to.is_some_and(|t| ts > t) {
+            if cap.block_for_event(num) >= stop_block {
+                break;
+            }
+            continue;
+        }
+        let code = rec.code();
+        if code == CODE_DROP {
+            line.clear();
+            let lost = rec.arg(wdrop::COUNT).unwrap_or(0);
+            if opts.json {
+                line.push_str(&format!(
+                    "{{\"gap\":{{\"lost\":{lost},\"cpu\":{}}}}}\n",
+                    rec.cpu()
+                ));
+            } else {
+                line.push_str(&format!(
+                    "--- {lost} events lost on CPU {} ---\n",
+                    rec.cpu()
+                ));
+            }
+            out.write_all(line.as_bytes())?;
+            stats.gaps += 1;
+            continue;
+        }
+        if let Some(m) = &mask {
+            if !m.get(usize::from(code)).copied().unwrap_or(false) {
+                continue;
+            }
+        }
+        let eff = if stateful { &effect } else { &none };
+        let mut cx = EventCtx::new(rec, num, &state, &table, meta, eff, &env, &mut scratch);
+        cx.shown = shown;
+        if let Some((_, f)) = &opts.filter {
+            if !f.matches(&mut cx, &mut sc) {
+                continue;
+            }
+        }
+        line.clear();
+        let ok = if opts.json {
+            opts.template
+                .render_json(&mut cx, &mut vals, &opts.arg_opts, &mut line)
+        } else {
+            opts.template
+                .render_text(&mut cx, &mut vals, &opts.arg_opts, &mut line)
+        };
+        if !ok {
+            continue;
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+        stats.printed += 1;
+        shown.first.get_or_insert(ts);
+        shown.prev = Some(ts);
+        if opts.limit.is_some_and(|l| stats.printed >= l) {
+            break;
+        }
+    }
+    out.flush()?;
+    Ok(stats)
+}
