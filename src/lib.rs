@@ -12,3 +12,4 @@ pub mod output;
 pub mod recorder;
 pub mod rules;
 pub mod state;
+pub mod tui;
