@@ -11,5 +11,6 @@ pub mod output;
 #[cfg(feature = "bpf")]
 pub mod recorder;
 pub mod rules;
+pub mod scap;
 pub mod state;
 pub mod tui;

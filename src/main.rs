@@ -16,6 +16,9 @@ fn run(c: cli::Cli) -> anyhow::Result<i32> {
         cli::Cmd::Verify(a) => cli::verify::run(&a),
         cli::Cmd::Read(a) => cli::read::run(&a),
         cli::Cmd::Fields(a) => cli::fields::run(&a),
+        cli::Cmd::Replay(a) => cli::replay::run(&a),
+        cli::Cmd::Rules(c) => cli::rules::run(&c),
+        cli::Cmd::Test(a) => cli::test::run(&a),
     }
 }
 

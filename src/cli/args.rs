@@ -25,6 +25,13 @@ pub enum Cmd {
     Info(InfoArgs),
     /// Check every checksum and the hash chain of a capture.
     Verify(VerifyArgs),
+    /// Run Falco rules over a capture (ours or a .scap) and print the alerts.
+    Replay(ReplayArgs),
+    /// Check or list Falco rules files.
+    #[command(subcommand)]
+    Rules(RulesCmd),
+    /// Run rule test specs (capture + rules + expected alerts).
+    Test(TestArgs),
     /// List every filter/output field with its type and description (like `sysdig -l`).
     Fields(FieldsArgs),
 }
@@ -183,4 +190,87 @@ pub struct VerifyArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `saker replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Capture to replay (ours or a sysdig/Falco .scap).
+    #[arg(short = 'r', long = "read", value_name = "CAPTURE")]
+    pub read: PathBuf,
+    /// Rules file, in load order; repeatable.
+    #[arg(short = 'R', long = "rules", value_name = "RULES", required = true)]
+    pub rules: Vec<PathBuf>,
+    /// Disable rules with this tag; repeatable.
+    #[arg(short = 'T', value_name = "TAG", conflicts_with = "enable_tags")]
+    pub disable_tags: Vec<String>,
+    /// Run only rules with this tag; repeatable.
+    #[arg(short = 't', value_name = "TAG")]
+    pub enable_tags: Vec<String>,
+    /// Print alerts as JSON lines (Falco's schema).
+    #[arg(long)]
+    pub json: bool,
+    /// Write alerts to this file instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Skip rules less severe than this priority.
+    #[arg(long = "min-priority", value_name = "PRIORITY", default_value = "debug")]
+    pub min_priority: String,
+    /// Alert on the first matching rule per event, or on all of them.
+    #[arg(long = "rule-matching", value_enum, default_value = "first")]
+    pub rule_matching: Matching,
+    /// Append Falco's suggested container fields to every output.
+    #[arg(long = "suggested-output")]
+    pub suggested_output: bool,
+    /// No summary on stderr.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+/// `--rule-matching`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Matching {
+    /// First matching rule only.
+    First,
+    /// Every matching rule.
+    All,
+}
+
+/// `saker rules …`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCmd {
+    /// Load rules files (in order) and print errors and warnings; exit 1 on errors.
+    Validate(RulesValidateArgs),
+    /// List the enabled rules with their event types.
+    List(RulesListArgs),
+}
+
+/// `saker rules validate`.
+#[derive(Debug, Args)]
+pub struct RulesValidateArgs {
+    /// Rules files, in load order.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// `saker rules list`.
+#[derive(Debug, Args)]
+pub struct RulesListArgs {
+    /// Rules file, in load order; repeatable.
+    #[arg(short = 'R', long = "rules", value_name = "RULES", required = true)]
+    pub rules: Vec<PathBuf>,
+    /// Print every rule, enabled or not.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+}
+
+/// `saker test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Spec files.
+    #[arg(required = true, value_name = "SPEC")]
+    pub specs: Vec<PathBuf>,
+    /// Rewrite each spec's expectations with the actual results.
+    #[arg(long)]
+    pub bless: bool,
 }

@@ -7,6 +7,9 @@ pub mod info;
 pub mod read;
 #[cfg(feature = "bpf")]
 pub mod record;
+pub mod replay;
+pub mod rules;
+pub mod test;
 pub mod verify;
 
 pub use args::{Cli, Cmd};

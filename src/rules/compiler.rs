@@ -137,6 +137,30 @@ fn shift(e: FilterError, base: usize) -> FilterError {
     FilterError::new(e.kind, Span::new(e.pos + base, e.end + base), e.message)
 }
 
+/// The values one list item contributes, read as Falco's textual substitution would: an
+/// item with a space that is not already quoted is wrapped in `"…"`, then the text is read
+/// as the inside of a `( … )` list (so `'"(systemd)"'` is the quoted value `(systemd)`).
+fn list_item(item: &str) -> Result<Vec<Literal>, FilterError> {
+    const PRE: &str = "x.x in (";
+    let quoted = item.starts_with('"') || item.starts_with('\'');
+    let body = if item.contains(' ') && !quoted {
+        let mut q = String::new();
+        let _ = filter::print::write_quoted(&mut q, item);
+        q
+    } else {
+        item.to_string()
+    };
+    let text = format!("{PRE}{body})");
+    let back = |e: FilterError| {
+        let s = e.pos.saturating_sub(PRE.len()).min(item.len());
+        FilterError::new(e.kind, Span::new(s, e.end.saturating_sub(PRE.len()).clamp(s, item.len())), e.message)
+    };
+    match filter::parse(&text).map_err(back)? {
+        Ast::Check { rhs: filter::Rhs::List { items, .. }, .. } => Ok(items),
+        _ => Err(FilterError::new(ErrorKind::List, Span::new(0, item.len()), "list item is not a value")),
+    }
+}
+
 fn field_class(field: &str) -> &str {
     field.split('.').next().unwrap_or("")
 }
@@ -153,7 +177,7 @@ pub fn compile(
     for l in &c.lists {
         let mut items = Vec::new();
         for t in &l.items {
-            let lits = filter::parse_list_item(&t.value).map_err(|e| {
+            let lits = list_item(&t.value).map_err(|e| {
                 let e = e.locate(&t.value);
                 RulesError::Condition {
                     loc: t.loc.clone(),

@@ -129,6 +129,12 @@ pub enum RulesError {
         /// What is wrong.
         message: String,
     },
+    /// Reading the capture being replayed failed.
+    #[error("replay: {message}")]
+    Replay {
+        /// What went wrong.
+        message: String,
+    },
     /// The file requires a newer engine.
     #[error("{loc}: rules require engine version {required}, but this engine is {have}")]
     EngineVersion {
@@ -149,16 +155,17 @@ fn context(item: &Option<(ItemKind, String)>) -> String {
 }
 
 impl RulesError {
-    /// The file position the error refers to.
-    pub fn loc(&self) -> &Loc {
-        match self {
+    /// The file position the error refers to (none for replay errors).
+    pub fn loc(&self) -> Option<&Loc> {
+        Some(match self {
             RulesError::Yaml { loc, .. }
             | RulesError::Schema { loc, .. }
             | RulesError::Definition { loc, .. }
             | RulesError::Condition { loc, .. }
             | RulesError::Exception { loc, .. }
             | RulesError::EngineVersion { loc, .. } => loc,
-        }
+            RulesError::Replay { .. } => return None,
+        })
     }
 }
 

@@ -2,31 +2,29 @@
 //!
 //! Owns YAML decoding and the per-item schema (which keys exist, their shapes). It does no
 //! I/O and applies nothing: redefinitions, `append` and `override` are the collector's.
-//! YAML is read with `saphyr` without scalar resolution, so every scalar keeps its
-//! original text as yaml-cpp's `Scalar()` does (`1.0` stays `1.0`). Nesting deeper than
-//! [`MAX_YAML_DEPTH`] is rejected before a tree is built.
+//! YAML is read by [`super::yaml`] (libyaml semantics) without scalar resolution, so every
+//! scalar keeps its original text as yaml-cpp's `Scalar()` does (`1.0` stays `1.0`).
 
 use super::error::{ItemKind, Loc, RulesError, Warning, WarningKind};
 use super::items::*;
-use saphyr::{MarkedYaml, ScalarStyle, YamlData, YamlLoader};
-use saphyr_parser::{Event, Parser, SpannedEventReceiver};
+use super::yaml::{self, Kind, Node};
 use std::sync::Arc;
-
-/// Deepest YAML nesting accepted (rules files need 5).
-pub const MAX_YAML_DEPTH: usize = 64;
 
 /// Reads one rules file. `file` names it in positions; `text` is its content.
 pub fn read(file: &str, text: &str) -> Result<(Vec<Item>, Vec<Warning>), RulesError> {
     let file: Arc<str> = file.into();
-    let docs = load_yaml(&file, text)?;
+    let docs = yaml::load(text).map_err(|e| RulesError::Yaml {
+        loc: Loc { file: file.clone(), line: e.line, col: e.col },
+        message: e.message,
+    })?;
     let mut r = Reader {
         file,
         warnings: Vec::new(),
     };
     let mut items = Vec::new();
     for doc in &docs {
-        match &doc.data {
-            YamlData::Sequence(seq) => {
+        match &doc.kind {
+            Kind::Seq(seq) => {
                 for el in seq {
                     if let Some(item) = r.item(el)? {
                         items.push(item);
@@ -42,86 +40,16 @@ pub fn read(file: &str, text: &str) -> Result<(Vec<Item>, Vec<Warning>), RulesEr
     Ok((items, r.warnings))
 }
 
-/// Forwards events to the loader while enforcing the depth limit.
-struct DepthGuard<'i> {
-    inner: YamlLoader<'i, MarkedYaml<'i>>,
-    depth: usize,
-    too_deep: Option<saphyr_parser::Marker>,
-}
-
-impl<'i> SpannedEventReceiver<'i> for DepthGuard<'i> {
-    fn on_event(&mut self, ev: Event<'i>, span: saphyr_parser::Span) {
-        if self.too_deep.is_some() {
-            return;
-        }
-        match ev {
-            Event::SequenceStart(..) | Event::MappingStart(..) => {
-                self.depth += 1;
-                if self.depth > MAX_YAML_DEPTH {
-                    self.too_deep = Some(span.start);
-                    return;
-                }
-            }
-            Event::SequenceEnd | Event::MappingEnd => self.depth = self.depth.saturating_sub(1),
-            _ => {}
-        }
-        self.inner.on_event(ev, span);
-    }
-}
-
-fn loc_of(file: &Arc<str>, m: &saphyr_parser::Marker) -> Loc {
-    Loc {
-        file: file.clone(),
-        line: u32::try_from(m.line()).unwrap_or(u32::MAX),
-        col: u32::try_from(m.col() + 1).unwrap_or(u32::MAX),
-    }
-}
-
-fn load_yaml<'i>(file: &Arc<str>, text: &'i str) -> Result<Vec<MarkedYaml<'i>>, RulesError> {
-    let mut loader = YamlLoader::default();
-    loader.early_parse(false);
-    let mut guard = DepthGuard {
-        inner: loader,
-        depth: 0,
-        too_deep: None,
-    };
-    let mut parser = Parser::new_from_str(text);
-    let res = parser.load(&mut guard, true);
-    if let Some(m) = guard.too_deep {
-        return Err(RulesError::Yaml {
-            loc: loc_of(file, &m),
-            message: format!("nesting deeper than {MAX_YAML_DEPTH} levels"),
-        });
-    }
-    let yaml_err = |e: &saphyr_parser::ScanError| RulesError::Yaml {
-        loc: loc_of(file, e.marker()),
-        message: e.info().to_string(),
-    };
-    res.map_err(|e| yaml_err(&e))?;
-    if let Some(e) = guard.inner.error() {
-        return Err(yaml_err(e));
-    }
-    Ok(guard.inner.into_documents())
-}
-
-/// The text of a scalar node (through tags), if it is one.
-fn scalar<'a>(n: &'a MarkedYaml<'_>) -> Option<&'a str> {
-    match &n.data {
-        YamlData::Representation(s, _, _) => Some(s),
-        YamlData::Value(saphyr::Scalar::String(s)) => Some(s),
-        YamlData::Tagged(_, inner) => scalar(inner),
+/// The text of a scalar node, if it is one.
+fn scalar(n: &Node) -> Option<&str> {
+    match &n.kind {
+        Kind::Scalar { value, .. } => Some(value),
         _ => None,
     }
 }
 
-fn is_null(n: &MarkedYaml<'_>) -> bool {
-    match &n.data {
-        YamlData::Representation(s, ScalarStyle::Plain, _) => {
-            matches!(&**s, "" | "~" | "null" | "Null" | "NULL")
-        }
-        YamlData::Value(saphyr::Scalar::Null) => true,
-        _ => false,
-    }
+fn is_null(n: &Node) -> bool {
+    matches!(&n.kind, Kind::Scalar { value, plain: true } if matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL"))
 }
 
 /// yaml-cpp's boolean spellings.
@@ -137,7 +65,7 @@ fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-type Map<'a, 'i> = Vec<(&'a str, &'a MarkedYaml<'i>, &'a MarkedYaml<'i>)>;
+type Map<'a> = Vec<(&'a str, &'a Node, &'a Node)>;
 
 struct Reader {
     file: Arc<str>,
@@ -145,13 +73,13 @@ struct Reader {
 }
 
 impl Reader {
-    fn loc(&self, n: &MarkedYaml<'_>) -> Loc {
-        loc_of(&self.file, &n.span.start)
+    fn loc(&self, n: &Node) -> Loc {
+        Loc { file: self.file.clone(), line: n.line, col: n.col }
     }
 
     fn schema(
         &self,
-        n: &MarkedYaml<'_>,
+        n: &Node,
         item: Option<(ItemKind, &str)>,
         msg: impl Into<String>,
     ) -> RulesError {
@@ -162,7 +90,7 @@ impl Reader {
         }
     }
 
-    fn warn(&mut self, n: &MarkedYaml<'_>, item: Option<(ItemKind, &str)>, msg: String) {
+    fn warn(&mut self, n: &Node, item: Option<(ItemKind, &str)>, msg: String) {
         self.warnings.push(Warning {
             kind: WarningKind::UnknownKey,
             loc: self.loc(n),
@@ -172,12 +100,12 @@ impl Reader {
     }
 
     /// The entries of a map with scalar keys.
-    fn map<'a, 'i>(
+    fn map<'a>(
         &self,
-        n: &'a MarkedYaml<'i>,
+        n: &'a Node,
         item: Option<(ItemKind, &str)>,
-    ) -> Result<Map<'a, 'i>, RulesError> {
-        let YamlData::Mapping(m) = &n.data else {
+    ) -> Result<Map<'a>, RulesError> {
+        let Kind::Map(m) = &n.kind else {
             return Err(self.schema(
                 n,
                 item,
@@ -194,7 +122,7 @@ impl Reader {
 
     fn text(
         &self,
-        v: &MarkedYaml<'_>,
+        v: &Node,
         key: &str,
         item: Option<(ItemKind, &str)>,
     ) -> Result<Text, RulesError> {
@@ -209,7 +137,7 @@ impl Reader {
 
     fn boolean(
         &self,
-        v: &MarkedYaml<'_>,
+        v: &Node,
         key: &str,
         item: Option<(ItemKind, &str)>,
     ) -> Result<bool, RulesError> {
@@ -218,14 +146,14 @@ impl Reader {
             .ok_or_else(|| self.schema(v, item, format!("value of '{key}' must be a boolean")))
     }
 
-    fn seq<'a, 'i>(
+    fn seq<'a>(
         &self,
-        v: &'a MarkedYaml<'i>,
+        v: &'a Node,
         key: &str,
         item: Option<(ItemKind, &str)>,
-    ) -> Result<&'a [MarkedYaml<'i>], RulesError> {
-        match &v.data {
-            YamlData::Sequence(s) => Ok(s),
+    ) -> Result<&'a [Node], RulesError> {
+        match &v.kind {
+            Kind::Seq(s) => Ok(s),
             _ if is_null(v) => Ok(&[]),
             _ => Err(self.schema(v, item, format!("value of '{key}' must be a sequence"))),
         }
@@ -233,7 +161,7 @@ impl Reader {
 
     fn texts(
         &self,
-        v: &MarkedYaml<'_>,
+        v: &Node,
         key: &str,
         item: Option<(ItemKind, &str)>,
     ) -> Result<Vec<Text>, RulesError> {
@@ -245,7 +173,7 @@ impl Reader {
 
     fn overrides(
         &self,
-        v: &MarkedYaml<'_>,
+        v: &Node,
         item: Option<(ItemKind, &str)>,
     ) -> Result<Vec<Override>, RulesError> {
         let mut out = Vec::new();
@@ -270,7 +198,7 @@ impl Reader {
         Ok(out)
     }
 
-    fn item(&mut self, el: &MarkedYaml<'_>) -> Result<Option<Item>, RulesError> {
+    fn item(&mut self, el: &Node) -> Result<Option<Item>, RulesError> {
         let map = self.map(el, None)?;
         let get = |k: &str| map.iter().find(|(name, _, _)| *name == k).map(|e| e.2);
         if let Some(v) = get("required_engine_version") {
@@ -298,13 +226,13 @@ impl Reader {
         Ok(None)
     }
 
-    fn plugins(&self, v: &MarkedYaml<'_>) -> Result<Vec<PluginReq>, RulesError> {
+    fn plugins(&self, v: &Node) -> Result<Vec<PluginReq>, RulesError> {
         let key = "required_plugin_versions";
         let mut out = Vec::new();
         for p in self.seq(v, key, None)? {
             let m = self.map(p, None)?;
             let get = |k: &str| m.iter().find(|e| e.0 == k).map(|e| e.2);
-            let name_version = |n: &MarkedYaml<'_>| -> Result<(Text, Text), RulesError> {
+            let name_version = |n: &Node| -> Result<(Text, Text), RulesError> {
                 let m = self.map(n, None)?;
                 let get = |k: &str| m.iter().find(|e| e.0 == k).map(|e| e.2);
                 let name = get("name")
@@ -334,9 +262,9 @@ impl Reader {
 
     fn list(
         &mut self,
-        el: &MarkedYaml<'_>,
-        map: &Map<'_, '_>,
-        name: &MarkedYaml<'_>,
+        el: &Node,
+        map: &Map<'_>,
+        name: &Node,
     ) -> Result<ListItem, RulesError> {
         let name = self.text(name, "list", None)?;
         let it = Some((ItemKind::List, name.value.as_str()));
@@ -364,9 +292,9 @@ impl Reader {
 
     fn macro_item(
         &mut self,
-        el: &MarkedYaml<'_>,
-        map: &Map<'_, '_>,
-        name: &MarkedYaml<'_>,
+        el: &Node,
+        map: &Map<'_>,
+        name: &Node,
     ) -> Result<MacroItem, RulesError> {
         let name = self.text(name, "macro", None)?;
         let it = Some((ItemKind::Macro, name.value.as_str()));
@@ -394,9 +322,9 @@ impl Reader {
 
     fn rule(
         &mut self,
-        el: &MarkedYaml<'_>,
-        map: &Map<'_, '_>,
-        name: &MarkedYaml<'_>,
+        el: &Node,
+        map: &Map<'_>,
+        name: &Node,
     ) -> Result<RuleItem, RulesError> {
         let name = self.text(name, "rule", None)?;
         let n = name.value.clone();
@@ -487,24 +415,24 @@ impl Reader {
 
     fn one_or_many(
         &self,
-        v: &MarkedYaml<'_>,
+        v: &Node,
         key: &str,
         it: Option<(ItemKind, &str)>,
     ) -> Result<OneOrMany, RulesError> {
-        match &v.data {
-            YamlData::Sequence(_) => Ok(OneOrMany::Many(self.texts(v, key, it)?)),
+        match &v.kind {
+            Kind::Seq(_) => Ok(OneOrMany::Many(self.texts(v, key, it)?)),
             _ => Ok(OneOrMany::One(self.text(v, key, it)?)),
         }
     }
 
-    fn exc_value(&self, v: &MarkedYaml<'_>, it: Option<(ItemKind, &str)>) -> Result<ExcValue, RulesError> {
-        match &v.data {
-            YamlData::Sequence(_) => Ok(ExcValue::List(self.texts(v, "values", it)?)),
+    fn exc_value(&self, v: &Node, it: Option<(ItemKind, &str)>) -> Result<ExcValue, RulesError> {
+        match &v.kind {
+            Kind::Seq(_) => Ok(ExcValue::List(self.texts(v, "values", it)?)),
             _ => Ok(ExcValue::Scalar(self.text(v, "values", it)?)),
         }
     }
 
-    fn exception(&mut self, e: &MarkedYaml<'_>, rule: &str) -> Result<Exception, RulesError> {
+    fn exception(&mut self, e: &Node, rule: &str) -> Result<Exception, RulesError> {
         let it = Some((ItemKind::Rule, rule));
         let map = self.map(e, it)?;
         let get = |k: &str| map.iter().find(|x| x.0 == k).map(|x| x.2);
@@ -521,8 +449,8 @@ impl Reader {
         if let Some(v) = get("values") {
             for entry in self.seq(v, "values", it)? {
                 let loc = self.loc(entry);
-                values.push(match &entry.data {
-                    YamlData::Sequence(s) => ExcEntry::Tuple(
+                values.push(match &entry.kind {
+                    Kind::Seq(s) => ExcEntry::Tuple(
                         s.iter()
                             .map(|x| self.exc_value(x, it))
                             .collect::<Result<_, _>>()?,

@@ -65,7 +65,7 @@ pub use ops::{Op, Ops};
 pub use path::PATH_CAP;
 pub use query::Ancestors;
 pub use sockaddr::SockAddr;
-pub use thread::{Creds, Process, Thread, LOGINUID_UNSET};
+pub use thread::{container_id, Creds, Process, Thread, LOGINUID_UNSET};
 pub use users::Users;
 
 pub use crate::event::meta::FdKind;

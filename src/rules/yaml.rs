@@ -1,0 +1,143 @@
+//! A small positioned YAML tree built from `libyaml-safer` events (a safe port of libyaml,
+//! so rules files parse exactly where yaml-cpp and PyYAML do).
+//!
+//! Owns tree building only: scalars keep their original text and whether they were plain;
+//! anchors are resolved by copying under a node budget (no alias bombs); nesting deeper
+//! than [`MAX_DEPTH`] is rejected before it is built.
+
+use libyaml_safer::{EventData, Mark, Parser, ScalarStyle};
+use std::collections::HashMap;
+
+/// Deepest nesting accepted (rules files need 5).
+pub const MAX_DEPTH: usize = 64;
+/// Most nodes a file may produce, aliases included.
+pub const MAX_NODES: usize = 4_000_000;
+
+/// A YAML node with its 1-based position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// The content.
+    pub kind: Kind,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub col: u32,
+}
+
+/// Node content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// A scalar's text; `plain` when written without quotes or block style.
+    Scalar {
+        /// The text.
+        value: String,
+        /// Written plain.
+        plain: bool,
+    },
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in file order.
+    Map(Vec<(Node, Node)>),
+}
+
+/// A YAML error with its 1-based position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub col: u32,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn pos(m: Mark) -> (u32, u32) {
+    (
+        u32::try_from(m.line + 1).unwrap_or(u32::MAX),
+        u32::try_from(m.column + 1).unwrap_or(u32::MAX),
+    )
+}
+
+fn count(n: &Node) -> usize {
+    match &n.kind {
+        Kind::Scalar { .. } => 1,
+        Kind::Seq(v) => 1 + v.iter().map(count).sum::<usize>(),
+        Kind::Map(v) => 1 + v.iter().map(|(k, x)| count(k) + count(x)).sum::<usize>(),
+    }
+}
+
+type Stack = Vec<(Node, Option<String>, Option<Node>)>;
+
+fn open(stack: &mut Stack, kind: Kind, anchor: Option<String>, line: u32, col: u32) -> Result<(), YamlError> {
+    if stack.len() >= MAX_DEPTH {
+        return Err(YamlError { line, col, message: format!("nesting deeper than {MAX_DEPTH} levels") });
+    }
+    stack.push((Node { kind, line, col }, anchor, None));
+    Ok(())
+}
+
+/// Parses every document of `text`.
+pub fn load(text: &str) -> Result<Vec<Node>, YamlError> {
+    let mut p = Parser::new();
+    p.set_input(text.as_bytes());
+    let mut docs = Vec::new();
+    // Open collections: the node, its anchor, and a pending map key.
+    let mut stack: Stack = Vec::new();
+    let mut anchors: HashMap<String, Node> = HashMap::new();
+    let mut nodes = 0usize;
+    loop {
+        let ev = p.parse().map_err(|e| {
+            let (line, col) = e.problem_mark().map_or((0, 0), pos);
+            let message = match e.context() {
+                Some(c) => format!("{}, {}", e.problem(), c),
+                None => e.problem().to_string(),
+            };
+            YamlError { line, col, message }
+        })?;
+        let (line, col) = pos(ev.start_mark);
+        let err = |message: String| YamlError { line, col, message };
+        let done = match ev.data {
+            EventData::StreamEnd => break,
+            EventData::StreamStart { .. } | EventData::DocumentStart { .. } | EventData::DocumentEnd { .. } => continue,
+            EventData::Scalar { value, anchor, style, .. } => {
+                let plain = style == ScalarStyle::Plain;
+                Some((Node { kind: Kind::Scalar { value, plain }, line, col }, anchor))
+            }
+            EventData::Alias { anchor } => {
+                let n = anchors.get(&anchor).cloned().ok_or_else(|| err(format!("unknown anchor '{anchor}'")))?;
+                nodes += count(&n);
+                Some((n, None))
+            }
+            EventData::SequenceStart { anchor, .. } => {
+                open(&mut stack, Kind::Seq(Vec::new()), anchor, line, col)?;
+                None
+            }
+            EventData::MappingStart { anchor, .. } => {
+                open(&mut stack, Kind::Map(Vec::new()), anchor, line, col)?;
+                None
+            }
+            EventData::SequenceEnd | EventData::MappingEnd => {
+                let (n, anchor, _) = stack.pop().ok_or_else(|| err("unbalanced collection end".into()))?;
+                Some((n, anchor))
+            }
+        };
+        nodes += 1;
+        if nodes > MAX_NODES {
+            return Err(err(format!("more than {MAX_NODES} YAML nodes")));
+        }
+        let Some((node, anchor)) = done else { continue };
+        if let Some(a) = anchor {
+            anchors.insert(a, node.clone());
+        }
+        match stack.last_mut() {
+            None => docs.push(node),
+            Some((Node { kind: Kind::Seq(v), .. }, _, _)) => v.push(node),
+            Some((Node { kind: Kind::Map(v), .. }, _, key)) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => v.push((k, node)),
+            },
+            Some(_) => return Err(err("scalar cannot hold children".into())),
+        }
+    }
+    Ok(docs)
+}

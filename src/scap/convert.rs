@@ -1,0 +1,381 @@
+//! Mapping scap events onto our event model: enter/exit pairs of a thread
+//! become ONE syscall record (code found by name in our x86_64 table, args
+//! from the params, pointer data as params of the matching wire kind), and
+//! lone enters become `F_UNFINISHED` records. Special records (EXEC, FORK,
+//! EXIT, DROP) and internal events are handled in [`super::special`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::events_table::{ec, ef, pt, EVENTS, PPM_SC_NAMES};
+use super::flags::{clone_flags_from_ppm, open_flags_from_ppm};
+use super::parse::{strip_nul, RawEvent};
+use super::sock::{from_sockaddr, from_tuple, Side};
+use super::special::Threads;
+use super::ImportStats;
+use crate::event::meta::{ArgKind, ProcInfo};
+use crate::event::table::Syscalls;
+use crate::event::wire::{CODE_COMPAT_BASE, F_UNFINISHED};
+use crate::event::{ParamKind, RecordBuilder};
+
+/// A param to attach: arg index, kind, data.
+type OutParam = (u8, ParamKind, Vec<u8>);
+
+/// Time-ordered output records (sorted once at the end).
+#[derive(Debug, Default)]
+pub struct Sink {
+    buf: Vec<u8>,
+    idx: Vec<(u64, usize, usize)>,
+}
+
+impl Sink {
+    /// Adds a record with sort key `ts` (ties keep insertion order).
+    pub fn push(&mut self, ts: u64, rec: &[u8]) {
+        self.idx.push((ts, self.buf.len(), rec.len()));
+        self.buf.extend_from_slice(rec);
+    }
+    /// Concatenated records in time order.
+    pub fn into_sorted(mut self) -> Vec<u8> {
+        self.idx.sort_by_key(|&(ts, start, _)| (ts, start));
+        let mut out = Vec::with_capacity(self.buf.len());
+        for (_, s, l) in self.idx {
+            out.extend_from_slice(&self.buf[s..s + l]);
+        }
+        out
+    }
+}
+
+/// The streaming converter: feed raw events in file order with
+/// [`Converter::push`], then call [`Converter::finish`].
+#[derive(Debug)]
+pub struct Converter<'a> {
+    sys: &'static Syscalls,
+    pub(super) threads: Threads,
+    pending: HashMap<u64, RawEvent<'a>>,
+    pub(super) sink: Sink,
+    pub(super) stats: ImportStats,
+    pub(super) containers: Vec<String>,
+}
+
+/// libs event names that differ from the x86_64 syscall names.
+fn syscall_name(libs: &str) -> &str {
+    match libs {
+        "pread" => "pread64",
+        "pwrite" => "pwrite64",
+        "prlimit" => "prlimit64",
+        "umount" => "umount2",
+        "recv" => "recvfrom",
+        "send" => "sendto",
+        "llseek" => "_llseek",
+        "signalfd" => "signalfd4",
+        "eventfd" => "eventfd2",
+        n => n,
+    }
+}
+
+/// scap param names that may carry the kernel argument `k`.
+fn candidates(k: &str) -> &[&str] {
+    match k {
+        "filename" | "pathname" | "path" | "name" => &["name", "path", "filename", "pathname"],
+        "dfd" | "dirfd" => &["dirfd"],
+        "olddfd" | "olddirfd" => &["olddirfd"],
+        "newdfd" | "newdirfd" => &["newdirfd"],
+        "oldname" | "oldpath" => &["oldpath", "target"],
+        "newname" | "newpath" => &["newpath", "linkpath"],
+        "count" | "len" | "size" => &["size", "len", "length"],
+        "buf" | "ubuf" => &["data"],
+        "fildes" | "ufd" | "fd" => &["fd"],
+        "family" => &["domain", "family"],
+        "protocol" => &["proto", "protocol"],
+        "uservaddr" | "umyaddr" | "addr" => &["addr"],
+        "off" | "pgoff" | "offset" => &["offset", "pos"],
+        "upid" | "pid" => &["pid"],
+        "sig" => &["sig"],
+        "mode" => &["mode"],
+        "flags" => &["flags"],
+        "cmd" => &["cmd"],
+        "resource" => &["resource"],
+        "how" => &["how"],
+        "backlog" => &["backlog"],
+        "type" => &["type"],
+        "prot" => &["prot"],
+        "request" => &["request"],
+        "uid" | "ruid" => &["uid", "ruid"],
+        "gid" | "rgid" => &["gid", "rgid"],
+        "euid" => &["euid"],
+        "egid" => &["egid"],
+        "suid" => &["suid"],
+        "sgid" => &["sgid"],
+        "addrlen" => &["addrlen"],
+        "level" => &["level"],
+        "optname" => &["optname"],
+        "target" => &["target"],
+        _ => &[],
+    }
+}
+
+/// A param looked up over the enter event, then the exit event.
+fn find<'a>(evs: &[&RawEvent<'a>], k: &str) -> Option<(&'a [u8], u8)> {
+    std::iter::once(k)
+        .chain(candidates(k).iter().copied())
+        .find_map(|n| evs.iter().find_map(|e| e.get(n)))
+}
+
+impl<'a> Converter<'a> {
+    /// A converter seeded with the snapshot's threads.
+    pub fn new(procs: &[ProcInfo]) -> Self {
+        Converter {
+            sys: Syscalls::default_x86_64(),
+            threads: Threads::from_snapshot(procs),
+            pending: HashMap::new(),
+            sink: Sink::default(),
+            stats: ImportStats::default(),
+            containers: Vec::new(),
+        }
+    }
+
+    /// Converts one raw event (file order).
+    pub fn push(&mut self, ev: RawEvent<'a>) {
+        let info = ev.info();
+        if info.flags & ef::UNUSED != 0 {
+            self.stats.unused_types += 1;
+            return;
+        }
+        if info.category & ec::SYSCALL == 0 {
+            self.special(&ev);
+            return;
+        }
+        let exit_used = EVENTS
+            .get(ev.etype as usize + 1)
+            .is_some_and(|x| x.flags & ef::UNUSED == 0);
+        if ev.is_enter() && exit_used {
+            if let Some(old) = self.pending.insert(ev.tid, ev) {
+                self.stats.enter_without_exit += 1;
+                self.syscall(Some(&old), None);
+            }
+        } else if ev.is_enter() {
+            self.syscall(Some(&ev), None);
+        } else {
+            let enter = match self.pending.remove(&ev.tid) {
+                Some(e) if e.etype + 1 == ev.etype => Some(e),
+                Some(e) => {
+                    self.stats.enter_without_exit += 1;
+                    self.syscall(Some(&e), None);
+                    None
+                }
+                None => None,
+            };
+            if enter.is_some() {
+                self.stats.paired += 1;
+            } else {
+                self.stats.exit_without_enter += 1;
+            }
+            // EXEC/FORK first: they precede the syscall's return (as the
+            // kernel's sched_process_* tracepoints do) and register the thread.
+            self.after_exit(enter.as_ref(), &ev);
+            self.syscall(enter.as_ref(), Some(&ev));
+        }
+    }
+
+    /// Flushes lone enters as unfinished records and returns the outputs.
+    pub fn finish(mut self) -> (Sink, ImportStats, Vec<String>, Threads) {
+        let mut left: Vec<RawEvent<'a>> = self.pending.drain().map(|(_, e)| e).collect();
+        left.sort_by_key(|e| (e.ts, e.offset));
+        for e in &left {
+            self.syscall(Some(e), None);
+        }
+        (self.sink, self.stats, self.containers, self.threads)
+    }
+
+    fn code_of(&mut self, evs: &[&RawEvent<'a>]) -> Option<u16> {
+        let name = evs[0].info().name;
+        let code = if name == "syscall" {
+            // Current files carry the native nr; old ones only the ppm_sc id.
+            let native = evs.iter().find_map(|e| e.int("nativeID"));
+            match native {
+                Some(id) => u16::try_from(id).ok().filter(|c| *c < CODE_COMPAT_BASE),
+                None => evs
+                    .iter()
+                    .find_map(|e| e.int("ID"))
+                    .and_then(|id| PPM_SC_NAMES.get(id as usize))
+                    .and_then(|n| self.sys.codes(syscall_name(n)).first().copied()),
+            }
+        } else {
+            self.sys.codes(syscall_name(name)).first().copied()
+        };
+        if code.is_none() {
+            *self.stats.unmapped.entry(name.to_string()).or_default() += 1;
+        }
+        code
+    }
+
+    /// Emits one syscall record from an enter and/or exit event.
+    fn syscall(&mut self, enter: Option<&RawEvent<'a>>, exit: Option<&RawEvent<'a>>) {
+        let evs: Vec<&RawEvent<'a>> = enter.into_iter().chain(exit).collect();
+        let Some(code) = self.code_of(&evs) else {
+            return;
+        };
+        let base = exit.or(enter).expect("one of enter/exit is given");
+        let tid = base.tid as u32;
+        let pid = self.threads.pid_of(tid, &mut self.stats);
+        let ret = exit.map_or(0, exit_ret);
+        let mut b = RecordBuilder::new(code, base.cpu, base.ts, tid, pid, ret);
+        if exit.is_none() {
+            b = b.flags(F_UNFINISHED);
+            self.stats.unfinished += 1;
+        }
+        let (args, params) = self.args_and_params(code, &evs);
+        b = b.args(&args);
+        if let (Some(e), Some(_)) = (enter, exit) {
+            b = b.enter_ts(e.ts);
+        }
+        for (i, kind, data) in params {
+            b = b.param(i, kind, &data);
+        }
+        self.sink.push(base.ts, &b.build());
+        self.stats.records += 1;
+    }
+
+    fn args_and_params(&mut self, code: u16, evs: &[&RawEvent<'a>]) -> (Vec<u64>, Vec<OutParam>) {
+        let Some(desc) = self.sys.get(code) else {
+            return (Vec::new(), Vec::new());
+        };
+        let name = evs[0].info().name;
+        let mut args = vec![0u64; desc.args.len()];
+        let mut params = Vec::new();
+        for (i, a) in desc.args.iter().enumerate() {
+            let idx = i as u8;
+            match a.kind {
+                ArgKind::Scalar | ArgKind::Fd | ArgKind::Dirfd => {
+                    if let Some((v, ty)) = find(evs, &a.name) {
+                        args[i] = self.scalar(name, &a.name, v, ty);
+                    }
+                }
+                ArgKind::Str => {
+                    let p = find(evs, &a.name)
+                        .filter(|(_, ty)| is_str(*ty))
+                        .or_else(|| {
+                            // A single-path syscall whose scap param has another name.
+                            let strs = desc.args.iter().filter(|x| x.kind == ArgKind::Str).count();
+                            (strs == 1).then(|| first_path(evs)).flatten()
+                        });
+                    if let Some((v, _)) = p {
+                        params.push((idx, ParamKind::Str, strip_nul(v).to_vec()));
+                    }
+                }
+                ArgKind::BufIn | ArgKind::BufOut | ArgKind::IovecIn | ArgKind::IovecOut => {
+                    if let Some((v, _)) = find(evs, "data") {
+                        params.push((idx, ParamKind::Buf, v.to_vec()));
+                    }
+                }
+                ArgKind::MsghdrIn | ArgKind::MsghdrOut => {
+                    let side = if a.kind == ArgKind::MsghdrIn {
+                        Side::Dst
+                    } else {
+                        Side::Src
+                    };
+                    if let Some(sa) = find(evs, "tuple").and_then(|(v, _)| from_tuple(v, side)) {
+                        params.push((idx, ParamKind::Sockaddr, sa));
+                    }
+                    if let Some((v, _)) = find(evs, "data") {
+                        params.push((idx, ParamKind::Buf, v.to_vec()));
+                    }
+                }
+                ArgKind::SockaddrIn => {
+                    let sa = find(evs, "addr")
+                        .filter(|(_, ty)| *ty == pt::SOCKADDR)
+                        .and_then(|(v, _)| from_sockaddr(v))
+                        .or_else(|| find(evs, "tuple").and_then(|(v, _)| from_tuple(v, Side::Dst)));
+                    if let Some(sa) = sa {
+                        params.push((idx, ParamKind::Sockaddr, sa));
+                    }
+                }
+                ArgKind::SockaddrOut => {
+                    if let Some(sa) = find(evs, "tuple").and_then(|(v, _)| from_tuple(v, Side::Src))
+                    {
+                        params.push((idx, ParamKind::Sockaddr, sa));
+                    }
+                }
+                ArgKind::Argv => {
+                    if let Some(argv) = exec_argv(evs) {
+                        params.push((idx, ParamKind::Argv, argv));
+                    }
+                }
+                ArgKind::StructIn | ArgKind::StructOut | ArgKind::Pointer => {}
+            }
+        }
+        (args, params)
+    }
+
+    /// A scalar arg value; libs-encoded flags are translated back to kernel
+    /// values where we know the table, and dropped (0) otherwise.
+    fn scalar(&mut self, event: &str, arg: &str, v: &[u8], ty: u8) -> u64 {
+        let Some(x) = super::parse::int_value(v, ty) else {
+            return 0;
+        };
+        match ty {
+            pt::FLAGS8
+            | pt::FLAGS16
+            | pt::FLAGS32
+            | pt::ENUMFLAGS8
+            | pt::ENUMFLAGS16
+            | pt::ENUMFLAGS32 => {
+                match (event, arg) {
+                    ("open" | "openat" | "openat2" | "creat" | "open_by_handle_at", "flags") => {
+                        open_flags_from_ppm(x as u32)
+                    }
+                    ("clone" | "clone3" | "fork" | "vfork", "flags") => {
+                        clone_flags_from_ppm(x as u32)
+                    }
+                    // PPM_AF_* equal the kernel's AF_* values.
+                    (_, "family" | "domain") => x as u64,
+                    _ => {
+                        self.stats.flags_dropped += 1;
+                        0
+                    }
+                }
+            }
+            _ => x as u64,
+        }
+    }
+}
+
+fn is_str(ty: u8) -> bool {
+    matches!(ty, pt::FSPATH | pt::FSRELPATH | pt::CHARBUF)
+}
+
+fn first_path<'a>(evs: &[&RawEvent<'a>]) -> Option<(&'a [u8], u8)> {
+    evs.iter().find_map(|e| {
+        e.info()
+            .params
+            .iter()
+            .zip(&e.params)
+            .find(|(p, v)| matches!(p.ty, pt::FSPATH | pt::FSRELPATH) && !v.is_empty())
+            .map(|(p, v)| (*v, p.ty))
+    })
+}
+
+/// argv as NUL-separated strings: scap's `exe` (argv[0]) then `args`.
+pub(super) fn exec_argv(evs: &[&RawEvent<'_>]) -> Option<Vec<u8>> {
+    let exit = evs.iter().rev().find(|e| !e.is_enter())?;
+    let mut out = exit.str("exe")?.to_vec();
+    if let Some((args, _)) = exit.get("args") {
+        let args = args.strip_suffix(&[0]).unwrap_or(args);
+        if !args.is_empty() {
+            out.push(0);
+            out.extend_from_slice(args);
+        }
+    }
+    Some(out)
+}
+
+/// The return value of an exit event: its `res` (or leading `fd`) param.
+fn exit_ret(e: &RawEvent<'_>) -> i64 {
+    let params = e.info().params;
+    match params.first() {
+        Some(p) if matches!(p.name, "res" | "fd" | "res_or_fd") => e.int(p.name).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Counter map type used in [`ImportStats`].
+pub type Counts = BTreeMap<String, u64>;

@@ -1,0 +1,98 @@
+//! Translation of the libs-encoded flag params (`PPM_O_*`, `PPM_CL_*`) back
+//! into the kernel's values, which is what our records and field code hold.
+
+/// `PPM_O_*` bit -> kernel `O_*` value (access mode handled separately).
+const OPEN: [(u32, i32); 12] = [
+    (1 << 2, libc::O_CREAT),
+    (1 << 3, libc::O_APPEND),
+    (1 << 4, libc::O_DSYNC),
+    (1 << 5, libc::O_EXCL),
+    (1 << 6, libc::O_NONBLOCK),
+    (1 << 7, libc::O_SYNC),
+    (1 << 8, libc::O_TRUNC),
+    (1 << 9, libc::O_DIRECT),
+    (1 << 10, libc::O_DIRECTORY),
+    (1 << 11, libc::O_LARGEFILE),
+    (1 << 12, libc::O_CLOEXEC),
+    (1 << 13, libc::O_TMPFILE),
+];
+
+/// Kernel open flags from libs `file_flags` (`PPM_O_*`). Bits the kernel
+/// has no value for (`PPM_O_F_CREATED`, overlay layer bits) are dropped.
+pub fn open_flags_from_ppm(ppm: u32) -> u64 {
+    let mut f = match ppm & 3 {
+        2 => libc::O_WRONLY,
+        3 => libc::O_RDWR,
+        _ => libc::O_RDONLY,
+    };
+    for (p, k) in OPEN {
+        if ppm & p != 0 {
+            f |= k;
+        }
+    }
+    f as u32 as u64
+}
+
+/// `PPM_CL_*` bit -> kernel `CLONE_*` value.
+const CLONE: [(u32, i32); 22] = [
+    (1 << 0, libc::CLONE_FILES),
+    (1 << 1, libc::CLONE_FS),
+    (1 << 2, libc::CLONE_IO),
+    (1 << 3, libc::CLONE_NEWIPC),
+    (1 << 4, libc::CLONE_NEWNET),
+    (1 << 5, libc::CLONE_NEWNS),
+    (1 << 6, libc::CLONE_NEWPID),
+    (1 << 7, libc::CLONE_NEWUTS),
+    (1 << 8, libc::CLONE_PARENT),
+    (1 << 9, libc::CLONE_PARENT_SETTID),
+    (1 << 10, libc::CLONE_PTRACE),
+    (1 << 11, libc::CLONE_SIGHAND),
+    (1 << 12, libc::CLONE_SYSVSEM),
+    (1 << 13, libc::CLONE_THREAD),
+    (1 << 14, libc::CLONE_UNTRACED),
+    (1 << 15, libc::CLONE_VM),
+    (1 << 20, libc::CLONE_NEWUSER),
+    (1 << 23, libc::CLONE_CHILD_CLEARTID),
+    (1 << 24, libc::CLONE_CHILD_SETTID),
+    (1 << 25, libc::CLONE_SETTLS),
+    (1 << 27, libc::CLONE_VFORK),
+    (1 << 28, libc::CLONE_NEWCGROUP),
+];
+
+/// Kernel clone flags from libs `clone_flags` (`PPM_CL_*`); the
+/// libsinsp-only bits (inverted, name changed, pipe ends...) and the obsolete
+/// `CLONE_STOPPED` (its bit is `CLONE_NEWCGROUP` today) are dropped.
+pub fn clone_flags_from_ppm(ppm: u32) -> u64 {
+    let mut f: u64 = 0;
+    for (p, k) in CLONE {
+        if ppm & p != 0 {
+            f |= k as u32 as u64;
+        }
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_flags() {
+        assert_eq!(open_flags_from_ppm(1), libc::O_RDONLY as u64);
+        assert_eq!(open_flags_from_ppm(2), libc::O_WRONLY as u64);
+        let f = open_flags_from_ppm(3 | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 14));
+        assert_eq!(
+            f,
+            (libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC) as u64
+        );
+    }
+
+    #[test]
+    fn clone_flags() {
+        let f = clone_flags_from_ppm((1 << 13) | (1 << 15) | (1 << 11) | (1 << 16) | (1 << 30));
+        assert_eq!(
+            f,
+            (libc::CLONE_THREAD | libc::CLONE_VM | libc::CLONE_SIGHAND) as u64
+        );
+    }
+}

@@ -1,0 +1,282 @@
+//! The non-syscall side of the conversion: the thread table that gives each
+//! event its thread group id, our special records (EXEC and FORK from
+//! execve/clone exits, EXIT from `procexit`, DROP from `drop` markers), and
+//! the internal events (container metadata kept, the rest counted).
+
+use std::collections::{HashMap, HashSet};
+
+use super::convert::{exec_argv, Converter};
+use super::flags::clone_flags_from_ppm;
+use super::parse::RawEvent;
+use super::state::cgroup_path;
+use super::ImportStats;
+use crate::event::meta::ProcInfo;
+use crate::event::wire::{exec, CODE_DROP, CODE_EXEC, CODE_EXIT, CODE_FORK};
+use crate::event::{ParamKind, RecordBuilder};
+
+/// What we know about a thread, for filling special records.
+#[derive(Debug, Clone, Default)]
+pub struct ThreadCtx {
+    /// Thread group id.
+    pub pid: u32,
+    /// Parent's thread group id.
+    pub ppid: u32,
+    uid: u32,
+    gid: u32,
+    loginuid: u32,
+    tty: u32,
+    sid: u32,
+    pgid: u32,
+    vpid: u32,
+    cap_effective: u64,
+}
+
+/// tid -> thread context, seeded from the process list and kept current by
+/// clone/execve/procexit events.
+#[derive(Debug, Default)]
+pub struct Threads {
+    map: HashMap<u32, ThreadCtx>,
+    unknown: HashSet<u32>,
+    forked: HashSet<u32>,
+}
+
+impl Threads {
+    /// Seeds the table from a snapshot.
+    pub fn from_snapshot(procs: &[ProcInfo]) -> Self {
+        let map = procs
+            .iter()
+            .map(|p| {
+                let c = ThreadCtx {
+                    pid: p.pid,
+                    ppid: p.ppid,
+                    uid: p.uid,
+                    gid: p.gid,
+                    loginuid: p.loginuid,
+                    tty: p.tty,
+                    sid: p.sid,
+                    pgid: p.pgid,
+                    vpid: p.vpid,
+                    cap_effective: p.cap_effective,
+                };
+                (p.tid, c)
+            })
+            .collect();
+        Threads {
+            map,
+            ..Threads::default()
+        }
+    }
+
+    /// The thread group id of `tid`; an unknown thread is taken to be its
+    /// own group leader (and counted once).
+    pub fn pid_of(&mut self, tid: u32, stats: &mut ImportStats) -> u32 {
+        if let Some(c) = self.map.get(&tid) {
+            return c.pid;
+        }
+        if self.unknown.insert(tid) {
+            stats.unknown_threads += 1;
+        }
+        tid
+    }
+
+    fn ctx(&self, tid: u32) -> ThreadCtx {
+        self.map.get(&tid).cloned().unwrap_or(ThreadCtx {
+            pid: tid,
+            loginuid: u32::MAX,
+            ..ThreadCtx::default()
+        })
+    }
+}
+
+fn u32p(e: &RawEvent<'_>, n: &str) -> Option<u32> {
+    e.int(n).map(|v| v as u32)
+}
+
+/// `/a/b/c` as path components, leaf first (our PathComp param).
+fn pathcomp(path: &[u8]) -> Option<Vec<u8>> {
+    if !path.starts_with(b"/") {
+        return None;
+    }
+    let comps: Vec<&[u8]> = path
+        .split(|&c| c == b'/')
+        .filter(|c| !c.is_empty())
+        .collect();
+    Some(comps.into_iter().rev().collect::<Vec<_>>().join(&0u8))
+}
+
+impl Converter<'_> {
+    /// Non-syscall events: procexit, drop, container metadata, the rest counted.
+    pub(super) fn special(&mut self, ev: &RawEvent<'_>) {
+        let name = ev.info().name;
+        *self.stats.internal.entry(name.to_string()).or_default() += 1;
+        let tid = ev.tid as u32;
+        match name {
+            "procexit" => {
+                let pid = self.threads.pid_of(tid, &mut self.stats);
+                self.threads.map.remove(&tid);
+                let group_dead = !self.threads.map.values().any(|c| c.pid == pid);
+                let status = ev.int("status").unwrap_or(0);
+                let rec = RecordBuilder::new(CODE_EXIT, ev.cpu, ev.ts, tid, pid, 0)
+                    .args(&[status as u64, u64::from(group_dead)])
+                    .build();
+                self.emit(ev.ts, &rec);
+            }
+            "drop" if ev.is_enter() => {
+                // scap drop markers carry the sampling ratio, not a count:
+                // the gap is recorded with an unknown (0) count.
+                let rec = RecordBuilder::new(CODE_DROP, ev.cpu, ev.ts, 0, 0, 0)
+                    .args(&[0, ev.ts])
+                    .build();
+                self.emit(ev.ts, &rec);
+            }
+            "container" => {
+                if let Some(j) = ev.str("json") {
+                    self.containers
+                        .push(String::from_utf8_lossy(j).into_owned());
+                } else {
+                    let s = |n| ev.str(n).map(|v| String::from_utf8_lossy(v).into_owned());
+                    let obj = serde_json::json!({
+                        "container": {
+                            "id": s("id"), "type": ev.int("type"), "name": s("name"), "image": s("image"),
+                        }
+                    });
+                    self.containers.push(obj.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn emit(&mut self, ts: u64, rec: &[u8]) {
+        self.sink.push(ts, rec);
+        self.stats.records += 1;
+    }
+
+    /// EXEC and FORK records implied by an execve/clone exit.
+    pub(super) fn after_exit(&mut self, enter: Option<&RawEvent<'_>>, exit: &RawEvent<'_>) {
+        let res = exit.int("res").unwrap_or(-1);
+        match exit.info().name {
+            "execve" | "execveat" if res == 0 => self.exec(enter, exit),
+            "clone" | "clone3" | "fork" | "vfork" if res >= 0 => self.fork(exit, res),
+            _ => {}
+        }
+    }
+
+    fn exec(&mut self, enter: Option<&RawEvent<'_>>, x: &RawEvent<'_>) {
+        let tid = x.tid as u32;
+        let mut c = self.threads.ctx(tid);
+        if let Some(p) = u32p(x, "pid") {
+            c.pid = p;
+        }
+        let set = |dst: &mut u32, n| {
+            if let Some(v) = u32p(x, n) {
+                *dst = v;
+            }
+        };
+        set(&mut c.uid, "uid");
+        set(&mut c.gid, "gid");
+        set(&mut c.loginuid, "loginuid");
+        set(&mut c.tty, "tty");
+        set(&mut c.pgid, "pgid");
+        set(&mut c.vpid, "vpid");
+        if let Some(p) = u32p(x, "ptid") {
+            c.ppid = self.threads.map.get(&p).map_or(p, |pc| pc.pid);
+        }
+        if let Some(cap) = x.int("cap_effective") {
+            c.cap_effective = cap as u64;
+        }
+        self.threads.map.insert(tid, c.clone());
+        let mut args = [0u64; exec::NARGS];
+        args[exec::OLD_TID] = u64::from(tid);
+        args[exec::UID] = u64::from(c.uid);
+        args[exec::GID] = u64::from(c.gid);
+        args[exec::EUID] = u64::from(c.uid);
+        args[exec::EGID] = u64::from(c.gid);
+        args[exec::LOGINUID] = u64::from(c.loginuid);
+        args[exec::TTY] = u64::from(c.tty);
+        args[exec::SID] = u64::from(c.sid);
+        args[exec::PGID] = u64::from(c.pgid);
+        args[exec::VPID] = u64::from(c.vpid);
+        args[exec::CAP_EFFECTIVE] = c.cap_effective;
+        args[exec::PPID] = u64::from(c.ppid);
+        let mut b = RecordBuilder::new(CODE_EXEC, x.cpu, x.ts, tid, c.pid, 0).args(&args);
+        let evs: Vec<&RawEvent<'_>> = enter.into_iter().chain(Some(x)).collect();
+        let filename = evs.iter().rev().find_map(|e| e.str("filename"));
+        if let Some(f) = filename {
+            b = b.param(exec::P_FILENAME, ParamKind::Str, f);
+        }
+        if let Some(argv) = exec_argv(&evs) {
+            b = b.param(exec::P_ARGV, ParamKind::Argv, &argv);
+        }
+        let exe = x.str("trusted_exepath").filter(|p| p.starts_with(b"/"));
+        if let Some(pc) = exe.and_then(pathcomp) {
+            b = b.param(exec::P_EXE, ParamKind::PathComp, &pc);
+        }
+        if let Some(pc) = x.str("cwd").and_then(pathcomp) {
+            b = b.param(exec::P_CWD, ParamKind::PathComp, &pc);
+        }
+        if let Some((cg, _)) = x.get("cgroups") {
+            if let Some(pc) = pathcomp(cgroup_path(cg).as_bytes()) {
+                b = b.param(exec::P_CGROUP, ParamKind::PathComp, &pc);
+            }
+        }
+        if let Some(comm) = x.str("comm") {
+            b = b.param(exec::P_COMM, ParamKind::Str, comm);
+        }
+        self.emit(x.ts, &b.build());
+    }
+
+    /// FORK from the parent's exit (`res` = child tid), or from the child's
+    /// (`res` = 0) when it returns first.
+    fn fork(&mut self, x: &RawEvent<'_>, res: i64) {
+        let flags = clone_flags_from_ppm(x.int("flags").unwrap_or(0) as u32);
+        let thread = flags & libc::CLONE_THREAD as u64 != 0;
+        let me = x.tid as u32;
+        let (parent, child, child_pid, vtid, vpid) = if res > 0 {
+            let child = res as u32;
+            let ppid = self.threads.pid_of(me, &mut self.stats);
+            let cpid = if thread { ppid } else { child };
+            (me, child, cpid, child, cpid)
+        } else {
+            let Some(parent) = u32p(x, "ptid") else {
+                return;
+            };
+            let cpid = u32p(x, "pid").unwrap_or(me);
+            let vt = u32p(x, "vtid").unwrap_or(me);
+            let vp = u32p(x, "vpid").unwrap_or(cpid);
+            (parent, me, cpid, vt, vp)
+        };
+        if !self.threads.forked.insert(child) {
+            return;
+        }
+        let pctx = self.threads.ctx(parent);
+        let parent_pid = self.threads.pid_of(parent, &mut self.stats);
+        let mut cctx = pctx.clone();
+        cctx.pid = child_pid;
+        cctx.ppid = if thread { pctx.ppid } else { parent_pid };
+        self.threads.map.insert(child, cctx);
+        self.threads.unknown.remove(&child);
+        let rec = RecordBuilder::new(CODE_FORK, x.cpu, x.ts, parent, parent_pid, 0)
+            .args(&[
+                u64::from(child),
+                u64::from(child_pid),
+                flags,
+                u64::from(vtid),
+                u64::from(vpid),
+            ])
+            .build();
+        self.emit(x.ts, &rec);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pathcomp;
+
+    #[test]
+    fn pathcomp_is_leaf_first() {
+        assert_eq!(pathcomp(b"/usr/bin/curl").unwrap(), b"curl\0bin\0usr");
+        assert_eq!(pathcomp(b"/").unwrap(), b"");
+        assert!(pathcomp(b"rel/x").is_none());
+    }
+}
