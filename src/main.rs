@@ -19,6 +19,7 @@ fn run(c: cli::Cli) -> anyhow::Result<i32> {
         cli::Cmd::Replay(a) => cli::replay::run(&a),
         cli::Cmd::Rules(c) => cli::rules::run(&c),
         cli::Cmd::Test(a) => cli::test::run(&a),
+        cli::Cmd::Tui(a) => cli::tui::run(&a),
     }
 }
 

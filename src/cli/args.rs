@@ -25,6 +25,8 @@ pub enum Cmd {
     Info(InfoArgs),
     /// Check every checksum and the hash chain of a capture.
     Verify(VerifyArgs),
+    /// Investigate a capture interactively: timeline, events, filter, processes, alerts.
+    Tui(TuiArgs),
     /// Run Falco rules over a capture (ours or a .scap) and print the alerts.
     Replay(ReplayArgs),
     /// Check or list Falco rules files.
@@ -273,4 +275,18 @@ pub struct TestArgs {
     /// Rewrite each spec's expectations with the actual results.
     #[arg(long)]
     pub bless: bool,
+}
+
+/// `saker tui`.
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    /// Capture to open.
+    pub file: PathBuf,
+    /// Falco rules file to run when opening (alerts pane); repeatable.
+    #[arg(short = 'R', long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Write the markdown incident timeline (bookmarks, notes, alerts,
+    /// process tree) to FILE (`-` for stdout) instead of starting the TUI.
+    #[arg(long = "export-notes", value_name = "FILE")]
+    pub export_notes: Option<PathBuf>,
 }

@@ -15,7 +15,8 @@ use super::source::Capture;
 use super::timeline::{Category, HistBuilder, Histogram};
 use crate::event::display::escape_bytes;
 use crate::event::table::Syscalls;
-use crate::event::wire::{exec, CODE_EXEC};
+use crate::event::wire::{exec, CODE_DROP, CODE_EXEC};
+use crate::rules::Engine;
 use crate::filter::fields::{EventCtx, FieldEnv, Fields};
 use crate::filter::Scratch;
 use crate::state::{Checkpoints, State, DEFAULT_INTERVAL};
@@ -93,9 +94,9 @@ pub struct Indexed {
     pub alerts: Vec<AlertRow>,
 }
 
-/// Runs the indexer: one pass building checkpoints, the exact histogram
-/// and the exec history.
-pub fn index(cap: &Capture, table: &Syscalls) -> Result<Indexed, String> {
+/// Runs the indexer: one pass building checkpoints, the exact histogram,
+/// the exec history and, with `rules`, the alerts (tied to their events).
+pub fn index(cap: &Capture, table: &Syscalls, env: &FieldEnv, rules: Option<&Engine>) -> Result<Indexed, String> {
     let t = cap.totals();
     let (first, last) = (t.first_ts.unwrap_or(0), t.last_ts.unwrap_or(0));
     let start = State::from_capture(table.table(), &cap.meta().snapshot);
@@ -106,10 +107,35 @@ pub fn index(cap: &Capture, table: &Syscalls) -> Result<Indexed, String> {
         *slot = Category::of(c as u16, table);
     }
     let mut execs = Vec::new();
+    let (mut alerts, mut raised) = (Vec::new(), Vec::new());
+    let (mut scratch, mut sc) = (String::new(), Scratch::default());
+    let meta = cap.meta();
     let mut c = cap.cursor();
     while let Some(r) = c.next() {
         let (num, rec) = r.map_err(|e| e.to_string())?;
-        cp.push(&rec);
+        let eff = cp.push(&rec);
+        if let Some(engine) = rules {
+            let code = rec.code();
+            if code != CODE_DROP {
+                let time = env.epoch(rec.ts());
+                let st = cp.current();
+                let mut cx = EventCtx::new(rec, num, st, table, meta, &eff, env, &mut scratch);
+                raised.clear();
+                engine.process(code, time, &mut cx, &mut sc, &mut raised);
+                for a in &raised {
+                    let mut output = String::new();
+                    escape_bytes(a.output.as_bytes(), &mut output);
+                    alerts.push(AlertRow {
+                        rule: a.rule.to_string(),
+                        priority: a.priority.as_str().to_string(),
+                        rank: a.priority as u8,
+                        num,
+                        ts: rec.ts(),
+                        output,
+                    });
+                }
+            }
+        }
         hist.add(rec.ts(), cats.get(usize::from(rec.code())).copied().unwrap_or(Category::Other));
         if rec.code() == CODE_EXEC {
             let mut cmdline = String::new();
@@ -122,7 +148,7 @@ pub fn index(cap: &Capture, table: &Syscalls) -> Result<Indexed, String> {
             execs.push(ExecRecord { pid: rec.pid(), num, ts: rec.ts(), cmdline });
         }
     }
-    Ok(Indexed { checkpoints: Arc::new(cp), hist: hist.finish(), execs, alerts: Vec::new() })
+    Ok(Indexed { checkpoints: Arc::new(cp), hist: hist.finish(), execs, alerts })
 }
 
 /// What a filter scan selects.

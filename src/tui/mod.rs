@@ -15,6 +15,7 @@
 pub mod action;
 pub mod app;
 pub mod cache;
+pub mod export;
 pub mod jobs;
 pub mod notes;
 pub mod prepare;
@@ -33,6 +34,7 @@ pub use jobs::{AppEvent, Indexed, ScanRequest};
 pub use source::Source;
 
 use crate::capture::CaptureError;
+use crate::rules::Engine;
 use crate::state::StateError;
 
 /// Errors of the TUI.
@@ -61,6 +63,14 @@ pub enum TuiError {
         /// What is wrong.
         message: String,
     },
+    /// A background job failed.
+    #[error("{job}: {message}")]
+    Job {
+        /// Which job.
+        job: &'static str,
+        /// What went wrong.
+        message: String,
+    },
     /// Terminal or file I/O failed.
     #[error("{what}: {source}")]
     Io {
@@ -82,8 +92,8 @@ pub struct Session {
     pub app: App,
     /// The capture.
     pub src: Source,
-    /// Alerts computed at open (attached by the indexer).
-    pub alerts: Vec<jobs::AlertRow>,
+    /// Rules run by the indexer (alerts pane).
+    pub rules: Option<Arc<Engine>>,
 }
 
 impl Session {
@@ -96,16 +106,15 @@ impl Session {
         let hist = timeline::from_blocks(cap.blocks(), src.category_counts(), 1024);
         let gaps = cap.blocks().iter().filter(|b| b.drops > 0).map(|b| (b.first_ts, b.last_ts, b.drops)).collect();
         let app = App::new(src.total_events(), first, last, hist, gaps);
-        Session { app, src, alerts: Vec::new() }
+        Session { app, src, rules: None }
     }
 
     /// Runs the indexer in the background; it sends [`AppEvent::Indexed`].
     pub fn spawn_indexer(&self, tx: Sender<AppEvent>) {
         let (cap, table) = (Arc::clone(self.src.capture()), Arc::clone(self.src.table()));
-        let alerts = self.alerts.clone();
-        std::thread::spawn(move || match jobs::index(&cap, &table) {
-            Ok(mut ix) => {
-                ix.alerts = alerts;
+        let (env, rules) = (Arc::clone(self.src.env()), self.rules.clone());
+        std::thread::spawn(move || match jobs::index(&cap, &table, &env, rules.as_deref()) {
+            Ok(ix) => {
                 let _ = tx.send(AppEvent::Indexed(Box::new(ix)));
             }
             Err(e) => {
@@ -116,10 +125,8 @@ impl Session {
 
     /// Runs the indexer now and applies its result (tests, export).
     pub fn index_now(&mut self) -> Result<(), TuiError> {
-        let mut ix = jobs::index(self.src.capture(), self.src.table()).map_err(|message| {
-            TuiError::Notes { what: "index".into(), message }
-        })?;
-        ix.alerts = self.alerts.clone();
+        let ix = jobs::index(self.src.capture(), self.src.table(), self.src.env(), self.rules.as_deref())
+            .map_err(|message| TuiError::Job { job: "indexer", message })?;
         self.src.set_checkpoints(Arc::clone(&ix.checkpoints));
         self.app.on_event(AppEvent::Indexed(Box::new(ix)));
         Ok(())
@@ -133,13 +140,30 @@ impl Session {
             let (tx, rx) = std::sync::mpsc::channel();
             let cur = std::sync::atomic::AtomicU64::new(req.generation);
             jobs::scan(self.src.capture(), self.src.table(), self.src.env(), &req, &cur, &tx)
-                .map_err(|message| TuiError::Notes { what: "filter".into(), message })?;
+                .map_err(|message| TuiError::Job { job: "filter scan", message })?;
             drop(tx);
             for ev in rx {
                 self.app.on_event(ev);
             }
         }
         Ok(())
+    }
+
+    /// Loads rules (`(name, text)` files in order) to run at indexing.
+    pub fn set_rules(&mut self, files: &[(&str, &str)]) -> Result<Vec<String>, crate::rules::RulesError> {
+        let table = self.src.table();
+        let loaded = crate::rules::load(files, &crate::filter::fields::Fields, table, &Default::default())?;
+        let opts = crate::rules::EngineOptions {
+            rule_matching: crate::rules::RuleMatching::First,
+            min_priority: crate::rules::Priority::Debug,
+            enable_tags: Vec::new(),
+            disable_tags: Vec::new(),
+            hostname: self.src.capture().meta().machine.hostname.clone(),
+        };
+        let engine = Engine::new(loaded.ruleset, opts, crate::rules::NCODES, &crate::rules::type_of(table));
+        self.rules = Some(Arc::new(engine));
+        self.app.rules_loaded = true;
+        Ok(loaded.warnings.iter().map(|w| w.to_string()).collect())
     }
 
     /// Applies an action and runs what it asks for synchronously.

@@ -130,7 +130,9 @@ pub(super) fn timeline(v: &View<'_>, area: Rect, buf: &mut Buffer) {
 }
 
 /// Column widths of the event list: evt.num, time, cpu, proc, tid, dir, type, args.
-const WIDTHS: [u16; 7] = [7, 18, 2, 14, 8, 1, 12];
+const WIDTHS: [u16; 7] = [7, 18, 3, 14, 8, 1, 12];
+/// Column headers.
+const HEADERS: [&str; 8] = ["num", "time", "cpu", "proc", "tid", "d", "type", "args"];
 
 /// Draws the event list.
 pub(super) fn events(v: &View<'_>, area: Rect, buf: &mut Buffer) {
@@ -151,9 +153,11 @@ pub(super) fn events(v: &View<'_>, area: Rect, buf: &mut Buffer) {
     let end = inner.x + inner.width;
     let mut x = inner.x + 1;
     let names: Vec<&str> = v.src.column_names().collect();
+
     for (i, name) in names.iter().enumerate() {
-        let short = name.rsplit('.').next().unwrap_or(name);
-        put(buf, x, inner.y, short, Style::default().add_modifier(Modifier::BOLD), end);
+        let short = HEADERS.get(i).copied().unwrap_or_else(|| name.rsplit('.').next().unwrap_or(name));
+        let w = WIDTHS.get(i).copied().unwrap_or(u16::MAX);
+        put(buf, x, inner.y, short, Style::default().add_modifier(Modifier::BOLD), end.min(x.saturating_add(w)));
         x += WIDTHS.get(i).copied().unwrap_or(0) + 1;
     }
     for r in 0..inner.height.saturating_sub(1) {
