@@ -5,3 +5,4 @@ mod util;
 
 mod captures;
 mod record;
+mod tui;
