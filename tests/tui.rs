@@ -13,7 +13,9 @@ use saker::tui::ui::{Theme, View};
 use saker::tui::{Action, Prompt, Session, Side, Source};
 
 fn cap(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("captures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(name)
 }
 
 fn session(name: &str) -> Session {
@@ -27,8 +29,17 @@ fn session(name: &str) -> Session {
 fn frame(s: &mut Session, w: u16, h: u16) -> String {
     s.prepare(Rect::new(0, 0, w, h));
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| f.render_widget(&View { app: &s.app, src: &s.src, theme: Theme { color: false } }, f.area()))
-        .unwrap();
+    t.draw(|f| {
+        f.render_widget(
+            &View {
+                app: &s.app,
+                src: &s.src,
+                theme: Theme { color: false },
+            },
+            f.area(),
+        )
+    })
+    .unwrap();
     let buf = t.backend().buffer().clone();
     let mut out = String::new();
     for y in 0..h {
@@ -130,7 +141,10 @@ fn jump_to_time_and_end() {
     let n = s.app.selected().unwrap();
     assert!(n > 100 && n < 11000, "{n}");
     let f = frame(&mut s, 120, 40);
-    assert!(f.contains(&format!(" {} ", n + 1)), "selected row shown: {f}");
+    assert!(
+        f.contains(&format!(" {} ", n + 1)),
+        "selected row shown: {f}"
+    );
 }
 
 #[test]
@@ -166,7 +180,11 @@ fn export_notes_cli() {
     std::fs::write(dir.path().join("w.scap.saker-notes.json"), "{oops").unwrap();
     let out = crate::util::run(&["tui", c.to_str().unwrap(), "--export-notes", "-"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(crate::util::stderr(&out).contains("line 1 column 2"), "{}", crate::util::stderr(&out));
+    assert!(
+        crate::util::stderr(&out).contains("line 1 column 2"),
+        "{}",
+        crate::util::stderr(&out)
+    );
 }
 
 fn tmux(args: &[&str]) -> String {
@@ -188,13 +206,30 @@ fn wait_for(session: &str, text: &str) -> String {
 #[test]
 fn end_to_end_in_tmux() {
     if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "tmux is installed by .ci/setup.sh");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is installed by .ci/setup.sh"
+        );
         eprintln!("SKIP end_to_end_in_tmux: no tmux");
         return;
     }
     let name = format!("saker-tui-{}", std::process::id());
-    let cmd = format!("{} tui {}", env!("CARGO_BIN_EXE_saker"), cap("workload.scap").display());
-    tmux(&["new-session", "-d", "-s", &name, "-x", "120", "-y", "40", &cmd]);
+    let cmd = format!(
+        "{} tui {}",
+        env!("CARGO_BIN_EXE_saker"),
+        cap("workload.scap").display()
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &cmd,
+    ]);
     let s = wait_for(&name, "221/221 events");
     assert!(s.contains("Timeline") && s.contains("clone3"), "{s}");
     tmux(&["send-keys", "-t", &name, "/", "evt.type=openat", "Enter"]);
@@ -205,10 +240,18 @@ fn end_to_end_in_tmux() {
     assert!(s.contains("Help (? to close)"), "{s}");
     tmux(&["send-keys", "-t", &name, "?", "q"]);
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5) && Command::new("tmux").args(["has-session", "-t", &name]).status().is_ok_and(|s| s.success()) {
+    while start.elapsed() < Duration::from_secs(5)
+        && Command::new("tmux")
+            .args(["has-session", "-t", &name])
+            .status()
+            .is_ok_and(|s| s.success())
+    {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let alive = Command::new("tmux").args(["has-session", "-t", &name]).status().is_ok_and(|s| s.success());
+    let alive = Command::new("tmux")
+        .args(["has-session", "-t", &name])
+        .status()
+        .is_ok_and(|s| s.success());
     if alive {
         tmux(&["kill-session", "-t", &name]);
     }

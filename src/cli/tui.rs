@@ -10,16 +10,24 @@ use saker::tui::{self, notes, Session, Source};
 
 /// Runs `saker tui`.
 pub fn run(a: &TuiArgs) -> Result<i32> {
-    let src = Source::open(&a.file, tui::CACHE_BLOCKS).with_context(|| format!("opening {}", a.file.display()))?;
+    let src = Source::open(&a.file, tui::CACHE_BLOCKS)
+        .with_context(|| format!("opening {}", a.file.display()))?;
     let mut s = Session::new(src);
     s.app.notes = notes::load(&a.file)?;
     if !a.rules.is_empty() {
         let texts = a
             .rules
             .iter()
-            .map(|p| std::fs::read_to_string(p).map(|t| (p.display().to_string(), t)).with_context(|| format!("reading {}", p.display())))
+            .map(|p| {
+                std::fs::read_to_string(p)
+                    .map(|t| (p.display().to_string(), t))
+                    .with_context(|| format!("reading {}", p.display()))
+            })
             .collect::<Result<Vec<_>>>()?;
-        let files: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let files: Vec<(&str, &str)> = texts
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
         for w in s.set_rules(&files).context("loading rules")? {
             eprintln!("{w}");
         }
@@ -32,7 +40,10 @@ pub fn run(a: &TuiArgs) -> Result<i32> {
         return Ok(0);
     }
     use std::io::IsTerminal;
-    anyhow::ensure!(std::io::stdout().is_terminal(), "saker tui needs a terminal (use --export-notes for a report)");
+    anyhow::ensure!(
+        std::io::stdout().is_terminal(),
+        "saker tui needs a terminal (use --export-notes for a report)"
+    );
     tui::term::run(s, Some(a.file.clone()))?;
     Ok(0)
 }

@@ -187,7 +187,9 @@ pub fn mouse_action(m: MouseEvent, areas: &Areas, drag_from: &mut Option<u16>) -
     let col = m.column.saturating_sub(tl.x);
     match m.kind {
         MouseEventKind::ScrollUp if inside(tl, m.column, m.row) => Some(Action::ZoomAt(0.8, col)),
-        MouseEventKind::ScrollDown if inside(tl, m.column, m.row) => Some(Action::ZoomAt(1.25, col)),
+        MouseEventKind::ScrollDown if inside(tl, m.column, m.row) => {
+            Some(Action::ZoomAt(1.25, col))
+        }
         MouseEventKind::ScrollUp => Some(Action::Move(-3)),
         MouseEventKind::ScrollDown => Some(Action::Move(3)),
         MouseEventKind::Down(MouseButton::Left) if inside(tl, m.column, m.row) => {
@@ -195,7 +197,9 @@ pub fn mouse_action(m: MouseEvent, areas: &Areas, drag_from: &mut Option<u16>) -
             None
         }
         MouseEventKind::Up(MouseButton::Left) => match drag_from.take() {
-            Some(a) if a.abs_diff(col) >= 2 => Some(Action::BrushCols(a, col.min(tl.width.saturating_sub(1)))),
+            Some(a) if a.abs_diff(col) >= 2 => {
+                Some(Action::BrushCols(a, col.min(tl.width.saturating_sub(1))))
+            }
             Some(a) => Some(Action::JumpToCol(a)),
             None if inside(areas.events, m.column, m.row) => {
                 Some(Action::ClickRow(m.row - areas.events.y))
@@ -216,34 +220,77 @@ mod tests {
 
     #[test]
     fn prompt_captures_letters() {
-        assert_eq!(key_action(key(KeyCode::Char('q')), Focus::Events, Some(Prompt::Filter)), Some(Action::Input('q')));
-        assert_eq!(key_action(key(KeyCode::Char('q')), Focus::Events, None), Some(Action::Quit));
-        assert_eq!(key_action(key(KeyCode::Tab), Focus::Events, Some(Prompt::Filter)), Some(Action::Complete));
+        assert_eq!(
+            key_action(key(KeyCode::Char('q')), Focus::Events, Some(Prompt::Filter)),
+            Some(Action::Input('q'))
+        );
+        assert_eq!(
+            key_action(key(KeyCode::Char('q')), Focus::Events, None),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            key_action(key(KeyCode::Tab), Focus::Events, Some(Prompt::Filter)),
+            Some(Action::Complete)
+        );
     }
 
     #[test]
     fn arrows_depend_on_focus() {
-        assert_eq!(key_action(key(KeyCode::Left), Focus::Timeline, None), Some(Action::Cursor(-0.02)));
+        assert_eq!(
+            key_action(key(KeyCode::Left), Focus::Timeline, None),
+            Some(Action::Cursor(-0.02))
+        );
         assert_eq!(key_action(key(KeyCode::Left), Focus::Events, None), None);
     }
 
     #[test]
     fn drag_brushes_click_jumps() {
-        let areas = Areas { timeline: Rect::new(1, 1, 100, 5), events: Rect::new(1, 10, 60, 20) };
-        let ev = |kind, column, row| MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE };
+        let areas = Areas {
+            timeline: Rect::new(1, 1, 100, 5),
+            events: Rect::new(1, 10, 60, 20),
+        };
+        let ev = |kind, column, row| MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        };
         let mut drag = None;
-        assert_eq!(mouse_action(ev(MouseEventKind::Down(MouseButton::Left), 11, 2), &areas, &mut drag), None);
         assert_eq!(
-            mouse_action(ev(MouseEventKind::Up(MouseButton::Left), 41, 2), &areas, &mut drag),
+            mouse_action(
+                ev(MouseEventKind::Down(MouseButton::Left), 11, 2),
+                &areas,
+                &mut drag
+            ),
+            None
+        );
+        assert_eq!(
+            mouse_action(
+                ev(MouseEventKind::Up(MouseButton::Left), 41, 2),
+                &areas,
+                &mut drag
+            ),
             Some(Action::BrushCols(10, 40))
         );
-        mouse_action(ev(MouseEventKind::Down(MouseButton::Left), 11, 2), &areas, &mut drag);
+        mouse_action(
+            ev(MouseEventKind::Down(MouseButton::Left), 11, 2),
+            &areas,
+            &mut drag,
+        );
         assert_eq!(
-            mouse_action(ev(MouseEventKind::Up(MouseButton::Left), 11, 2), &areas, &mut drag),
+            mouse_action(
+                ev(MouseEventKind::Up(MouseButton::Left), 11, 2),
+                &areas,
+                &mut drag
+            ),
             Some(Action::JumpToCol(10))
         );
         assert_eq!(
-            mouse_action(ev(MouseEventKind::Up(MouseButton::Left), 5, 15), &areas, &mut drag),
+            mouse_action(
+                ev(MouseEventKind::Up(MouseButton::Left), 5, 15),
+                &areas,
+                &mut drag
+            ),
             Some(Action::ClickRow(5))
         );
     }

@@ -125,7 +125,13 @@ pub struct App {
 
 impl App {
     /// A fresh app over a capture of `total` events spanning `[first, last]`.
-    pub fn new(total: u64, first: u64, last: u64, hist_index: Histogram, gaps: Vec<(u64, u64, u64)>) -> App {
+    pub fn new(
+        total: u64,
+        first: u64,
+        last: u64,
+        hist_index: Histogram,
+        gaps: Vec<(u64, u64, u64)>,
+    ) -> App {
         App {
             quit: false,
             focus: Focus::Events,
@@ -205,11 +211,13 @@ impl App {
         match (self.focus, self.side) {
             (Focus::Side, Side::Procs) => {
                 let n = self.derived.procs.len();
-                self.proc_sel = (self.proc_sel as i64 + d).clamp(0, n.saturating_sub(1) as i64) as usize;
+                self.proc_sel =
+                    (self.proc_sel as i64 + d).clamp(0, n.saturating_sub(1) as i64) as usize;
             }
             (Focus::Side, Side::Alerts) => {
                 let n = self.alerts.len();
-                self.alert_sel = (self.alert_sel as i64 + d).clamp(0, n.saturating_sub(1) as i64) as usize;
+                self.alert_sel =
+                    (self.alert_sel as i64 + d).clamp(0, n.saturating_sub(1) as i64) as usize;
             }
             (Focus::Timeline, _) => self.window.move_cursor(d as f64 * 0.02),
             _ => {
@@ -225,7 +233,11 @@ impl App {
             return;
         }
         let (_, errs) = parse_lenient(&self.input);
-        self.input_errors = if self.input.trim().is_empty() { Vec::new() } else { errs };
+        self.input_errors = if self.input.trim().is_empty() {
+            Vec::new()
+        } else {
+            errs
+        };
         let start = self.input[..self.input_cursor]
             .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
             .map_or(0, |i| i + 1);
@@ -233,7 +245,12 @@ impl App {
         self.completions = if word.is_empty() {
             Vec::new()
         } else {
-            CATALOG.iter().map(|d| d.name).filter(|n| n.starts_with(word) && *n != word).take(20).collect()
+            CATALOG
+                .iter()
+                .map(|d| d.name)
+                .filter(|n| n.starts_with(word) && *n != word)
+                .take(20)
+                .collect()
         };
     }
 
@@ -276,7 +293,10 @@ impl App {
             let secs: f64 = match rel.trim_end_matches('s').parse() {
                 Ok(v) if f64::is_finite(v) && v >= 0.0 => v,
                 _ => {
-                    self.status = format!("bad time offset '{}': use +SECONDS, e.g. +1.5s", rel.escape_default());
+                    self.status = format!(
+                        "bad time offset '{}': use +SECONDS, e.g. +1.5s",
+                        rel.escape_default()
+                    );
                     return None;
                 }
             };
@@ -289,7 +309,10 @@ impl App {
                 None
             }
             _ => {
-                self.status = format!("bad jump '{}': an event number (evt.num) or +SECONDS", spec.escape_default());
+                self.status = format!(
+                    "bad jump '{}': an event number (evt.num) or +SECONDS",
+                    spec.escape_default()
+                );
                 None
             }
         }
@@ -364,7 +387,11 @@ impl App {
                 self.prompt = Some(p);
                 self.input = match p {
                     Prompt::Filter => self.restrict.filter.clone().unwrap_or_default(),
-                    Prompt::Note => self.selected().and_then(|n| self.notes.get(n)).unwrap_or("").to_string(),
+                    Prompt::Note => self
+                        .selected()
+                        .and_then(|n| self.notes.get(n))
+                        .unwrap_or("")
+                        .to_string(),
                     Prompt::Jump => String::new(),
                 };
                 self.input_cursor = self.input.len();
@@ -386,9 +413,15 @@ impl App {
             Action::PromptCursor(d) => {
                 let s = &self.input;
                 self.input_cursor = if d < 0 {
-                    s[..self.input_cursor].char_indices().next_back().map_or(0, |(i, _)| i)
+                    s[..self.input_cursor]
+                        .char_indices()
+                        .next_back()
+                        .map_or(0, |(i, _)| i)
                 } else {
-                    s[self.input_cursor..].chars().next().map_or(s.len(), |c| self.input_cursor + c.len_utf8())
+                    s[self.input_cursor..]
+                        .chars()
+                        .next()
+                        .map_or(s.len(), |c| self.input_cursor + c.len_utf8())
                 };
                 self.edit_input();
             }
@@ -430,7 +463,9 @@ impl App {
             }
             Action::Subtree => {
                 let pid = match (self.focus, self.side) {
-                    (Focus::Side, Side::Procs) => self.derived.procs.get(self.proc_sel).map(|p| p.pid),
+                    (Focus::Side, Side::Procs) => {
+                        self.derived.procs.get(self.proc_sel).map(|p| p.pid)
+                    }
                     _ => self.derived.pid,
                 }?;
                 self.restrict.subtree = Some(pid);
@@ -447,7 +482,10 @@ impl App {
                 self.focus = Focus::Events;
                 if self.list.get(self.list.row_of(n)) != Some(n) {
                     // Not in the current restriction: drop it to show the alert's event.
-                    self.restrict = ScanRequest { generation: self.restrict.generation, ..Default::default() };
+                    self.restrict = ScanRequest {
+                        generation: self.restrict.generation,
+                        ..Default::default()
+                    };
                     self.window.clear_brush();
                     let cmd = self.rescan();
                     self.select_event(n);
@@ -476,7 +514,12 @@ impl App {
                 self.alerts = alerts;
                 self.indexed = true;
             }
-            AppEvent::Matches { generation, nums, scanned, done } => {
+            AppEvent::Matches {
+                generation,
+                nums,
+                scanned,
+                done,
+            } => {
                 if generation != self.restrict.generation {
                     return;
                 }

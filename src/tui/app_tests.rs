@@ -4,7 +4,12 @@ use super::*;
 use crate::tui::timeline::Histogram;
 
 fn app(total: u64) -> App {
-    let h = Histogram { start: 0, end: 1_000_001, buckets: vec![[1.0; 4]; 8], exact: false };
+    let h = Histogram {
+        start: 0,
+        end: 1_000_001,
+        buckets: vec![[1.0; 4]; 8],
+        exact: false,
+    };
     let mut a = App::new(total, 0, 1_000_000, h, vec![]);
     a.page = 10;
     a
@@ -48,8 +53,18 @@ fn filter_validates_and_scans() {
     }
     assert_eq!(a.list, ListModel::Matches(vec![]));
     // Stale results are ignored, current ones shown.
-    a.on_event(AppEvent::Matches { generation: 0, nums: vec![1], scanned: 5, done: false });
-    a.on_event(AppEvent::Matches { generation: a.restrict.generation, nums: vec![3, 7], scanned: 100, done: true });
+    a.on_event(AppEvent::Matches {
+        generation: 0,
+        nums: vec![1],
+        scanned: 5,
+        done: false,
+    });
+    a.on_event(AppEvent::Matches {
+        generation: a.restrict.generation,
+        nums: vec![3, 7],
+        scanned: 100,
+        done: true,
+    });
     assert_eq!(a.list, ListModel::Matches(vec![3, 7]));
 }
 
@@ -89,7 +104,10 @@ fn zoom_and_brush_restrict() {
         Some(Command::Scan(r)) => assert_eq!(r.range, Some((200_000, 610_000))),
         other => panic!("{other:?}"),
     }
-    assert!(a.update(Action::ClearRestrictions).is_none(), "no restriction left: plain list");
+    assert!(
+        a.update(Action::ClearRestrictions).is_none(),
+        "no restriction left: plain list"
+    );
     assert_eq!(a.list, ListModel::All(100));
     assert_eq!(a.window.brush, None);
 }
@@ -98,7 +116,12 @@ fn zoom_and_brush_restrict() {
 fn jump_to_alert_and_event_number() {
     let mut a = app(100);
     a.alerts = vec![AlertRow {
-        rule: "r".into(), priority: "Warning".into(), rank: 4, num: 42, ts: 5, output: "x".into(),
+        rule: "r".into(),
+        priority: "Warning".into(),
+        rank: 4,
+        num: 42,
+        ts: 5,
+        output: "x".into(),
     }];
     a.update(Action::ShowSide(Side::Alerts));
     a.update(Action::Activate);
@@ -118,15 +141,26 @@ fn jump_to_alert_and_event_number() {
     for c in "+0.5s".chars() {
         a.update(Action::Input(c));
     }
-    assert_eq!(a.update(Action::Submit), Some(Command::SeekTime(500_000_000)));
+    assert_eq!(
+        a.update(Action::Submit),
+        Some(Command::SeekTime(500_000_000))
+    );
 }
 
 #[test]
 fn process_subtree_from_tree_pane() {
     let mut a = app(100);
     a.derived.procs = vec![
-        crate::tui::prepare::ProcRow { depth: 0, pid: 1, ..Default::default() },
-        crate::tui::prepare::ProcRow { depth: 1, pid: 77, ..Default::default() },
+        crate::tui::prepare::ProcRow {
+            depth: 0,
+            pid: 1,
+            ..Default::default()
+        },
+        crate::tui::prepare::ProcRow {
+            depth: 1,
+            pid: 77,
+            ..Default::default()
+        },
     ];
     a.update(Action::ShowSide(Side::Procs));
     a.update(Action::Move(1));

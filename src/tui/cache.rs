@@ -61,7 +61,12 @@ impl BlockCache {
 
     /// Keeps only the blocks for which `keep` holds.
     pub fn retain(&mut self, keep: impl Fn(&LoadedBlock) -> bool) {
-        let drop: Vec<usize> = self.lru.iter().filter(|(_, b)| !keep(b)).map(|(k, _)| *k).collect();
+        let drop: Vec<usize> = self
+            .lru
+            .iter()
+            .filter(|(_, b)| !keep(b))
+            .map(|(k, _)| *k)
+            .collect();
         for k in drop {
             self.lru.pop(&k);
         }

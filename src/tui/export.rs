@@ -20,15 +20,35 @@ pub fn markdown(s: &mut Session, title: &str, notes: &Notes) -> Result<String, T
         let Some(row) = s.src.row(n) else { continue };
         involved.insert(row.pid);
         let time = row.cols.get(1).map(|c| c.to_string()).unwrap_or_default();
-        let line = row.cols.iter().skip(2).map(|c| &**c).collect::<Vec<_>>().join(" ");
-        events.push(MarkedEvent { num: n, time, pid: row.pid, line, note: note.clone() });
+        let line = row
+            .cols
+            .iter()
+            .skip(2)
+            .map(|c| &**c)
+            .collect::<Vec<_>>()
+            .join(" ");
+        events.push(MarkedEvent {
+            num: n,
+            time,
+            pid: row.pid,
+            line,
+            note: note.clone(),
+        });
     }
     for a in &s.app.alerts {
-        if let Some(row) = { s.src.ensure_block(s.src.block_of(a.num))?; s.src.row(a.num) } {
+        if let Some(row) = {
+            s.src.ensure_block(s.src.block_of(a.num))?;
+            s.src.row(a.num)
+        } {
             involved.insert(row.pid);
         }
     }
-    let last = notes.bookmarks.keys().chain(s.app.alerts.iter().map(|a| &a.num)).max().copied();
+    let last = notes
+        .bookmarks
+        .keys()
+        .chain(s.app.alerts.iter().map(|a| &a.num))
+        .max()
+        .copied();
     let mut tree = Vec::new();
     if let Some(last) = last {
         let st = s.src.state_at((last + 1).min(s.src.total_events()))?;
@@ -38,7 +58,11 @@ pub fn markdown(s: &mut Session, title: &str, notes: &Notes) -> Result<String, T
             keep.insert(pid);
             keep.extend(st.ancestors(pid).map(|p| p.pid));
         }
-        let parent = |pid: u32| st.process(pid).map(|p| p.ppid).filter(|pp| keep.contains(pp) && *pp != pid);
+        let parent = |pid: u32| {
+            st.process(pid)
+                .map(|p| p.ppid)
+                .filter(|pp| keep.contains(pp) && *pp != pid)
+        };
         let mut kids: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
         let mut roots = Vec::new();
         for &pid in &keep {
@@ -54,12 +78,22 @@ pub fn markdown(s: &mut Session, title: &str, notes: &Notes) -> Result<String, T
                 continue;
             }
             let rows = super::prepare::tree_rows(&st, None, &[], 0);
-            let cmd = rows.iter().find(|r| r.pid == pid).map(|r| r.cmd.clone()).unwrap_or_default();
+            let cmd = rows
+                .iter()
+                .find(|r| r.pid == pid)
+                .map(|r| r.cmd.clone())
+                .unwrap_or_default();
             tree.push(TreeProc { depth, pid, cmd });
             for &k in kids.get(&pid).into_iter().flatten().rev() {
                 stack.push((k, depth + 1));
             }
         }
     }
-    Ok(notes::export_markdown(title, &events, &s.app.alerts, &tree, &s.app.execs))
+    Ok(notes::export_markdown(
+        title,
+        &events,
+        &s.app.alerts,
+        &tree,
+        &s.app.execs,
+    ))
 }

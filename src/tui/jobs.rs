@@ -16,9 +16,9 @@ use super::timeline::{Category, HistBuilder, Histogram};
 use crate::event::display::escape_bytes;
 use crate::event::table::Syscalls;
 use crate::event::wire::{exec, CODE_DROP, CODE_EXEC};
-use crate::rules::Engine;
 use crate::filter::fields::{EventCtx, FieldEnv, Fields};
 use crate::filter::Scratch;
+use crate::rules::Engine;
 use crate::state::{Checkpoints, State, DEFAULT_INTERVAL};
 
 /// Everything the main loop reacts to.
@@ -96,7 +96,12 @@ pub struct Indexed {
 
 /// Runs the indexer: one pass building checkpoints, the exact histogram,
 /// the exec history and, with `rules`, the alerts (tied to their events).
-pub fn index(cap: &Capture, table: &Syscalls, env: &FieldEnv, rules: Option<&Engine>) -> Result<Indexed, String> {
+pub fn index(
+    cap: &Capture,
+    table: &Syscalls,
+    env: &FieldEnv,
+    rules: Option<&Engine>,
+) -> Result<Indexed, String> {
     let t = cap.totals();
     let (first, last) = (t.first_ts.unwrap_or(0), t.last_ts.unwrap_or(0));
     let start = State::from_capture(table.table(), &cap.meta().snapshot);
@@ -136,19 +141,39 @@ pub fn index(cap: &Capture, table: &Syscalls, env: &FieldEnv, rules: Option<&Eng
                 }
             }
         }
-        hist.add(rec.ts(), cats.get(usize::from(rec.code())).copied().unwrap_or(Category::Other));
+        hist.add(
+            rec.ts(),
+            cats.get(usize::from(rec.code()))
+                .copied()
+                .unwrap_or(Category::Other),
+        );
         if rec.code() == CODE_EXEC {
             let mut cmdline = String::new();
             if let Some(p) = rec.param(exec::P_ARGV) {
                 let d = p.data.strip_suffix(&[0]).unwrap_or(p.data);
-                escape_bytes(&d.iter().map(|&b| if b == 0 { b' ' } else { b }).collect::<Vec<_>>(), &mut cmdline);
+                escape_bytes(
+                    &d.iter()
+                        .map(|&b| if b == 0 { b' ' } else { b })
+                        .collect::<Vec<_>>(),
+                    &mut cmdline,
+                );
             } else if let Some(p) = rec.param(exec::P_FILENAME) {
                 escape_bytes(p.data, &mut cmdline);
             }
-            execs.push(ExecRecord { pid: rec.pid(), num, ts: rec.ts(), cmdline });
+            execs.push(ExecRecord {
+                pid: rec.pid(),
+                num,
+                ts: rec.ts(),
+                cmdline,
+            });
         }
     }
-    Ok(Indexed { checkpoints: Arc::new(cp), hist: hist.finish(), execs, alerts })
+    Ok(Indexed {
+        checkpoints: Arc::new(cp),
+        hist: hist.finish(),
+        execs,
+        alerts,
+    })
 }
 
 /// What a filter scan selects.
@@ -203,7 +228,12 @@ pub fn scan(
                 return Ok(());
             }
             let batch = std::mem::take(&mut nums);
-            let m = AppEvent::Matches { generation: req.generation, nums: batch, scanned, done: false };
+            let m = AppEvent::Matches {
+                generation: req.generation,
+                nums: batch,
+                scanned,
+                done: false,
+            };
             if tx.send(m).is_err() {
                 return Ok(());
             }
@@ -227,6 +257,11 @@ pub fn scan(
         }
         nums.push(num);
     }
-    let _ = tx.send(AppEvent::Matches { generation: req.generation, nums, scanned, done: true });
+    let _ = tx.send(AppEvent::Matches {
+        generation: req.generation,
+        nums,
+        scanned,
+        done: true,
+    });
     Ok(())
 }

@@ -104,29 +104,48 @@ impl Session {
         let t = cap.totals();
         let (first, last) = (t.first_ts.unwrap_or(0), t.last_ts.unwrap_or(0));
         let hist = timeline::from_blocks(cap.blocks(), src.category_counts(), 1024);
-        let gaps = cap.blocks().iter().filter(|b| b.drops > 0).map(|b| (b.first_ts, b.last_ts, b.drops)).collect();
+        let gaps = cap
+            .blocks()
+            .iter()
+            .filter(|b| b.drops > 0)
+            .map(|b| (b.first_ts, b.last_ts, b.drops))
+            .collect();
         let app = App::new(src.total_events(), first, last, hist, gaps);
-        Session { app, src, rules: None }
+        Session {
+            app,
+            src,
+            rules: None,
+        }
     }
 
     /// Runs the indexer in the background; it sends [`AppEvent::Indexed`].
     pub fn spawn_indexer(&self, tx: Sender<AppEvent>) {
         let (cap, table) = (Arc::clone(self.src.capture()), Arc::clone(self.src.table()));
         let (env, rules) = (Arc::clone(self.src.env()), self.rules.clone());
-        std::thread::spawn(move || match jobs::index(&cap, &table, &env, rules.as_deref()) {
-            Ok(ix) => {
-                let _ = tx.send(AppEvent::Indexed(Box::new(ix)));
-            }
-            Err(e) => {
-                let _ = tx.send(AppEvent::JobError(format!("indexing: {e}")));
-            }
-        });
+        std::thread::spawn(
+            move || match jobs::index(&cap, &table, &env, rules.as_deref()) {
+                Ok(ix) => {
+                    let _ = tx.send(AppEvent::Indexed(Box::new(ix)));
+                }
+                Err(e) => {
+                    let _ = tx.send(AppEvent::JobError(format!("indexing: {e}")));
+                }
+            },
+        );
     }
 
     /// Runs the indexer now and applies its result (tests, export).
     pub fn index_now(&mut self) -> Result<(), TuiError> {
-        let ix = jobs::index(self.src.capture(), self.src.table(), self.src.env(), self.rules.as_deref())
-            .map_err(|message| TuiError::Job { job: "indexer", message })?;
+        let ix = jobs::index(
+            self.src.capture(),
+            self.src.table(),
+            self.src.env(),
+            self.rules.as_deref(),
+        )
+        .map_err(|message| TuiError::Job {
+            job: "indexer",
+            message,
+        })?;
         self.src.set_checkpoints(Arc::clone(&ix.checkpoints));
         self.app.on_event(AppEvent::Indexed(Box::new(ix)));
         Ok(())
@@ -135,12 +154,24 @@ impl Session {
     /// Runs a command synchronously (scans run to completion): for tests
     /// and non-interactive use.
     pub fn run_command(&mut self, cmd: Command) -> Result<(), TuiError> {
-        let Some(cmd) = prepare::run_local(&mut self.app, &self.src, cmd) else { return Ok(()) };
+        let Some(cmd) = prepare::run_local(&mut self.app, &self.src, cmd) else {
+            return Ok(());
+        };
         if let Command::Scan(req) = cmd {
             let (tx, rx) = std::sync::mpsc::channel();
             let cur = std::sync::atomic::AtomicU64::new(req.generation);
-            jobs::scan(self.src.capture(), self.src.table(), self.src.env(), &req, &cur, &tx)
-                .map_err(|message| TuiError::Job { job: "filter scan", message })?;
+            jobs::scan(
+                self.src.capture(),
+                self.src.table(),
+                self.src.env(),
+                &req,
+                &cur,
+                &tx,
+            )
+            .map_err(|message| TuiError::Job {
+                job: "filter scan",
+                message,
+            })?;
             drop(tx);
             for ev in rx {
                 self.app.on_event(ev);
@@ -150,9 +181,17 @@ impl Session {
     }
 
     /// Loads rules (`(name, text)` files in order) to run at indexing.
-    pub fn set_rules(&mut self, files: &[(&str, &str)]) -> Result<Vec<String>, crate::rules::RulesError> {
+    pub fn set_rules(
+        &mut self,
+        files: &[(&str, &str)],
+    ) -> Result<Vec<String>, crate::rules::RulesError> {
         let table = self.src.table();
-        let loaded = crate::rules::load(files, &crate::filter::fields::Fields, table, &Default::default())?;
+        let loaded = crate::rules::load(
+            files,
+            &crate::filter::fields::Fields,
+            table,
+            &Default::default(),
+        )?;
         let opts = crate::rules::EngineOptions {
             rule_matching: crate::rules::RuleMatching::First,
             min_priority: crate::rules::Priority::Debug,
@@ -160,7 +199,12 @@ impl Session {
             disable_tags: Vec::new(),
             hostname: self.src.capture().meta().machine.hostname.clone(),
         };
-        let engine = Engine::new(loaded.ruleset, opts, crate::rules::NCODES, &crate::rules::type_of(table));
+        let engine = Engine::new(
+            loaded.ruleset,
+            opts,
+            crate::rules::NCODES,
+            &crate::rules::type_of(table),
+        );
         self.rules = Some(Arc::new(engine));
         self.app.rules_loaded = true;
         Ok(loaded.warnings.iter().map(|w| w.to_string()).collect())

@@ -69,7 +69,10 @@ pub fn sidecar(capture: &Path) -> PathBuf {
 /// Reads the sidecar of `capture` (empty notes when there is none).
 pub fn load(capture: &Path) -> Result<Notes, TuiError> {
     let p = sidecar(capture);
-    let io = |e| TuiError::Io { what: format!("reading {}", p.display()), source: e };
+    let io = |e| TuiError::Io {
+        what: format!("reading {}", p.display()),
+        source: e,
+    };
     match std::fs::metadata(&p) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Notes::default()),
         Err(e) => return Err(io(e)),
@@ -89,7 +92,10 @@ pub fn load(capture: &Path) -> Result<Notes, TuiError> {
 pub fn save(capture: &Path, notes: &Notes) -> Result<(), TuiError> {
     let p = sidecar(capture);
     let tmp = p.with_extension("json.tmp");
-    let io = |e| TuiError::Io { what: format!("writing {}", p.display()), source: e };
+    let io = |e| TuiError::Io {
+        what: format!("writing {}", p.display()),
+        source: e,
+    };
     let text = serde_json::to_string_pretty(notes).unwrap_or_default();
     std::fs::write(&tmp, text).map_err(io)?;
     std::fs::rename(&tmp, &p).map_err(io)
@@ -207,8 +213,24 @@ mod tests {
 
     #[test]
     fn export_escapes_hostile_text() {
-        let ev = MarkedEvent { num: 0, time: "t".into(), pid: 1, line: "a`b".into(), note: "x\x1b[31m|".into() };
-        let md = export_markdown("cap", &[ev], &[], &[TreeProc { depth: 0, pid: 1, cmd: "sh".into() }], &[]);
+        let ev = MarkedEvent {
+            num: 0,
+            time: "t".into(),
+            pid: 1,
+            line: "a`b".into(),
+            note: "x\x1b[31m|".into(),
+        };
+        let md = export_markdown(
+            "cap",
+            &[ev],
+            &[],
+            &[TreeProc {
+                depth: 0,
+                pid: 1,
+                cmd: "sh".into(),
+            }],
+            &[],
+        );
         assert!(!md.contains('\x1b'), "{md}");
         assert!(md.contains(r"note: x\x1b\[31m\|"), "{md}");
         assert!(md.contains("- 1 sh"), "{md}");

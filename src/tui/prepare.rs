@@ -70,9 +70,15 @@ fn proc_cmd(st: &State, pid: u32) -> String {
     let mut s = String::new();
     if let Some(p) = st.process(pid) {
         let argv: Vec<&str> = p.argv.iter().map(|a| &**a).collect();
-        let text = if argv.is_empty() { p.exepath.to_string() } else { argv.join(" ") };
+        let text = if argv.is_empty() {
+            p.exepath.to_string()
+        } else {
+            argv.join(" ")
+        };
         let text = if text.is_empty() {
-            st.thread(pid).map(|t| t.comm.to_string()).unwrap_or_default()
+            st.thread(pid)
+                .map(|t| t.comm.to_string())
+                .unwrap_or_default()
         } else {
             text
         };
@@ -85,9 +91,19 @@ fn proc_cmd(st: &State, pid: u32) -> String {
 pub fn tree_rows(st: &State, sel: Option<u32>, execs: &[ExecRecord], upto: u64) -> Vec<ProcRow> {
     let tree = st.tree();
     let known = |pid: u32| st.process(pid).is_some();
-    let mut roots: Vec<u32> = st.processes().filter(|p| p.ppid == 0 || !known(p.ppid) || p.ppid == p.pid).map(|p| p.pid).collect();
+    let mut roots: Vec<u32> = st
+        .processes()
+        .filter(|p| p.ppid == 0 || !known(p.ppid) || p.ppid == p.pid)
+        .map(|p| p.pid)
+        .collect();
     roots.sort_unstable();
-    let path: Vec<u32> = sel.map(|s| std::iter::once(s).chain(st.ancestors(s).map(|p| p.pid)).collect()).unwrap_or_default();
+    let path: Vec<u32> = sel
+        .map(|s| {
+            std::iter::once(s)
+                .chain(st.ancestors(s).map(|p| p.pid))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut out = Vec::new();
     let mut stack: Vec<(u32, usize)> = roots.into_iter().rev().map(|p| (p, 0)).collect();
     let mut seen = std::collections::HashSet::new();
@@ -99,7 +115,10 @@ pub fn tree_rows(st: &State, sel: Option<u32>, execs: &[ExecRecord], upto: u64) 
             depth,
             pid,
             cmd: proc_cmd(st, pid),
-            execs: execs.iter().filter(|e| e.pid == pid && e.num < upto).count(),
+            execs: execs
+                .iter()
+                .filter(|e| e.pid == pid && e.num < upto)
+                .count(),
             selected: path.contains(&pid),
         });
         if let Some(kids) = tree.get(&pid) {
@@ -131,12 +150,16 @@ fn try_prepare(app: &mut App, src: &mut Source) -> Result<(), TuiError> {
         }
     }
     let sel = app.selected();
-    let io_stale = app.side == super::action::Side::Io && app.derived.io_gen != app.restrict.generation + app.list.len();
+    let io_stale = app.side == super::action::Side::Io
+        && app.derived.io_gen != app.restrict.generation + app.list.len();
     if sel == app.derived.num && !io_stale {
         return Ok(());
     }
     let width = app.derived.timeline_width;
-    app.derived = super::prepare::Derived { timeline_width: width, ..Default::default() };
+    app.derived = super::prepare::Derived {
+        timeline_width: width,
+        ..Default::default()
+    };
     let Some(n) = sel else { return Ok(()) };
     app.derived.num = Some(n);
     src.ensure_block(src.block_of(n))?;
@@ -167,7 +190,11 @@ fn try_prepare(app: &mut App, src: &mut Source) -> Result<(), TuiError> {
             if let Some((dir, data)) = src.row(m).and_then(|row| row.io.as_ref()) {
                 let mut text = String::new();
                 escape_bytes(data, &mut text);
-                app.derived.io.push(IoChunk { num: m, dir: *dir, text });
+                app.derived.io.push(IoChunk {
+                    num: m,
+                    dir: *dir,
+                    text,
+                });
             }
         }
     }
@@ -181,7 +208,11 @@ pub fn seek_time(app: &mut App, src: &Source, t: u64) -> Result<(), TuiError> {
     c.seek_time(t)?;
     let n = c.position();
     app.select_event(n);
-    let _ = write!(app.status, "jumped to event #{}", app.selected().map_or(0, |n| n + 1));
+    let _ = write!(
+        app.status,
+        "jumped to event #{}",
+        app.selected().map_or(0, |n| n + 1)
+    );
     Ok(())
 }
 

@@ -71,6 +71,19 @@ pub struct LoadedBlock {
     pub start_state: State,
     /// Rendered from an approximate start state (no checkpoints yet).
     pub approx: bool,
+    /// The block's wire records, decompressed (for replays without zstd).
+    pub bytes: Vec<u8>,
+    /// Offset of each record in `bytes`.
+    pub offsets: Vec<u32>,
+}
+
+impl LoadedBlock {
+    /// The record of event `n`, if in this block.
+    pub fn record(&self, n: u64) -> Option<Record<'_>> {
+        let i = usize::try_from(n.checked_sub(self.first_event)?).ok()?;
+        let off = *self.offsets.get(i)? as usize;
+        Record::parse(self.bytes.get(off..)?).ok().map(|(r, _)| r)
+    }
 }
 
 /// One field of the details pane.
@@ -267,11 +280,15 @@ impl Source {
         let mut c = self.cap.cursor();
         c.seek_event(info.first_event)?;
         let (mut scratch, mut vals) = (String::new(), ValueBuf::default());
+        let mut bytes = Vec::with_capacity(info.uncompressed_len as usize);
+        let mut offsets = Vec::with_capacity(info.event_count as usize);
         while let Some(r) = c.next() {
             let (num, rec) = r?;
             if num >= info.end_event() {
                 break;
             }
+            offsets.push(bytes.len() as u32);
+            bytes.extend_from_slice(rec.bytes());
             let eff = st.apply(&rec);
             rows.push(self.render_row(num, rec, &st, &eff, &mut scratch, &mut vals));
         }
@@ -281,6 +298,8 @@ impl Source {
             rows,
             start_state,
             approx: !exact,
+            bytes,
+            offsets,
         });
         Ok(false)
     }
@@ -339,19 +358,16 @@ impl Source {
     pub fn state_at(&mut self, n: u64) -> Result<State, TuiError> {
         let i = self.block_of(n);
         self.ensure_block(i)?;
-        let (mut st, first) = match self.cache.peek(i) {
-            Some(b) => (b.start_state.clone(), b.first_event),
-            None => return Ok(self.state_before(n)?.0),
+        let Some(b) = self.cache.peek(i) else {
+            return Ok(self.state_before(n)?.0);
         };
-        if first < n {
-            let mut c = self.cap.cursor();
-            c.seek_event(first)?;
-            while let Some(r) = c.next() {
-                let (num, rec) = r?;
-                if num >= n {
-                    break;
+        let mut st = b.start_state.clone();
+        for k in b.first_event..n {
+            match b.record(k) {
+                Some(rec) => {
+                    st.apply(&rec);
                 }
-                st.apply(&rec);
+                None => break,
             }
         }
         Ok(st)
@@ -360,20 +376,32 @@ impl Source {
     /// Every field of event `n`, its buffers and latency.
     pub fn details(&mut self, n: u64) -> Result<Option<Details>, TuiError> {
         let mut st = self.state_at(n)?;
-        let mut c = self.cap.cursor();
-        c.seek_event(n)?;
-        let Some(r) = c.next() else { return Ok(None) };
-        let (num, rec) = r?;
+        let Some(rec) = self.cache.peek(self.block_of(n)).and_then(|b| b.record(n)) else {
+            return Ok(None);
+        };
+        let num = n;
         let eff = st.apply(&rec);
         let (mut scratch, mut vals) = (String::new(), ValueBuf::default());
         let meta = self.cap.meta();
-        let mut cx = EventCtx::new(rec, num, &st, &self.table, meta, &eff, &self.env, &mut scratch);
+        let mut cx = EventCtx::new(
+            rec,
+            num,
+            &st,
+            &self.table,
+            meta,
+            &eff,
+            &self.env,
+            &mut scratch,
+        );
         let mut fields = Vec::new();
         let mut text = String::new();
         for (name, t) in &self.details {
             text.clear();
             if t.render_text(&mut cx, &mut vals, &self.env.arg_opts, &mut text) {
-                fields.push(FieldLine { name, value: text.clone() });
+                fields.push(FieldLine {
+                    name,
+                    value: text.clone(),
+                });
             }
         }
         let buffers = rec
@@ -382,7 +410,12 @@ impl Source {
             .map(|p| (format!("param {}", p.idx), p.data.to_vec()))
             .collect();
         let latency_ns = rec.enter_ts().map(|e| rec.ts().saturating_sub(e));
-        Ok(Some(Details { num, fields, buffers, latency_ns }))
+        Ok(Some(Details {
+            num,
+            fields,
+            buffers,
+            latency_ns,
+        }))
     }
 
     /// A cursor over the capture (for scans).

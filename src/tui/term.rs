@@ -41,7 +41,10 @@ impl TerminalGuard {
     /// Enters raw mode and the alternate screen, enables the mouse, and
     /// installs a panic hook that restores the terminal before reporting.
     pub fn new() -> Result<Self, TuiError> {
-        let io = |e| TuiError::Io { what: "setting up the terminal".into(), source: e };
+        let io = |e| TuiError::Io {
+            what: "setting up the terminal".into(),
+            source: e,
+        };
         let prev = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             restore();
@@ -82,8 +85,12 @@ fn spawn_input(tx: Sender<AppEvent>) {
 
 fn spawn_signals(tx: Sender<AppEvent>) -> Result<(), TuiError> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut s = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
-        .map_err(|e| TuiError::Io { what: "installing signal handlers".into(), source: e })?;
+    let mut s = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]).map_err(|e| {
+        TuiError::Io {
+            what: "installing signal handlers".into(),
+            source: e,
+        }
+    })?;
     std::thread::spawn(move || {
         if s.forever().next().is_some() {
             let _ = tx.send(AppEvent::Terminate);
@@ -102,7 +109,10 @@ pub fn run(mut s: Session, capture_path: Option<PathBuf>) -> Result<(), TuiError
     spawn_input(tx.clone());
     let theme = Theme::from_env();
     let mut drag = None;
-    let io = |e| TuiError::Io { what: "drawing".into(), source: e };
+    let io = |e| TuiError::Io {
+        what: "drawing".into(),
+        source: e,
+    };
     loop {
         let size = guard.terminal.size().map_err(io)?;
         let areas = layout(ratatui::layout::Rect::new(0, 0, size.width, size.height));
@@ -111,14 +121,28 @@ pub fn run(mut s: Session, capture_path: Option<PathBuf>) -> Result<(), TuiError
         prepare(&mut s.app, &mut s.src);
         guard
             .terminal
-            .draw(|f| f.render_widget(&View { app: &s.app, src: &s.src, theme }, f.area()))
+            .draw(|f| {
+                f.render_widget(
+                    &View {
+                        app: &s.app,
+                        src: &s.src,
+                        theme,
+                    },
+                    f.area(),
+                )
+            })
             .map_err(io)?;
         let Ok(ev) = rx.recv() else { break };
         let cmd = match ev {
             AppEvent::Terminate => break,
-            AppEvent::Key(k) => key_action(k, s.app.focus, s.app.prompt).and_then(|a| s.app.update(a)),
+            AppEvent::Key(k) => {
+                key_action(k, s.app.focus, s.app.prompt).and_then(|a| s.app.update(a))
+            }
             AppEvent::Mouse(m) => {
-                let ma = MouseAreas { timeline: areas.timeline_bars(), events: areas.event_rows() };
+                let ma = MouseAreas {
+                    timeline: areas.timeline_bars(),
+                    events: areas.event_rows(),
+                };
                 mouse_action(m, &ma, &mut drag).and_then(|a| s.app.update(a))
             }
             AppEvent::Resize(..) => None,
@@ -136,7 +160,11 @@ pub fn run(mut s: Session, capture_path: Option<PathBuf>) -> Result<(), TuiError
             match c {
                 Command::Scan(req) => {
                     current.store(req.generation, Ordering::Relaxed);
-                    let (cap, table, env) = (s.src.capture().clone(), s.src.table().clone(), s.src.env().clone());
+                    let (cap, table, env) = (
+                        s.src.capture().clone(),
+                        s.src.table().clone(),
+                        s.src.env().clone(),
+                    );
                     let (tx, cur) = (tx.clone(), Arc::clone(&current));
                     std::thread::spawn(move || {
                         if let Err(e) = jobs::scan(&cap, &table, &env, &req, &cur, &tx) {

@@ -49,25 +49,87 @@ impl Category {
     pub fn of_name(name: &str) -> Category {
         let has = |l: &[&str]| l.iter().any(|p| name.starts_with(p));
         if has(&[
-            "socket", "connect", "accept", "bind", "listen", "send", "recv", "shutdown",
-            "getsockopt", "setsockopt", "getsockname", "getpeername",
+            "socket",
+            "connect",
+            "accept",
+            "bind",
+            "listen",
+            "send",
+            "recv",
+            "shutdown",
+            "getsockopt",
+            "setsockopt",
+            "getsockname",
+            "getpeername",
         ]) {
             Category::Network
         } else if has(&[
-            "clone", "fork", "vfork", "exec", "exit", "wait", "kill", "tkill", "tgkill",
-            "rt_sig", "ptrace", "prctl", "unshare", "setns", "pidfd", "set_tid", "setsid",
-            "setpgid", "setuid", "setgid", "setres", "capset", "proc",
+            "clone", "fork", "vfork", "exec", "exit", "wait", "kill", "tkill", "tgkill", "rt_sig",
+            "ptrace", "prctl", "unshare", "setns", "pidfd", "set_tid", "setsid", "setpgid",
+            "setuid", "setgid", "setres", "capset", "proc",
         ]) {
             Category::Process
         } else if has(&[
-            "open", "creat", "close", "read", "pread", "write", "pwrite", "stat", "lstat",
-            "fstat", "newfstat", "statx", "access", "faccess", "mkdir", "rmdir", "unlink",
-            "rename", "link", "symlink", "readlink", "chmod", "fchmod", "chown", "fchown",
-            "lchown", "lseek", "fcntl", "dup", "truncate", "ftruncate", "getdents", "chdir",
-            "fchdir", "getcwd", "mknod", "utime", "futime", "fsync", "fdatasync", "sync",
-            "flock", "sendfile", "splice", "tee", "copy_file", "fallocate", "xattr",
-            "getxattr", "setxattr", "listxattr", "removexattr", "inotify", "fanotify",
-            "mount", "umount", "pivot_root", "chroot", "name_to_handle", "ioctl",
+            "open",
+            "creat",
+            "close",
+            "read",
+            "pread",
+            "write",
+            "pwrite",
+            "stat",
+            "lstat",
+            "fstat",
+            "newfstat",
+            "statx",
+            "access",
+            "faccess",
+            "mkdir",
+            "rmdir",
+            "unlink",
+            "rename",
+            "link",
+            "symlink",
+            "readlink",
+            "chmod",
+            "fchmod",
+            "chown",
+            "fchown",
+            "lchown",
+            "lseek",
+            "fcntl",
+            "dup",
+            "truncate",
+            "ftruncate",
+            "getdents",
+            "chdir",
+            "fchdir",
+            "getcwd",
+            "mknod",
+            "utime",
+            "futime",
+            "fsync",
+            "fdatasync",
+            "sync",
+            "flock",
+            "sendfile",
+            "splice",
+            "tee",
+            "copy_file",
+            "fallocate",
+            "xattr",
+            "getxattr",
+            "setxattr",
+            "listxattr",
+            "removexattr",
+            "inotify",
+            "fanotify",
+            "mount",
+            "umount",
+            "pivot_root",
+            "chroot",
+            "name_to_handle",
+            "ioctl",
         ]) {
             Category::File
         } else {
@@ -130,7 +192,13 @@ impl Histogram {
 /// evenly over its time range, over `n` buckets spanning `[start, end]`.
 pub fn from_blocks(blocks: &[BlockInfo], counts: &[[u64; 4]], n: usize) -> Histogram {
     let start = blocks.iter().map(|b| b.first_ts).min().unwrap_or(0);
-    let end = blocks.iter().map(|b| b.last_ts).max().unwrap_or(0).max(start) + 1;
+    let end = blocks
+        .iter()
+        .map(|b| b.last_ts)
+        .max()
+        .unwrap_or(0)
+        .max(start)
+        + 1;
     let mut h = Histogram {
         start,
         end,
@@ -210,7 +278,14 @@ impl Window {
     /// The whole capture `[first, last]`.
     pub fn new(first: u64, last: u64) -> Self {
         let last = last.max(first);
-        Window { full: (first, last), t0: first, t1: last, cursor: first, anchor: None, brush: None }
+        Window {
+            full: (first, last),
+            t0: first,
+            t1: last,
+            cursor: first,
+            anchor: None,
+            brush: None,
+        }
     }
 
     /// Shown span in ns (at least 1).
@@ -345,13 +420,30 @@ mod tests {
     #[test]
     fn spread_and_resample_conserve_counts() {
         let mk = |first_ts, last_ts| BlockInfo {
-            offset: 0, header_len: 0, n_counts: 0, seq: 0, event_count: 0, compressed_len: 0,
-            uncompressed_len: 0, first_ts, last_ts, first_event: 0, drops: 0, chain: [0; 32],
+            offset: 0,
+            header_len: 0,
+            n_counts: 0,
+            seq: 0,
+            event_count: 0,
+            compressed_len: 0,
+            uncompressed_len: 0,
+            first_ts,
+            last_ts,
+            first_event: 0,
+            drops: 0,
+            chain: [0; 32],
         };
-        let h = from_blocks(&[mk(0, 99), mk(100, 199)], &[[10, 0, 0, 0], [0, 30, 0, 0]], 64);
+        let h = from_blocks(
+            &[mk(0, 99), mk(100, 199)],
+            &[[10, 0, 0, 0], [0, 30, 0, 0]],
+            64,
+        );
         let total: f64 = h.buckets.iter().map(|b| b[0] + b[1]).sum();
         assert!((total - 40.0).abs() < 1e-6, "{total}");
         let cols = h.resample(0, 200, 2);
-        assert!((cols[0][0] - 10.0).abs() < 0.5 && (cols[1][1] - 30.0).abs() < 0.5, "{cols:?}");
+        assert!(
+            (cols[0][0] - 10.0).abs() < 0.5 && (cols[1][1] - 30.0).abs() < 0.5,
+            "{cols:?}"
+        );
     }
 }

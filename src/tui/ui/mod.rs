@@ -77,12 +77,19 @@ impl Areas {
     /// Inner area of the timeline bars (inside the border, above the axis).
     pub fn timeline_bars(&self) -> Rect {
         let i = Block::default().borders(Borders::ALL).inner(self.timeline);
-        Rect { height: i.height.saturating_sub(1), ..i }
+        Rect {
+            height: i.height.saturating_sub(1),
+            ..i
+        }
     }
     /// Inner rows of the event list (inside the border, below the header).
     pub fn event_rows(&self) -> Rect {
         let i = Block::default().borders(Borders::ALL).inner(self.events);
-        Rect { y: i.y + 1, height: i.height.saturating_sub(1), ..i }
+        Rect {
+            y: i.y + 1,
+            height: i.height.saturating_sub(1),
+            ..i
+        }
     }
 }
 
@@ -98,7 +105,13 @@ pub fn layout(area: Rect) -> Areas {
     .areas(area);
     let [events, side] =
         Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(main);
-    Areas { timeline, filter, events, side, status }
+    Areas {
+        timeline,
+        filter,
+        events,
+        side,
+        status,
+    }
 }
 
 /// One frame's view of the app.
@@ -149,9 +162,19 @@ impl View<'_> {
         let block = pane(&title, editing, t);
         let inner = block.inner(area);
         block.render(area, buf);
-        let text = if editing { app.input.clone() } else { app.restrict.filter.clone().unwrap_or_default() };
+        let text = if editing {
+            app.input.clone()
+        } else {
+            app.restrict.filter.clone().unwrap_or_default()
+        };
         let mut spans = Vec::new();
-        let bad = |i: usize| editing && app.input_errors.iter().any(|e| i >= e.pos && (i < e.end || i == e.pos));
+        let bad = |i: usize| {
+            editing
+                && app
+                    .input_errors
+                    .iter()
+                    .any(|e| i >= e.pos && (i < e.end || i == e.pos))
+        };
         for (i, c) in text.char_indices() {
             let mut s = String::new();
             crate::event::display::escape_bytes(c.to_string().as_bytes(), &mut s);
@@ -163,7 +186,10 @@ impl View<'_> {
         }
         if editing && app.input_cursor >= text.len() {
             let at_end_err = app.input_errors.iter().any(|e| e.pos >= text.len());
-            spans.push(Span::styled(" ", if at_end_err { t.err() } else { t.sel() }));
+            spans.push(Span::styled(
+                " ",
+                if at_end_err { t.err() } else { t.sel() },
+            ));
         }
         let mut msg = String::new();
         if editing {
@@ -174,7 +200,14 @@ impl View<'_> {
             }
             if !app.completions.is_empty() {
                 msg.push_str("  [");
-                msg.push_str(&app.completions.iter().take(4).copied().collect::<Vec<_>>().join(" "));
+                msg.push_str(
+                    &app.completions
+                        .iter()
+                        .take(4)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
                 msg.push(']');
             }
         }
@@ -196,16 +229,29 @@ impl View<'_> {
         let shown = app.list.len();
         s.push_str(&format!("{}/{} events", shown, app.total));
         if !done {
-            s.push_str(&format!(" (scanning {}%)", scanned * 100 / app.total.max(1)));
+            s.push_str(&format!(
+                " (scanning {}%)",
+                scanned * 100 / app.total.max(1)
+            ));
         }
         if !app.indexed {
             s.push_str(" | indexing…");
         }
-        s.push_str(&format!(" | cache {}/{} hit {} miss {}", c.len(), c.len().max(1), c.hits(), c.misses()));
+        s.push_str(&format!(
+            " | cache {}/{} hit {} miss {}",
+            c.len(),
+            c.len().max(1),
+            c.hits(),
+            c.misses()
+        ));
         let hints = match (app.prompt, app.focus) {
             (Some(_), _) => " | Enter ok  Esc cancel",
-            (None, Focus::Timeline) => " | ←→ cursor +/- zoom H/L pan [ ] brush x clear Tab pane ? help q quit",
-            (None, Focus::Events) => " | ↑↓ PgUp/Dn g/G : jump / filter b mark n note f follow s subtree ? help q quit",
+            (None, Focus::Timeline) => {
+                " | ←→ cursor +/- zoom H/L pan [ ] brush x clear Tab pane ? help q quit"
+            }
+            (None, Focus::Events) => {
+                " | ↑↓ PgUp/Dn g/G : jump / filter b mark n note f follow s subtree ? help q quit"
+            }
             (None, Focus::Side) => " | 1-4 pane ↑↓ Enter select s subtree Tab pane ? help q quit",
         };
         s.push_str(hints);
@@ -214,7 +260,12 @@ impl View<'_> {
 
     fn prompt_box(&self, p: Prompt, area: Rect, buf: &mut Buffer) {
         let w = area.width.min(60);
-        let r = Rect { x: area.x + (area.width - w) / 2, y: area.y + area.height / 3, width: w, height: 3 };
+        let r = Rect {
+            x: area.x + (area.width - w) / 2,
+            y: area.y + area.height / 3,
+            width: w,
+            height: 3,
+        };
         Clear.render(r, buf);
         let title = match p {
             Prompt::Jump => " Jump to evt.num, or +SECONDS from start ",
@@ -251,10 +302,19 @@ saker tui --export-notes FILE writes the markdown incident timeline.";
 fn help(area: Rect, buf: &mut Buffer) {
     let w = area.width.min(74);
     let h = area.height.min(20);
-    let r = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let r = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
     Clear.render(r, buf);
     Paragraph::new(HELP)
         .wrap(Wrap { trim: false })
-        .block(Block::default().borders(Borders::ALL).title(" Help (? to close) "))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Help (? to close) "),
+        )
         .render(r, buf);
 }

@@ -47,7 +47,11 @@ pub(super) fn timeline(v: &View<'_>, area: Rect, buf: &mut Buffer) {
         fmt_secs(w.t0 - w.full.0),
         fmt_secs(w.t1 - w.full.0),
         fmt_secs(w.full.1 - w.full.0),
-        if h.exact { "" } else { " (estimated from index)" }
+        if h.exact {
+            ""
+        } else {
+            " (estimated from index)"
+        }
     );
     let block = pane(&title, app.focus == Focus::Timeline, t);
     let inner = block.inner(area);
@@ -55,9 +59,15 @@ pub(super) fn timeline(v: &View<'_>, area: Rect, buf: &mut Buffer) {
     if inner.height < 2 || inner.width < 4 {
         return;
     }
-    let bars = Rect { height: inner.height - 1, ..inner };
+    let bars = Rect {
+        height: inner.height - 1,
+        ..inner
+    };
     let cols = h.resample(w.t0, w.t1 + 1, bars.width as usize);
-    let max = cols.iter().map(|c| c.iter().sum::<f64>()).fold(0.0, f64::max);
+    let max = cols
+        .iter()
+        .map(|c| c.iter().sum::<f64>())
+        .fold(0.0, f64::max);
     if max > 0.0 {
         for (x, c) in cols.iter().enumerate() {
             let total: f64 = c.iter().sum();
@@ -77,7 +87,9 @@ pub(super) fn timeline(v: &View<'_>, area: Rect, buf: &mut Buffer) {
                     }
                 }
                 let st = t.fg(COLOR[cat as usize]);
-                buf[(bars.x + x as u16, y)].set_char(GLYPH[cat as usize]).set_style(st);
+                buf[(bars.x + x as u16, y)]
+                    .set_char(GLYPH[cat as usize])
+                    .set_style(st);
             }
             let _ = acc;
         }
@@ -88,12 +100,23 @@ pub(super) fn timeline(v: &View<'_>, area: Rect, buf: &mut Buffer) {
         .map(|c| format!("{}{} ", GLYPH[*c as usize], c.label()))
         .collect();
     let lx = (bars.x + bars.width).saturating_sub(legend.chars().count() as u16);
-    put(buf, lx, bars.y, &legend, Style::default(), bars.x + bars.width);
+    put(
+        buf,
+        lx,
+        bars.y,
+        &legend,
+        Style::default(),
+        bars.x + bars.width,
+    );
     // Alert markers (top row) by priority rank.
     for a in &app.alerts {
         if let Some(x) = w.col_of(a.ts, bars.width) {
             let ch = char::from_digit(u32::from(a.rank.min(9)), 10).unwrap_or('!');
-            let st = if t.color { Style::default().fg(Color::Red).add_modifier(Modifier::BOLD) } else { Style::default().add_modifier(Modifier::BOLD) };
+            let st = if t.color {
+                Style::default().fg(Color::Red).add_modifier(Modifier::BOLD)
+            } else {
+                Style::default().add_modifier(Modifier::BOLD)
+            };
             buf[(bars.x + x, bars.y)].set_char(ch).set_style(st);
         }
     }
@@ -119,13 +142,19 @@ pub(super) fn timeline(v: &View<'_>, area: Rect, buf: &mut Buffer) {
         let b = w.col_of(g1.min(w.t1), bars.width);
         if let (Some(a), Some(b)) = (a, b) {
             for x in a..=b {
-                let st = if t.color { Style::default().fg(Color::Red) } else { Style::default().add_modifier(Modifier::BOLD) };
+                let st = if t.color {
+                    Style::default().fg(Color::Red)
+                } else {
+                    Style::default().add_modifier(Modifier::BOLD)
+                };
                 buf[(inner.x + x, ay)].set_char('!').set_style(st);
             }
         }
     }
     if let Some(x) = w.col_of(w.cursor, bars.width) {
-        buf[(inner.x + x, ay)].set_char('▲').set_style(t.fg(Color::Yellow));
+        buf[(inner.x + x, ay)]
+            .set_char('▲')
+            .set_style(t.fg(Color::Yellow));
     }
 }
 
@@ -140,9 +169,20 @@ pub(super) fn events(v: &View<'_>, area: Rect, buf: &mut Buffer) {
     let t = v.theme;
     let title = format!(
         " Events{}{}{} ",
-        if app.restrict.filter.is_some() { " [filter]" } else { "" },
-        if app.restrict.range.is_some() { " [time range]" } else { "" },
-        app.restrict.subtree.map(|p| format!(" [subtree {p}]")).unwrap_or_default()
+        if app.restrict.filter.is_some() {
+            " [filter]"
+        } else {
+            ""
+        },
+        if app.restrict.range.is_some() {
+            " [time range]"
+        } else {
+            ""
+        },
+        app.restrict
+            .subtree
+            .map(|p| format!(" [subtree {p}]"))
+            .unwrap_or_default()
     );
     let block = pane(&title, app.focus == Focus::Events, t);
     let inner = block.inner(area);
@@ -155,9 +195,19 @@ pub(super) fn events(v: &View<'_>, area: Rect, buf: &mut Buffer) {
     let names: Vec<&str> = v.src.column_names().collect();
 
     for (i, name) in names.iter().enumerate() {
-        let short = HEADERS.get(i).copied().unwrap_or_else(|| name.rsplit('.').next().unwrap_or(name));
+        let short = HEADERS
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| name.rsplit('.').next().unwrap_or(name));
         let w = WIDTHS.get(i).copied().unwrap_or(u16::MAX);
-        put(buf, x, inner.y, short, Style::default().add_modifier(Modifier::BOLD), end.min(x.saturating_add(w)));
+        put(
+            buf,
+            x,
+            inner.y,
+            short,
+            Style::default().add_modifier(Modifier::BOLD),
+            end.min(x.saturating_add(w)),
+        );
         x += WIDTHS.get(i).copied().unwrap_or(0) + 1;
     }
     for r in 0..inner.height.saturating_sub(1) {
@@ -165,12 +215,20 @@ pub(super) fn events(v: &View<'_>, area: Rect, buf: &mut Buffer) {
         let y = inner.y + 1 + r;
         let Some(n) = app.list.get(row) else {
             if r == 0 {
-                let msg = if app.scan.1 { "(no events match)" } else { "(scanning…)" };
+                let msg = if app.scan.1 {
+                    "(no events match)"
+                } else {
+                    "(scanning…)"
+                };
                 put(buf, inner.x + 1, y, msg, Style::default(), end);
             }
             break;
         };
-        let st = if row == app.sel { t.sel() } else { Style::default() };
+        let st = if row == app.sel {
+            t.sel()
+        } else {
+            Style::default()
+        };
         for xx in inner.x..end {
             buf[(xx, y)].set_style(st);
         }
@@ -178,7 +236,14 @@ pub(super) fn events(v: &View<'_>, area: Rect, buf: &mut Buffer) {
             put(buf, inner.x, y, "*", st.add_modifier(Modifier::BOLD), end);
         }
         let Some(rowdata) = v.src.row(n) else {
-            put(buf, inner.x + 1, y, &format!("{} (loading…)", n + 1), st, end);
+            put(
+                buf,
+                inner.x + 1,
+                y,
+                &format!("{} (loading…)", n + 1),
+                st,
+                end,
+            );
             continue;
         };
         let mut x = inner.x + 1;

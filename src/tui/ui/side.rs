@@ -31,7 +31,13 @@ pub fn hexdump(data: &[u8]) -> Vec<String> {
                     s.push(' ');
                 }
             }
-            s.extend(c.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' }));
+            s.extend(c.iter().map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            }));
             s
         })
         .collect()
@@ -62,7 +68,10 @@ fn lines_of(v: &View<'_>) -> (String, Vec<Line<'static>>, usize) {
                         out.push(Line::from(format!("{:<18} {}", f.name, f.value)));
                     }
                     for (label, data) in &det.buffers {
-                        out.push(Line::styled(format!("{label} ({} bytes)", data.len()), bold));
+                        out.push(Line::styled(
+                            format!("{label} ({} bytes)", data.len()),
+                            bold,
+                        ));
                         out.extend(hexdump(data).into_iter().map(Line::from));
                     }
                 }
@@ -72,14 +81,30 @@ fn lines_of(v: &View<'_>) -> (String, Vec<Line<'static>>, usize) {
             title = format!(" 2 Processes at #{} ", d.num.map_or(0, |n| n + 1));
             for (i, p) in d.procs.iter().enumerate() {
                 let mark = if p.selected { "●" } else { " " };
-                let execs = if p.execs > 0 { format!(" [{} exec]", p.execs) } else { String::new() };
-                let text = format!("{mark}{}{} {}{execs}", "  ".repeat(p.depth.min(20)), p.pid, p.cmd);
-                let st = if i == app.proc_sel && app.focus == Focus::Side { v.theme.sel() } else { Style::default() };
+                let execs = if p.execs > 0 {
+                    format!(" [{} exec]", p.execs)
+                } else {
+                    String::new()
+                };
+                let text = format!(
+                    "{mark}{}{} {}{execs}",
+                    "  ".repeat(p.depth.min(20)),
+                    p.pid,
+                    p.cmd
+                );
+                let st = if i == app.proc_sel && app.focus == Focus::Side {
+                    v.theme.sel()
+                } else {
+                    Style::default()
+                };
                 out.push(Line::styled(text, st));
             }
             sel_line = app.proc_sel;
             if !d.fds.is_empty() {
-                out.push(Line::styled(format!("fds of {} (lsof at this time):", d.pid.unwrap_or(0)), bold));
+                out.push(Line::styled(
+                    format!("fds of {} (lsof at this time):", d.pid.unwrap_or(0)),
+                    bold,
+                ));
                 out.extend(d.fds.iter().map(|s| Line::from(s.clone())));
             }
         }
@@ -96,7 +121,11 @@ fn lines_of(v: &View<'_>) -> (String, Vec<Line<'static>>, usize) {
                     out.push(Line::styled(format!("{} {}", a.priority, a.rule), bold));
                     last = Some((&a.priority, &a.rule));
                 }
-                let st = if i == app.alert_sel && app.focus == Focus::Side { v.theme.sel() } else { Style::default() };
+                let st = if i == app.alert_sel && app.focus == Focus::Side {
+                    v.theme.sel()
+                } else {
+                    Style::default()
+                };
                 if i == app.alert_sel {
                     sel_line = out.len();
                 }
@@ -104,8 +133,17 @@ fn lines_of(v: &View<'_>) -> (String, Vec<Line<'static>>, usize) {
             }
         }
         Side::Io => {
-            title = format!(" 4 I/O pid {} fd {} ", d.pid.unwrap_or(0), d.fd.map_or("-".into(), |f| f.to_string()));
-            if app.restrict.filter.as_deref().is_none_or(|f| !f.contains("fd.num=")) {
+            title = format!(
+                " 4 I/O pid {} fd {} ",
+                d.pid.unwrap_or(0),
+                d.fd.map_or("-".into(), |f| f.to_string())
+            );
+            if app
+                .restrict
+                .filter
+                .as_deref()
+                .is_none_or(|f| !f.contains("fd.num="))
+            {
                 out.push(Line::from("(press f on an event to follow its fd)"));
             }
             for c in &d.io {
@@ -127,7 +165,10 @@ pub(super) fn render(v: &View<'_>, area: Rect, buf: &mut Buffer) {
     let block = pane(&title, v.app.focus == Focus::Side, v.theme);
     let h = block.inner(area).height as usize;
     let scroll = sel.saturating_sub(h.saturating_sub(1)) as u16;
-    Paragraph::new(lines).block(block).scroll((scroll, 0)).render(area, buf);
+    Paragraph::new(lines)
+        .block(block)
+        .scroll((scroll, 0))
+        .render(area, buf);
 }
 
 #[cfg(test)]
@@ -135,6 +176,9 @@ mod tests {
     #[test]
     fn hexdump_hides_controls() {
         let l = super::hexdump(b"ab\x1b[2J\n");
-        assert_eq!(l, vec!["0000 6162 1b5b 324a 0a                       ab.[2J.".to_string()]);
+        assert_eq!(
+            l,
+            vec!["0000 6162 1b5b 324a 0a                       ab.[2J.".to_string()]
+        );
     }
 }
