@@ -63,6 +63,12 @@ pub enum TuiError {
         /// What is wrong.
         message: String,
     },
+    /// The rules files do not load.
+    #[error("rules: {message}")]
+    Rules {
+        /// The loader's error.
+        message: String,
+    },
     /// A background job failed.
     #[error("{job}: {message}")]
     Job {
@@ -181,17 +187,17 @@ impl Session {
     }
 
     /// Loads rules (`(name, text)` files in order) to run at indexing.
-    pub fn set_rules(
-        &mut self,
-        files: &[(&str, &str)],
-    ) -> Result<Vec<String>, crate::rules::RulesError> {
+    pub fn set_rules(&mut self, files: &[(&str, &str)]) -> Result<Vec<String>, TuiError> {
         let table = self.src.table();
         let loaded = crate::rules::load(
             files,
             &crate::filter::fields::Fields,
             table,
             &Default::default(),
-        )?;
+        )
+        .map_err(|e| TuiError::Rules {
+            message: e.to_string(),
+        })?;
         let opts = crate::rules::EngineOptions {
             rule_matching: crate::rules::RuleMatching::First,
             min_priority: crate::rules::Priority::Debug,

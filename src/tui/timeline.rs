@@ -179,8 +179,8 @@ impl Histogram {
             for i in ia..ib {
                 let ba = self.start as f64 + i as f64 * bw;
                 let overlap = (b.min(ba + bw) - a.max(ba)).max(0.0) / bw;
-                for k in 0..4 {
-                    o[k] += self.buckets[i][k] * overlap;
+                for (ok, bk) in o.iter_mut().zip(&self.buckets[i]) {
+                    *ok += bk * overlap;
                 }
             }
         }
@@ -215,8 +215,8 @@ pub fn from_blocks(blocks: &[BlockInfo], counts: &[[u64; 4]], n: usize) -> Histo
         for i in ia.min(n - 1)..ib {
             let lo = i as f64 * bw;
             let share = ((z.min(lo + bw) - a.max(lo)).max(0.0)) / (z - a);
-            for k in 0..4 {
-                h.buckets[i][k] += c[k] as f64 * share;
+            for (hk, ck) in h.buckets[i].iter_mut().zip(c) {
+                *hk += *ck as f64 * share;
             }
         }
     }
@@ -388,14 +388,14 @@ mod tests {
 
     #[test]
     fn pan_stays_inside() {
-        let mut w = Window::new(0, 1000_000);
+        let mut w = Window::new(0, 1_000_000);
         w.zoom(0.1, 0);
         w.pan(-1.0);
         assert_eq!(w.t0, 0);
         for _ in 0..50 {
             w.pan(1.0);
         }
-        assert_eq!(w.t1, 1000_000);
+        assert_eq!(w.t1, 1_000_000);
     }
 
     #[test]

@@ -26,13 +26,8 @@ fn fmt_secs(ns: u64) -> String {
 }
 
 fn put(buf: &mut Buffer, x: u16, y: u16, s: &str, st: Style, max_x: u16) {
-    let mut x = x;
-    for c in s.chars() {
-        if x >= max_x {
-            break;
-        }
+    for (x, c) in (x..max_x).zip(s.chars()) {
         buf[(x, y)].set_char(c).set_style(st);
-        x += 1;
     }
 }
 
