@@ -238,9 +238,8 @@ impl View<'_> {
             s.push_str(" | indexing…");
         }
         s.push_str(&format!(
-            " | cache {}/{} hit {} miss {}",
+            " | cache {} blocks, hit {} miss {}",
             c.len(),
-            c.len().max(1),
             c.hits(),
             c.misses()
         ));
