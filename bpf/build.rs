@@ -41,7 +41,14 @@ fn main() {
         SkeletonBuilder::new()
             .source("bpf/saker.bpf.c")
             .obj(OBJ)
-            .clang_args(["-Ibpf", "-Ibpf/x86_64", "-O2", "-g", "-Wall", "-Wno-unused-function"])
+            .clang_args([
+                "-Ibpf",
+                "-Ibpf/x86_64",
+                "-O2",
+                "-g",
+                "-Wall",
+                "-Wno-unused-function",
+            ])
             .build()
             .expect("compiling bpf/saker.bpf.c (needs clang)");
         fs::write(HASH, format!("{want}\n")).expect("writing the BPF object hash");

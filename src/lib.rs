@@ -5,6 +5,8 @@
 //! sink (printer, chisel, exporter, TUI).
 
 pub mod capture;
+#[cfg(feature = "analytics")]
+pub mod chisel;
 pub mod event;
 pub mod filter;
 pub mod output;
@@ -14,5 +16,4 @@ pub mod rules;
 pub mod scap;
 pub mod source;
 pub mod state;
-#[cfg(feature = "analytics")]
-pub mod chisel;
+pub mod tui;

@@ -11,7 +11,9 @@ fn run(c: cli::Cli) -> anyhow::Result<i32> {
         #[cfg(feature = "bpf")]
         cli::Cmd::Record(a) => cli::record::run(&a),
         #[cfg(not(feature = "bpf"))]
-        cli::Cmd::Record(_) => anyhow::bail!("this build of saker has no recorder (built without the `bpf` feature)"),
+        cli::Cmd::Record(_) => {
+            anyhow::bail!("this build of saker has no recorder (built without the `bpf` feature)")
+        }
         cli::Cmd::Info(a) => cli::info::run(&a),
         cli::Cmd::Verify(a) => cli::verify::run(&a),
         #[cfg(feature = "analytics")]
@@ -28,11 +30,15 @@ fn run(c: cli::Cli) -> anyhow::Result<i32> {
         cli::Cmd::Query(a) => cli::chisel::run_query(&a),
         #[cfg(feature = "analytics")]
         cli::Cmd::Export(a) => cli::chisel::run_export(&a),
+        cli::Cmd::Tui(a) => cli::tui::run(&a),
     }
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn main() {

@@ -87,7 +87,10 @@ pub struct Opened {
 /// Opens `path`, whatever its kind.
 pub fn open(path: &Path) -> Result<Opened, SourceError> {
     let p = path.display().to_string();
-    let io = |source| SourceError::Io { path: p.clone(), source };
+    let io = |source| SourceError::Io {
+        path: p.clone(),
+        source,
+    };
     let file = std::fs::File::open(path).map_err(io)?;
     let mut head = [0u8; 16];
     let n = {
@@ -100,19 +103,46 @@ pub fn open(path: &Path) -> Result<Opened, SourceError> {
             // SAFETY: see capture::open; the mapping is read-only and a file
             // changed underneath can at worst fault (SIGBUS), as documented.
             let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-            let reader = CaptureReader::new(CaptureBytes::Mapped(map))
-                .map_err(|source| SourceError::Capture { path: p.clone(), source })?;
-            Ok(Opened { reader, origin: Origin::Saker })
+            let reader = CaptureReader::new(CaptureBytes::Mapped(map)).map_err(|source| {
+                SourceError::Capture {
+                    path: p.clone(),
+                    source,
+                }
+            })?;
+            Ok(Opened {
+                reader,
+                origin: Origin::Saker,
+            })
         }
         FileKind::Scap | FileKind::Gzip => {
             let gzip = matches!(scap::detect(&head[..n]), FileKind::Gzip);
             let bytes = std::fs::read(path).map_err(io)?;
-            let imp = scap::import(&bytes).map_err(|source| SourceError::Scap { path: p.clone(), source })?;
-            let ours = scap::to_capture(&imp, WriterOptions { zstd_level: 1, ..WriterOptions::default() })
-                .map_err(|source| SourceError::Scap { path: p.clone(), source })?;
-            let reader = CaptureReader::new(CaptureBytes::Owned(ours))
-                .map_err(|source| SourceError::Capture { path: p.clone(), source })?;
-            let origin = Origin::Scap { gzip, file_bytes: bytes.len() as u64, stats: Box::new(imp.stats) };
+            let imp = scap::import(&bytes).map_err(|source| SourceError::Scap {
+                path: p.clone(),
+                source,
+            })?;
+            let ours = scap::to_capture(
+                &imp,
+                WriterOptions {
+                    zstd_level: 1,
+                    ..WriterOptions::default()
+                },
+            )
+            .map_err(|source| SourceError::Scap {
+                path: p.clone(),
+                source,
+            })?;
+            let reader = CaptureReader::new(CaptureBytes::Owned(ours)).map_err(|source| {
+                SourceError::Capture {
+                    path: p.clone(),
+                    source,
+                }
+            })?;
+            let origin = Origin::Scap {
+                gzip,
+                file_bytes: bytes.len() as u64,
+                stats: Box::new(imp.stats),
+            };
             Ok(Opened { reader, origin })
         }
         FileKind::Unknown => Err(SourceError::Unknown { path: p }),

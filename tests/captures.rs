@@ -9,7 +9,9 @@ use crate::record::assert_workload;
 use crate::util::{run, stdout};
 
 fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("captures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(name)
 }
 
 #[test]
@@ -25,7 +27,10 @@ fn every_sample_is_complete_and_intact() {
         let v = r.verify();
         assert!(v.is_ok(), "{}: {:?}", p.display(), v.problems);
         assert!(r.totals().events > 0);
-        assert!(std::fs::metadata(&p).unwrap().len() < 1 << 20, "samples stay under 1 MB");
+        assert!(
+            std::fs::metadata(&p).unwrap().len() < 1 << 20,
+            "samples stay under 1 MB"
+        );
         n += 1;
     }
     assert!(n >= 3);
@@ -41,11 +46,22 @@ fn info_json_has_the_documented_keys() {
     let o = run(&["info", "--json", sample("system-1s.scap").to_str().unwrap()]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    for k in ["events", "drops", "start_ns", "end_ns", "blocks", "bytes", "complete", "syscalls"] {
+    for k in [
+        "events", "drops", "start_ns", "end_ns", "blocks", "bytes", "complete", "syscalls",
+    ] {
         assert!(v.get(k).is_some(), "info --json lacks {k}");
     }
-    let total: u64 = v["syscalls"].as_object().unwrap().values().map(|c| c.as_u64().unwrap()).sum();
-    assert_eq!(total, v["events"].as_u64().unwrap(), "per-type counts add up");
+    let total: u64 = v["syscalls"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        total,
+        v["events"].as_u64().unwrap(),
+        "per-type counts add up"
+    );
     assert_eq!(v["complete"], true);
     assert!(v["end_ns"].as_i64().unwrap() > v["start_ns"].as_i64().unwrap());
 }
@@ -63,7 +79,10 @@ fn verify_finds_a_flipped_byte_and_says_where() {
     let o = run(&["verify", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = crate::util::stderr(&o);
-    assert!(err.contains(&format!("offset {}", b.offset)), "names the block's offset: {err}");
+    assert!(
+        err.contains(&format!("offset {}", b.offset)),
+        "names the block's offset: {err}"
+    );
     let ok = run(&["verify", sample("cat-hostname.scap").to_str().unwrap()]);
     assert_eq!(ok.status.code(), Some(0));
 }

@@ -23,18 +23,22 @@ impl Events {
     fn load(path: &Path) -> (Self, CaptureReader<memmap2::Mmap>) {
         let r = capture::open(path).expect("opening the capture");
         let mut recs = Vec::new();
-        r.for_each_event(|_, rec| recs.push(rec.bytes().to_vec())).expect("reading events");
+        r.for_each_event(|_, rec| recs.push(rec.bytes().to_vec()))
+            .expect("reading events");
         let table = Syscalls::new(r.meta().syscalls.clone()).expect("table");
         (Events { recs, table }, r)
     }
     fn iter(&self) -> impl Iterator<Item = Record<'_>> {
-        self.recs.iter().map(|b| Record::parse(b).expect("valid record").0)
+        self.recs
+            .iter()
+            .map(|b| Record::parse(b).expect("valid record").0)
     }
     fn name(&self, r: &Record) -> String {
         self.table.name(r.code()).into_owned()
     }
     fn str_param(r: &Record, idx: u8) -> Option<String> {
-        r.param(idx).map(|p| String::from_utf8_lossy(p.data).into_owned())
+        r.param(idx)
+            .map(|p| String::from_utf8_lossy(p.data).into_owned())
     }
 }
 
@@ -54,7 +58,10 @@ pub fn assert_workload(cap: &Path, dir: &Path) {
     let (ev, reader) = Events::load(cap);
     assert!(reader.is_complete());
     let path_of = |r: &Record| Events::str_param(r, 1).unwrap_or_default();
-    let begin = ev.iter().find(|r| ev.name(r) == "openat" && path_of(r) == "/saker-marker-begin").expect("begin marker");
+    let begin = ev
+        .iter()
+        .find(|r| ev.name(r) == "openat" && path_of(r) == "/saker-marker-begin")
+        .expect("begin marker");
     let pid = begin.pid();
     assert_eq!(begin.ret(), -2, "the marker open fails with ENOENT");
     let mut counts: BTreeMap<String, u32> = BTreeMap::new();
@@ -96,33 +103,73 @@ pub fn assert_workload(cap: &Path, dir: &Path) {
     assert_eq!(counts, want, "syscalls of the workload between its markers");
     let file = dir.join("saker-workload.txt").display().to_string();
     assert_eq!(opens, [file.clone(), file]);
-    assert_eq!(writes, [b"saker-write-0\n".to_vec(), b"saker-write-1\n".to_vec(), b"saker-write-2\n".to_vec()]);
+    assert_eq!(
+        writes,
+        [
+            b"saker-write-0\n".to_vec(),
+            b"saker-write-1\n".to_vec(),
+            b"saker-write-2\n".to_vec()
+        ]
+    );
 
     // Process tree: two forks of the workload, the second execs /bin/true.
-    let forks: Vec<Record> = ev.iter().filter(|r| r.code() == wire::CODE_FORK && r.pid() == pid).collect();
+    let forks: Vec<Record> = ev
+        .iter()
+        .filter(|r| r.code() == wire::CODE_FORK && r.pid() == pid)
+        .collect();
     assert_eq!(forks.len(), 2, "two children");
     let c1 = forks[0].arg(wire::fork::CHILD_PID).unwrap() as u32;
     let c2 = forks[1].arg(wire::fork::CHILD_PID).unwrap() as u32;
-    let c1_write = ev.iter().find(|r| r.pid() == c1 && ev.name(r) == "write").expect("child write");
+    let c1_write = ev
+        .iter()
+        .find(|r| r.pid() == c1 && ev.name(r) == "write")
+        .expect("child write");
     assert_eq!(c1_write.param(1).unwrap().data, b"child says hi\n");
-    let exit1 = ev.iter().find(|r| r.pid() == c1 && r.code() == wire::CODE_EXIT).expect("child exit");
-    assert_eq!(exit1.arg(wire::exit::CODE), Some(3 << 8), "exit status 3 in wait format");
-    let exec = ev.iter().find(|r| r.pid() == c2 && r.code() == wire::CODE_EXEC).expect("exec of /bin/true");
-    assert_eq!(Events::str_param(&exec, wire::exec::P_FILENAME).as_deref(), Some("/bin/true"));
+    let exit1 = ev
+        .iter()
+        .find(|r| r.pid() == c1 && r.code() == wire::CODE_EXIT)
+        .expect("child exit");
+    assert_eq!(
+        exit1.arg(wire::exit::CODE),
+        Some(3 << 8),
+        "exit status 3 in wait format"
+    );
+    let exec = ev
+        .iter()
+        .find(|r| r.pid() == c2 && r.code() == wire::CODE_EXEC)
+        .expect("exec of /bin/true");
+    assert_eq!(
+        Events::str_param(&exec, wire::exec::P_FILENAME).as_deref(),
+        Some("/bin/true")
+    );
     let argv = exec.param(wire::exec::P_ARGV).unwrap().data;
     assert_eq!(argv, b"true\0saker-arg\0");
     assert_eq!(exec.arg(wire::exec::PPID), Some(pid as u64));
     let exe = exec.param(wire::exec::P_EXE).unwrap().data;
-    assert!(exe.starts_with(b"true\0"), "exe path components, leaf first: {exe:?}");
+    assert!(
+        exe.starts_with(b"true\0"),
+        "exe path components, leaf first: {exe:?}"
+    );
 }
 
 #[test]
 fn workload_syscalls_are_recorded_exactly() {
-    let Some(_g) = bpf_guard("workload_syscalls_are_recorded_exactly") else { return };
+    let Some(_g) = bpf_guard("workload_syscalls_are_recorded_exactly") else {
+        return;
+    };
     let dir = tmpdir();
     let cap = dir.path().join("wl.scap");
     let wl = workload();
-    let o = record(&["record", "-q", "-w", cap.to_str().unwrap(), "--only-cmd", "--", wl.to_str().unwrap(), dir.path().to_str().unwrap()]);
+    let o = record(&[
+        "record",
+        "-q",
+        "-w",
+        cap.to_str().unwrap(),
+        "--only-cmd",
+        "--",
+        wl.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let mode = std::fs::metadata(&cap).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "capture files are private");
@@ -132,24 +179,38 @@ fn workload_syscalls_are_recorded_exactly() {
 
 #[test]
 fn cat_hostname_open_and_read() {
-    let Some(_g) = bpf_guard("cat_hostname_open_and_read") else { return };
+    let Some(_g) = bpf_guard("cat_hostname_open_and_read") else {
+        return;
+    };
     let dir = tmpdir();
     let cap = dir.path().join("cat.scap");
-    let o = record(&["record", "-q", "-w", cap.to_str().unwrap(), "--", "cat", "/etc/hostname"]);
+    let o = record(&[
+        "record",
+        "-q",
+        "-w",
+        cap.to_str().unwrap(),
+        "--",
+        "cat",
+        "/etc/hostname",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let content = std::fs::read("/etc/hostname").unwrap();
     let (ev, _) = Events::load(&cap);
     let recs: Vec<Record> = ev.iter().collect();
     let at = recs
         .iter()
-        .position(|r| ev.name(r) == "openat" && Events::str_param(r, 1).as_deref() == Some("/etc/hostname"))
+        .position(|r| {
+            ev.name(r) == "openat" && Events::str_param(r, 1).as_deref() == Some("/etc/hostname")
+        })
         .expect("openat of /etc/hostname");
     let open = recs[at];
     assert!(open.ret() >= 0);
     let fd = open.ret() as u64;
     let read = recs[at..]
         .iter()
-        .find(|r| r.tid() == open.tid() && ev.name(r) == "read" && r.arg(0) == Some(fd) && r.ret() > 0)
+        .find(|r| {
+            r.tid() == open.tid() && ev.name(r) == "read" && r.arg(0) == Some(fd) && r.ret() > 0
+        })
         .expect("read of the file after its open");
     let n = content.len().min(80);
     assert_eq!(read.param(1).unwrap().data, &content[..n]);
@@ -158,7 +219,9 @@ fn cat_hostname_open_and_read() {
 
 #[test]
 fn killed_recorder_leaves_a_readable_file() {
-    let Some(_g) = bpf_guard("killed_recorder_leaves_a_readable_file") else { return };
+    let Some(_g) = bpf_guard("killed_recorder_leaves_a_readable_file") else {
+        return;
+    };
     let dir = tmpdir();
     let cap = dir.path().join("killed.scap");
     let mut load = Command::new("sh")
@@ -166,7 +229,14 @@ fn killed_recorder_leaves_a_readable_file() {
         .spawn()
         .unwrap();
     let mut rec = crate::util::saker()
-        .args(["record", "-q", "--block-kb", "16", "-w", cap.to_str().unwrap()])
+        .args([
+            "record",
+            "-q",
+            "--block-kb",
+            "16",
+            "-w",
+            cap.to_str().unwrap(),
+        ])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -179,54 +249,98 @@ fn killed_recorder_leaves_a_readable_file() {
     let r = capture::open(&cap).expect("a killed recording still opens");
     assert!(!r.is_complete());
     assert!(r.truncation().is_some());
-    assert!(r.blocks().len() >= 2, "several 16 KiB blocks were written in 3 s");
+    assert!(
+        r.blocks().len() >= 2,
+        "several 16 KiB blocks were written in 3 s"
+    );
     let indexed: u64 = r.blocks().iter().map(|b| b.event_count as u64).sum();
     let mut seen = 0u64;
     r.for_each_event(|_, _| seen += 1).unwrap();
     assert_eq!(seen, indexed, "every event of the complete blocks is there");
     let me = rec.id();
     let mut own = 0;
-    r.for_each_event(|_, e| own += u32::from(e.pid() == me)).unwrap();
+    r.for_each_event(|_, e| own += u32::from(e.pid() == me))
+        .unwrap();
     assert_eq!(own, 0, "the recorder never records itself");
     let v = run(&["verify", cap.to_str().unwrap()]);
     assert!(!v.status.success(), "verify must fail on a truncated file");
-    assert!(stderr(&v).to_lowercase().contains("trunc") || crate::util::stdout(&v).to_lowercase().contains("trunc"));
+    assert!(
+        stderr(&v).to_lowercase().contains("trunc")
+            || crate::util::stdout(&v).to_lowercase().contains("trunc")
+    );
 }
 
 #[test]
 fn rotation_makes_standalone_files() {
-    let Some(_g) = bpf_guard("rotation_makes_standalone_files") else { return };
+    let Some(_g) = bpf_guard("rotation_makes_standalone_files") else {
+        return;
+    };
     let dir = tmpdir();
     let base = dir.path().join("rot.scap");
-    let o = record(&["record", "-q", "-w", base.to_str().unwrap(), "-G", "1", "-W", "5", "-M", "2.6"]);
+    let o = record(&[
+        "record",
+        "-q",
+        "-w",
+        base.to_str().unwrap(),
+        "-G",
+        "1",
+        "-W",
+        "5",
+        "-M",
+        "2.6",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let files: Vec<_> = (0..5).map(|i| dir.path().join(format!("rot.scap{i}"))).filter(|p| p.exists()).collect();
+    let files: Vec<_> = (0..5)
+        .map(|i| dir.path().join(format!("rot.scap{i}")))
+        .filter(|p| p.exists())
+        .collect();
     assert!(files.len() >= 3, "2.6 s at one file per second: {files:?}");
     for (i, f) in files.iter().enumerate() {
         let r = capture::open(f).unwrap();
         assert!(r.is_complete(), "{} is complete", f.display());
         assert!(r.verify().is_ok());
         assert_eq!(r.meta().config.rotation_index, i as u32);
-        assert!(r.meta().snapshot.procs.len() > 5, "each file has its own snapshot");
+        assert!(
+            r.meta().snapshot.procs.len() > 5,
+            "each file has its own snapshot"
+        );
         assert!(!r.meta().syscalls.syscalls.is_empty());
     }
 }
 
 #[test]
 fn overload_drops_are_marked_in_the_stream() {
-    let Some(_g) = bpf_guard("overload_drops_are_marked_in_the_stream") else { return };
+    let Some(_g) = bpf_guard("overload_drops_are_marked_in_the_stream") else {
+        return;
+    };
     let dir = tmpdir();
     let cap = dir.path().join("drops.scap");
     let o = record(&[
-        "record", "-q", "--json", "--ring-kb", "16", "-w", cap.to_str().unwrap(), "--",
-        "sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; cat /etc/hostname >/dev/null",
+        "record",
+        "-q",
+        "--json",
+        "--ring-kb",
+        "16",
+        "-w",
+        cap.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; cat /etc/hostname >/dev/null",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let (ev, r) = Events::load(&cap);
-    let marked: u64 = ev.iter().filter(|r| r.code() == wire::CODE_DROP).map(|r| r.arg(0).unwrap()).sum();
+    let marked: u64 = ev
+        .iter()
+        .filter(|r| r.code() == wire::CODE_DROP)
+        .map(|r| r.arg(0).unwrap())
+        .sum();
     let total = summary["drops"].as_u64().unwrap();
-    assert!(total > 0, "a 16 KiB ring overflows under a system-wide hot loop");
+    assert!(
+        total > 0,
+        "a 16 KiB ring overflows under a system-wide hot loop"
+    );
     assert_eq!(marked, total, "gap markers account for every lost event");
     assert_eq!(r.summary().unwrap().drops, total);
     assert_eq!(r.totals().drops, total);
@@ -234,12 +348,23 @@ fn overload_drops_are_marked_in_the_stream() {
 
 #[test]
 fn blocked_syscalls_are_written_as_unfinished() {
-    let Some(_g) = bpf_guard("blocked_syscalls_are_written_as_unfinished") else { return };
+    let Some(_g) = bpf_guard("blocked_syscalls_are_written_as_unfinished") else {
+        return;
+    };
     let dir = tmpdir();
     let cap = dir.path().join("unfinished.scap");
     let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
     let pid = sleeper.id().to_string();
-    let o = record(&["record", "-q", "-w", cap.to_str().unwrap(), "-M", "1", "--pid", &pid]);
+    let o = record(&[
+        "record",
+        "-q",
+        "-w",
+        cap.to_str().unwrap(),
+        "-M",
+        "1",
+        "--pid",
+        &pid,
+    ]);
     sleeper.kill().unwrap();
     sleeper.wait().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
@@ -253,11 +378,21 @@ fn blocked_syscalls_are_written_as_unfinished() {
 
 #[test]
 fn compat_syscalls_are_recorded_and_named() {
-    let Some(_g) = bpf_guard("compat_syscalls_are_recorded_and_named") else { return };
+    let Some(_g) = bpf_guard("compat_syscalls_are_recorded_and_named") else {
+        return;
+    };
     let dir = tmpdir();
     let cap = dir.path().join("compat.scap");
     let prog = c_program("compat");
-    let o = record(&["record", "-q", "-w", cap.to_str().unwrap(), "--only-cmd", "--", prog.to_str().unwrap()]);
+    let o = record(&[
+        "record",
+        "-q",
+        "-w",
+        cap.to_str().unwrap(),
+        "--only-cmd",
+        "--",
+        prog.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let (ev, _) = Events::load(&cap);
     let compat: Vec<(u16, String)> = ev
@@ -267,14 +402,30 @@ fn compat_syscalls_are_recorded_and_named() {
         .collect();
     let ppid = wire::CODE_COMPAT_BASE + 64;
     let pid = wire::CODE_COMPAT_BASE + 20;
-    assert_eq!(compat.iter().filter(|(c, n)| *c == ppid && n == "getppid").count(), 3, "{compat:?}");
-    assert_eq!(compat.iter().filter(|(c, n)| *c == pid && n == "getpid").count(), 2, "{compat:?}");
+    assert_eq!(
+        compat
+            .iter()
+            .filter(|(c, n)| *c == ppid && n == "getppid")
+            .count(),
+        3,
+        "{compat:?}"
+    );
+    assert_eq!(
+        compat
+            .iter()
+            .filter(|(c, n)| *c == pid && n == "getpid")
+            .count(),
+        2,
+        "{compat:?}"
+    );
     assert!(compat.iter().all(|(c, _)| *c >= wire::CODE_COMPAT_BASE));
 }
 
 #[test]
 fn event_count_limit_is_exact() {
-    let Some(_g) = bpf_guard("event_count_limit_is_exact") else { return };
+    let Some(_g) = bpf_guard("event_count_limit_is_exact") else {
+        return;
+    };
     let dir = tmpdir();
     let cap = dir.path().join("count.scap");
     let o = record(&["record", "-q", "-w", cap.to_str().unwrap(), "-n", "500"]);
@@ -286,10 +437,22 @@ fn event_count_limit_is_exact() {
 
 #[test]
 fn command_status_is_the_exit_code() {
-    let Some(_g) = bpf_guard("command_status_is_the_exit_code") else { return };
+    let Some(_g) = bpf_guard("command_status_is_the_exit_code") else {
+        return;
+    };
     let dir = tmpdir();
     let cap = dir.path().join("status.scap");
-    let o = run(&["record", "-q", "-w", cap.to_str().unwrap(), "--only-cmd", "--", "sh", "-c", "exit 7"]);
+    let o = run(&[
+        "record",
+        "-q",
+        "-w",
+        cap.to_str().unwrap(),
+        "--only-cmd",
+        "--",
+        "sh",
+        "-c",
+        "exit 7",
+    ]);
     assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
     let r = capture::open(&cap).unwrap();
     assert_eq!(r.summary().unwrap().command_status, Some(7));
@@ -298,10 +461,23 @@ fn command_status_is_the_exit_code() {
 
 #[test]
 fn comm_filter_keeps_only_that_comm() {
-    let Some(_g) = bpf_guard("comm_filter_keeps_only_that_comm") else { return };
+    let Some(_g) = bpf_guard("comm_filter_keeps_only_that_comm") else {
+        return;
+    };
     let dir = tmpdir();
     let cap = dir.path().join("comm.scap");
-    let o = run(&["record", "-q", "-w", cap.to_str().unwrap(), "--comm", "cat", "--", "sh", "-c", "cat /etc/hostname; ls / >/dev/null"]);
+    let o = run(&[
+        "record",
+        "-q",
+        "-w",
+        cap.to_str().unwrap(),
+        "--comm",
+        "cat",
+        "--",
+        "sh",
+        "-c",
+        "cat /etc/hostname; ls / >/dev/null",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let (ev, _) = Events::load(&cap);
     let comms: std::collections::BTreeSet<String> = ev
@@ -310,18 +486,33 @@ fn comm_filter_keeps_only_that_comm() {
         .filter_map(|r| Events::str_param(&r, wire::exec::P_COMM))
         .collect();
     assert_eq!(comms.into_iter().collect::<Vec<_>>(), ["cat"]);
-    assert!(ev.iter().any(|r| ev.name(&r) == "openat" && Events::str_param(&r, 1).as_deref() == Some("/etc/hostname")));
+    assert!(ev
+        .iter()
+        .any(|r| ev.name(&r) == "openat"
+            && Events::str_param(&r, 1).as_deref() == Some("/etc/hostname")));
     // Nothing from ls or sh: every syscall event belongs to a thread group that exec'd cat.
-    let cat_pids: Vec<u32> = ev.iter().filter(|r| r.code() == wire::CODE_EXEC).map(|r| r.pid()).collect();
-    assert!(ev.iter().filter(|r| r.is_syscall() && r.flags() & wire::F_UNFINISHED == 0).all(|r| cat_pids.contains(&r.pid())));
+    let cat_pids: Vec<u32> = ev
+        .iter()
+        .filter(|r| r.code() == wire::CODE_EXEC)
+        .map(|r| r.pid())
+        .collect();
+    assert!(ev
+        .iter()
+        .filter(|r| r.is_syscall() && r.flags() & wire::F_UNFINISHED == 0)
+        .all(|r| cat_pids.contains(&r.pid())));
 }
 
 #[test]
 fn sigterm_stops_cleanly() {
-    let Some(_g) = bpf_guard("sigterm_stops_cleanly") else { return };
+    let Some(_g) = bpf_guard("sigterm_stops_cleanly") else {
+        return;
+    };
     let dir = tmpdir();
     let cap = dir.path().join("term.scap");
-    let mut rec = crate::util::saker().args(["record", "-q", "-w", cap.to_str().unwrap()]).spawn().unwrap();
+    let mut rec = crate::util::saker()
+        .args(["record", "-q", "-w", cap.to_str().unwrap()])
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(rec.id() as i32, libc::SIGTERM) };

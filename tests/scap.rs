@@ -19,17 +19,25 @@ fn external() -> Vec<PathBuf> {
 
 /// Raw event counts from MANIFEST.md, by file name.
 fn manifest_counts() -> Vec<(String, u64)> {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures/external/MANIFEST.md")).unwrap();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures/external/MANIFEST.md"),
+    )
+    .unwrap();
     let rows: Vec<Vec<&str>> = text
         .lines()
         .filter(|l| l.starts_with('|'))
         .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
         .collect();
-    let header = rows.iter().find(|r| r.contains(&"raw ev")).expect("a header row with 'raw ev'");
+    let header = rows
+        .iter()
+        .find(|r| r.contains(&"raw ev"))
+        .expect("a header row with 'raw ev'");
     let (name_col, raw_col) = (0, header.iter().position(|c| *c == "raw ev").unwrap());
     let mut out = Vec::new();
     for r in &rows {
-        let (Some(name), Some(raw)) = (r.get(name_col), r.get(raw_col)) else { continue };
+        let (Some(name), Some(raw)) = (r.get(name_col), r.get(raw_col)) else {
+            continue;
+        };
         if let (true, Ok(n)) = (name.ends_with(".scap"), raw.replace(',', "").parse::<u64>()) {
             out.push((name.to_string(), n));
         }
@@ -47,10 +55,17 @@ fn info_json_opens_every_external_capture() {
         assert_eq!(v["format"], "scap");
         let name = f.file_name().unwrap().to_str().unwrap();
         if let Some((_, n)) = counts.iter().find(|(m, _)| m == name) {
-            assert_eq!(v["raw_scap_events"].as_u64(), Some(*n), "{name}: raw events vs MANIFEST.md");
+            assert_eq!(
+                v["raw_scap_events"].as_u64(),
+                Some(*n),
+                "{name}: raw events vs MANIFEST.md"
+            );
         }
     }
-    assert!(counts.len() >= 20, "MANIFEST.md lists the counts: {counts:?}");
+    assert!(
+        counts.len() >= 20,
+        "MANIFEST.md lists the counts: {counts:?}"
+    );
 }
 
 #[test]
@@ -58,20 +73,40 @@ fn verify_says_scap_has_no_chain() {
     let f = &external()[0];
     let o = run(&["verify", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("no checksums or hash chain"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no checksums or hash chain"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn convert_writes_a_verified_smaller_capture() {
     let dir = tmpdir();
-    let src = external().into_iter().find(|p| p.ends_with("sf_mpm-event_full_capture.scap")).unwrap();
+    let src = external()
+        .into_iter()
+        .find(|p| p.ends_with("sf_mpm-event_full_capture.scap"))
+        .unwrap();
     let out = dir.path().join("conv.scap");
-    let o = run(&["convert", src.to_str().unwrap(), "-w", out.to_str().unwrap()]);
+    let o = run(&[
+        "convert",
+        src.to_str().unwrap(),
+        "-w",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("x the original"), "prints the size ratio");
+    assert!(
+        stderr(&o).contains("x the original"),
+        "prints the size ratio"
+    );
     let v = run(&["verify", out.to_str().unwrap()]);
     assert!(v.status.success(), "{}", stderr(&v));
     assert!(std::fs::metadata(&out).unwrap().len() < std::fs::metadata(&src).unwrap().len());
-    let bad = run(&["convert", out.to_str().unwrap(), "-w", dir.path().join("x").to_str().unwrap()]);
+    let bad = run(&[
+        "convert",
+        out.to_str().unwrap(),
+        "-w",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
     assert_eq!(bad.status.code(), Some(2), "ours is not a .scap");
 }

@@ -21,9 +21,14 @@ fn every_scenario_spec_passes() {
     args.extend(specs.iter().map(String::as_str));
     let o = run(&args);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("28 passed, 0 failed") || stderr(&o).contains("28 passed, 0 failed"));
+    assert!(
+        stdout(&o).contains("28 passed, 0 failed") || stderr(&o).contains("28 passed, 0 failed")
+    );
     // Attacks alert under our rules: no attack spec expects nothing.
-    for s in specs.iter().filter(|s| s.contains("/saker-") && !s.contains("benign")) {
+    for s in specs
+        .iter()
+        .filter(|s| s.contains("/saker-") && !s.contains("benign"))
+    {
         let text = std::fs::read_to_string(s).unwrap();
         assert!(text.contains("\": "), "{s} expects at least one alert");
     }

@@ -7,6 +7,7 @@ mod captures;
 mod chisel;
 mod read;
 mod record;
+mod rules_engine;
 mod scap;
 mod specs_run;
-mod rules_engine;
+mod tui;

@@ -33,7 +33,11 @@ pub fn bpf_guard(test: &str) -> Option<MutexGuard<'static, ()>> {
     let root = unsafe { libc::geteuid() } == 0;
     let btf = Path::new("/sys/kernel/btf/vmlinux").exists();
     if !(root && btf) {
-        let why = if root { "no /sys/kernel/btf/vmlinux" } else { "not running as root" };
+        let why = if root {
+            "no /sys/kernel/btf/vmlinux"
+        } else {
+            "not running as root"
+        };
         if std::env::var_os("CI").is_some() {
             panic!("{test}: BPF tests must run in CI, but {why}");
         }
@@ -52,7 +56,12 @@ pub fn c_program(name: &str) -> PathBuf {
     }
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/workload/{name}.c"));
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("saker-{name}"));
-    let st = Command::new("cc").args(["-O1", "-o"]).arg(&out).arg(&src).status().expect("running cc");
+    let st = Command::new("cc")
+        .args(["-O1", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("running cc");
     assert!(st.success(), "compiling {}", src.display());
     built.push((name.to_string(), out.clone()));
     out
@@ -65,5 +74,8 @@ pub fn workload() -> PathBuf {
 
 /// A fresh temporary directory.
 pub fn tmpdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("saker-test").tempdir().expect("tempdir")
+    tempfile::Builder::new()
+        .prefix("saker-test")
+        .tempdir()
+        .expect("tempdir")
 }

@@ -356,7 +356,10 @@ impl<W: Write> CaptureWriter<W> {
         }
         self.comp
             .set_compression_level(level)
-            .map_err(|e| CaptureError::Io { what: "setting the zstd level".into(), source: e })
+            .map_err(|e| CaptureError::Io {
+                what: "setting the zstd level".into(),
+                source: e,
+            })
     }
 
     /// Progress counters.

@@ -27,6 +27,8 @@ pub enum Cmd {
     Verify(VerifyArgs),
     /// Convert a sysdig/Falco .scap capture into saker's format.
     Convert(ConvertArgs),
+    /// Investigate a capture interactively: timeline, events, filter, processes, alerts.
+    Tui(TuiArgs),
     /// Run Falco rules over a capture (ours or a .scap) and print the alerts.
     Replay(ReplayArgs),
     /// Check or list Falco rules files.
@@ -322,7 +324,11 @@ pub struct ReplayArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Skip rules less severe than this priority.
-    #[arg(long = "min-priority", value_name = "PRIORITY", default_value = "debug")]
+    #[arg(
+        long = "min-priority",
+        value_name = "PRIORITY",
+        default_value = "debug"
+    )]
     pub min_priority: String,
     /// Alert on the first matching rule per event, or on all of them.
     #[arg(long = "rule-matching", value_enum, default_value = "first")]
@@ -382,4 +388,18 @@ pub struct TestArgs {
     /// Rewrite each spec's expectations with the actual results.
     #[arg(long)]
     pub bless: bool,
+}
+
+/// `saker tui`.
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    /// Capture to open.
+    pub file: PathBuf,
+    /// Falco rules file to run when opening (alerts pane); repeatable.
+    #[arg(short = 'R', long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Write the markdown incident timeline (bookmarks, notes, alerts,
+    /// process tree) to FILE (`-` for stdout) instead of starting the TUI.
+    #[arg(long = "export-notes", value_name = "FILE")]
+    pub export_notes: Option<PathBuf>,
 }

@@ -10,15 +10,16 @@ use anyhow::{Context, Result};
 
 use super::args::InfoArgs;
 use super::fmt_epoch;
-use saker::source::{self, Origin};
 use saker::event::table::Syscalls;
+use saker::source::{self, Origin};
 
 /// Runs `saker info`.
 pub fn run(a: &InfoArgs) -> Result<i32> {
     let opened = source::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
     let r = &opened.reader;
     let meta = r.meta();
-    let table = Syscalls::new(meta.syscalls.clone()).unwrap_or_else(|_| Syscalls::default_x86_64().clone());
+    let table =
+        Syscalls::new(meta.syscalls.clone()).unwrap_or_else(|_| Syscalls::default_x86_64().clone());
     let t = r.totals();
     let off = meta.machine.boottime_to_epoch_ns;
     let epoch = |ts: Option<u64>| ts.map(|v| (v as i64).saturating_add(off));
@@ -51,15 +52,28 @@ pub fn run(a: &InfoArgs) -> Result<i32> {
             "processes_at_start": meta.snapshot.procs.iter().filter(|p| p.pid == p.tid).count(),
             "syscalls": syscalls,
         });
-        writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&v)?)?;
+        writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            serde_json::to_string_pretty(&v)?
+        )?;
         return Ok(0);
     }
     let mut out = String::new();
     let m = &meta.machine;
     writeln!(out, "file:        {}", a.file.display())?;
-    writeln!(out, "host:        {} (kernel {}, {} CPUs)", m.hostname, m.kernel_release, m.num_cpus)?;
+    writeln!(
+        out,
+        "host:        {} (kernel {}, {} CPUs)",
+        m.hostname, m.kernel_release, m.num_cpus
+    )?;
     writeln!(out, "recorded by: {}", meta.config.producer)?;
-    if let Origin::Scap { gzip, file_bytes, stats } = &opened.origin {
+    if let Origin::Scap {
+        gzip,
+        file_bytes,
+        stats,
+    } = &opened.origin
+    {
         let z = if *gzip { "gzipped " } else { "" };
         writeln!(
             out,
@@ -81,9 +95,17 @@ pub fn run(a: &InfoArgs) -> Result<i32> {
         _ => writeln!(out, "time span:   (no events)")?,
     }
     writeln!(out, "events:      {}", t.events)?;
-    let lost = if t.drops > 0 { "  (events were lost: see the gap markers)" } else { "" };
+    let lost = if t.drops > 0 {
+        "  (events were lost: see the gap markers)"
+    } else {
+        ""
+    };
     writeln!(out, "drops:       {}{lost}", t.drops)?;
-    let ratio = if packed > 0 { t.uncompressed_bytes as f64 / packed as f64 } else { 0.0 };
+    let ratio = if packed > 0 {
+        t.uncompressed_bytes as f64 / packed as f64
+    } else {
+        0.0
+    };
     writeln!(
         out,
         "blocks:      {}  (events: {} bytes raw, {packed} compressed, {ratio:.1}x; file {} bytes)",
@@ -91,9 +113,18 @@ pub fn run(a: &InfoArgs) -> Result<i32> {
     )?;
     match r.truncation() {
         None => writeln!(out, "complete:    yes")?,
-        Some(tr) => writeln!(out, "complete:    NO: truncated at offset {} ({})", tr.offset, tr.reason)?,
+        Some(tr) => writeln!(
+            out,
+            "complete:    NO: truncated at offset {} ({})",
+            tr.offset, tr.reason
+        )?,
     }
-    let nproc = meta.snapshot.procs.iter().filter(|p| p.pid == p.tid).count();
+    let nproc = meta
+        .snapshot
+        .procs
+        .iter()
+        .filter(|p| p.pid == p.tid)
+        .count();
     writeln!(out, "processes:   {nproc} at start")?;
     let mut by_count: Vec<_> = syscalls.into_iter().collect();
     by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));

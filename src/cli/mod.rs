@@ -13,6 +13,7 @@ pub mod record;
 pub mod replay;
 pub mod rules;
 pub mod test;
+pub mod tui;
 pub mod verify;
 
 pub use args::{Cli, Cmd};

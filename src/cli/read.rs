@@ -69,11 +69,15 @@ pub fn run(a: &ReadArgs) -> Result<i32> {
             max_buf: (!a.verbose).then_some(SHORT_BUF),
         },
     };
-    let opened = saker::source::open(&a.read).with_context(|| format!("opening {}", a.read.display()))?;
+    let opened =
+        saker::source::open(&a.read).with_context(|| format!("opening {}", a.read.display()))?;
     let r = &opened.reader;
     if let saker::source::Origin::Scap { stats, .. } = &opened.origin {
         if let Some(e) = &stats.truncation {
-            eprintln!("saker: warning: {}: {e}; reading the events before it", a.read.display());
+            eprintln!(
+                "saker: warning: {}: {e}; reading the events before it",
+                a.read.display()
+            );
         }
     }
     if let Some(t) = r.truncation() {

@@ -20,7 +20,11 @@ impl RecordHooks for StatusLine {
         let Some(bar) = &self.bar else { return };
         let rate = s.events.saturating_sub(self.last_events);
         self.last_events = s.events;
-        let ratio = if s.bytes > 0 { s.raw_bytes as f64 / s.bytes as f64 } else { 0.0 };
+        let ratio = if s.bytes > 0 {
+            s.raw_bytes as f64 / s.bytes as f64
+        } else {
+            0.0
+        };
         bar.set_message(format!(
             "{:.0}s  {} events ({}/s)  drops {}  written {}  ratio {:.1}x",
             s.elapsed,
@@ -78,7 +82,11 @@ fn options(a: &RecordArgs) -> Result<RecordOptions> {
 }
 
 fn print_summary(r: &RecordReport) {
-    let ratio = if r.bytes > 0 { r.raw_bytes as f64 / r.bytes as f64 } else { 0.0 };
+    let ratio = if r.bytes > 0 {
+        r.raw_bytes as f64 / r.bytes as f64
+    } else {
+        0.0
+    };
     eprintln!(
         "recorded {} events in {:.1}s ({}), {} dropped, {} unfinished; {} on disk, {:.1}x compression",
         r.events,
@@ -103,7 +111,10 @@ pub fn run(a: &RecordArgs) -> Result<i32> {
         b.set_message("starting");
         b
     });
-    let mut hooks = StatusLine { bar, last_events: 0 };
+    let mut hooks = StatusLine {
+        bar,
+        last_events: 0,
+    };
     let report = recorder::record(&opts, &mut hooks).context("recording failed")?;
     if let Some(b) = &hooks.bar {
         b.finish_and_clear();

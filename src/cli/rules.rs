@@ -19,7 +19,10 @@ pub const MAX_RULES_FILE: u64 = 64 << 20;
 pub fn read_files(paths: &[PathBuf]) -> Result<Vec<(String, String)>> {
     if paths.is_empty() {
         let d = saker::rules::DEFAULT_RULES;
-        return Ok(vec![(saker::rules::DEFAULT_RULES_NAME.to_string(), d.to_string())]);
+        return Ok(vec![(
+            saker::rules::DEFAULT_RULES_NAME.to_string(),
+            d.to_string(),
+        )]);
     }
     paths
         .iter()

@@ -192,14 +192,20 @@ impl<'a> Record<'a> {
     /// timestamp and each param must fit inside the record's own `len`.
     pub fn parse(buf: &'a [u8]) -> Result<(Record<'a>, &'a [u8]), EventError> {
         if buf.len() < HDR_LEN {
-            return Err(EventError::Truncated { need: HDR_LEN, have: buf.len() });
+            return Err(EventError::Truncated {
+                need: HDR_LEN,
+                have: buf.len(),
+            });
         }
         let len = u16_at(buf, 0) as usize;
         if len < HDR_LEN {
             return Err(EventError::BadLength { len });
         }
         if len > buf.len() {
-            return Err(EventError::Truncated { need: len, have: buf.len() });
+            return Err(EventError::Truncated {
+                need: len,
+                have: buf.len(),
+            });
         }
         let bytes = &buf[..len];
         let flags = bytes[6];
@@ -220,7 +226,9 @@ impl<'a> Record<'a> {
             let plen = u16_at(bytes, off) as usize;
             off += PARAM_HDR_LEN + plen;
             if off > len {
-                return Err(EventError::BadParam { offset: off - plen - PARAM_HDR_LEN });
+                return Err(EventError::BadParam {
+                    offset: off - plen - PARAM_HDR_LEN,
+                });
             }
         }
         Ok((Record { bytes, params_off }, &buf[len..]))
@@ -276,7 +284,10 @@ impl<'a> Record<'a> {
     }
     /// Iterates the params in wire order.
     pub fn params(&self) -> Params<'a> {
-        Params { bytes: self.bytes, off: self.params_off }
+        Params {
+            bytes: self.bytes,
+            off: self.params_off,
+        }
     }
     /// The first param attached to arg `idx`.
     pub fn param(&self, idx: u8) -> Option<Param<'a>> {
@@ -318,7 +329,11 @@ impl<'a> Iterator for Params<'a> {
         let len = u16_at(b, self.off) as usize;
         let start = self.off + PARAM_HDR_LEN;
         let data = b.get(start..start + len)?;
-        let p = Param { idx: b[self.off + 2], kind: b[self.off + 3], data };
+        let p = Param {
+            idx: b[self.off + 2],
+            kind: b[self.off + 3],
+            data,
+        };
         self.off = start + len;
         Some(p)
     }
@@ -346,7 +361,11 @@ impl RecordBuilder {
         buf.extend_from_slice(&tid.to_le_bytes());
         buf.extend_from_slice(&pid.to_le_bytes());
         buf.extend_from_slice(&ret.to_le_bytes());
-        RecordBuilder { buf, nargs: 0, params_started: false }
+        RecordBuilder {
+            buf,
+            nargs: 0,
+            params_started: false,
+        }
     }
     /// Sets header flags (ORed).
     pub fn flags(mut self, f: u8) -> Self {
@@ -379,7 +398,8 @@ impl RecordBuilder {
         } else {
             data
         };
-        self.buf.extend_from_slice(&(data.len() as u16).to_le_bytes());
+        self.buf
+            .extend_from_slice(&(data.len() as u16).to_le_bytes());
         self.buf.push(idx);
         self.buf.push(kind as u8);
         self.buf.extend_from_slice(data);
@@ -408,7 +428,10 @@ mod tests {
             .build();
         let (r, rest) = Record::parse(&rec).unwrap();
         assert!(rest.is_empty());
-        assert_eq!((r.code(), r.cpu(), r.ts(), r.tid(), r.pid(), r.ret()), (257, 1, 99, 10, 11, 3));
+        assert_eq!(
+            (r.code(), r.cpu(), r.ts(), r.tid(), r.pid(), r.ret()),
+            (257, 1, 99, 10, 11, 3)
+        );
         assert_eq!(r.arg(3), Some(4));
         assert_eq!(r.arg(4), None);
         assert_eq!(r.enter_ts(), Some(90));
@@ -420,10 +443,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_lengths() {
-        let mut rec = RecordBuilder::new(0, 0, 0, 0, 0, 0).param(0, ParamKind::Buf, b"abc").build();
+        let mut rec = RecordBuilder::new(0, 0, 0, 0, 0, 0)
+            .param(0, ParamKind::Buf, b"abc")
+            .build();
         assert!(Record::parse(&rec[..20]).is_err());
         rec[32] = 200; // param len beyond the record
-        assert!(matches!(Record::parse(&rec), Err(EventError::BadParam { .. })));
+        assert!(matches!(
+            Record::parse(&rec),
+            Err(EventError::BadParam { .. })
+        ));
         rec[0] = 4; // record len below the header
         assert!(Record::parse(&rec).is_err());
     }

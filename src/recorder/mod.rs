@@ -58,8 +58,12 @@ pub fn inflight_records(
     comms: &[String],
     keep: &dyn Fn(u32) -> bool,
 ) -> Vec<Vec<u8>> {
-    let filter = |pid: u32, _tid: u32| keep(pid) && (comms.is_empty() || comm_of(pid).is_some_and(|c| comms.contains(&c)));
-    let Ok(scan) = procfs::inflight::in_flight(Path::new("/proc"), filter) else { return Vec::new() };
+    let filter = |pid: u32, _tid: u32| {
+        keep(pid) && (comms.is_empty() || comm_of(pid).is_some_and(|c| comms.contains(&c)))
+    };
+    let Ok(scan) = procfs::inflight::in_flight(Path::new("/proc"), filter) else {
+        return Vec::new();
+    };
     let mut out = Vec::with_capacity(scan.threads.len());
     for t in scan.threads {
         // /proc/PID/syscall reports native numbers for native tasks; compat

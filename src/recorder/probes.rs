@@ -35,7 +35,10 @@ pub enum ProbeError {
 }
 
 fn bpf<T>(what: impl Into<String>, r: libbpf_rs::Result<T>) -> Result<T, ProbeError> {
-    r.map_err(|source| ProbeError::Bpf { what: what.into(), source })
+    r.map_err(|source| ProbeError::Bpf {
+        what: what.into(),
+        source,
+    })
 }
 
 /// Argument capture kinds understood by the BPF side (`SAKER_A_*`).
@@ -87,7 +90,9 @@ pub struct Probes<'obj> {
 
 fn set_specs(specs: &mut [skel::types::saker_sc_spec], table: &SyscallTable, compat: bool) {
     for d in table.syscalls.iter().filter(|d| d.compat == compat) {
-        let Some(spec) = specs.get_mut(d.nr as usize) else { continue };
+        let Some(spec) = specs.get_mut(d.nr as usize) else {
+            continue;
+        };
         spec.nargs = d.args.len().min(6) as u8;
         for (i, a) in d.args.iter().take(6).enumerate() {
             spec.kind[i] = capture_kind(a.kind);
@@ -106,7 +111,9 @@ impl<'obj> Probes<'obj> {
         object: &'obj mut MaybeUninit<OpenObject>,
     ) -> Result<Self, ProbeError> {
         if cfg.pids.len() > 16 || cfg.comms.len() > 8 {
-            return Err(ProbeError::Config("at most 16 --pid and 8 --comm filters".into()));
+            return Err(ProbeError::Config(
+                "at most 16 --pid and 8 --comm filters".into(),
+            ));
         }
         if !cfg.ring_bytes.is_power_of_two() || cfg.ring_bytes < 4096 {
             return Err(ProbeError::Config(format!(
@@ -115,7 +122,10 @@ impl<'obj> Probes<'obj> {
             )));
         }
         let ncpus = bpf("counting CPUs", libbpf_rs::num_possible_cpus())?;
-        let mut open = bpf("opening the BPF object", SakerSkelBuilder::default().open(object))?;
+        let mut open = bpf(
+            "opening the BPF object",
+            SakerSkelBuilder::default().open(object),
+        )?;
         let ro = open
             .maps
             .rodata_data
@@ -149,9 +159,18 @@ impl<'obj> Probes<'obj> {
             let m = MapHandle::create(MapType::RingBuf, Some(name), 0, 0, cfg.ring_bytes, &opts);
             rings.push(bpf(format!("creating the ring buffer of CPU {cpu}"), m)?);
         }
-        bpf("sizing the ring array", open.maps.rings.set_max_entries(ncpus as u32))?;
-        bpf("setting the ring template", open.maps.rings.set_inner_map_fd(rings[0].as_fd()))?;
-        bpf("sizing the scratch map", open.maps.scratch_map.set_max_entries(ncpus as u32))?;
+        bpf(
+            "sizing the ring array",
+            open.maps.rings.set_max_entries(ncpus as u32),
+        )?;
+        bpf(
+            "setting the ring template",
+            open.maps.rings.set_inner_map_fd(rings[0].as_fd()),
+        )?;
+        bpf(
+            "sizing the scratch map",
+            open.maps.scratch_map.set_max_entries(ncpus as u32),
+        )?;
         open.progs.saker_sys_enter.set_autoload(cfg.latency);
         // Both sys_exit flavours load; attach() prefers the BTF-typed one.
         let btf_exit = std::env::var_os("SAKER_RAW_TP").is_none();
@@ -160,10 +179,19 @@ impl<'obj> Probes<'obj> {
             let key = (cpu as u32).to_ne_bytes();
             let raw = std::os::fd::AsRawFd::as_raw_fd(&rb.as_fd());
             // The kernel resolves the fd number to the map and keeps its own reference.
-            let r = skel.maps.rings.update(&key, &raw.to_ne_bytes(), MapFlags::ANY);
+            let r = skel
+                .maps
+                .rings
+                .update(&key, &raw.to_ne_bytes(), MapFlags::ANY);
             bpf(format!("installing the ring buffer of CPU {cpu}"), r)?;
         }
-        Ok(Probes { skel, rings, links: Vec::new(), ncpus, btf_exit })
+        Ok(Probes {
+            skel,
+            rings,
+            links: Vec::new(),
+            ncpus,
+            btf_exit,
+        })
     }
 
     /// Attaches the probes. Call after the consumer is ready.
@@ -172,19 +200,44 @@ impl<'obj> Probes<'obj> {
         // The BTF-typed program reads registers directly; the raw one copies them.
         // Kernels that refuse BTF-typed tracing programs get the raw
         // tracepoint (also forced with SAKER_RAW_TP=1, for comparison).
-        let btf = if self.btf_exit { p.saker_sys_exit_btf.attach().ok() } else { None };
+        let btf = if self.btf_exit {
+            p.saker_sys_exit_btf.attach().ok()
+        } else {
+            None
+        };
         let exit = match btf {
             Some(l) => l,
-            None => bpf("attaching sys_exit", p.saker_sys_exit.attach_raw_tracepoint("sys_exit"))?,
+            None => bpf(
+                "attaching sys_exit",
+                p.saker_sys_exit.attach_raw_tracepoint("sys_exit"),
+            )?,
         };
         let mut links = vec![
             exit,
-            bpf("attaching sched_process_fork", p.saker_fork.attach_raw_tracepoint("sched_process_fork"))?,
-            bpf("attaching sched_process_exec", p.saker_exec.attach_raw_tracepoint("sched_process_exec"))?,
-            bpf("attaching sched_process_exit", p.saker_exit.attach_raw_tracepoint("sched_process_exit"))?,
+            bpf(
+                "attaching sched_process_fork",
+                p.saker_fork.attach_raw_tracepoint("sched_process_fork"),
+            )?,
+            bpf(
+                "attaching sched_process_exec",
+                p.saker_exec.attach_raw_tracepoint("sched_process_exec"),
+            )?,
+            bpf(
+                "attaching sched_process_exit",
+                p.saker_exit.attach_raw_tracepoint("sched_process_exit"),
+            )?,
         ];
-        if self.skel.maps.rodata_data.as_ref().is_some_and(|r| r.want_latency) {
-            links.push(bpf("attaching sys_enter", p.saker_sys_enter.attach_raw_tracepoint("sys_enter"))?);
+        if self
+            .skel
+            .maps
+            .rodata_data
+            .as_ref()
+            .is_some_and(|r| r.want_latency)
+        {
+            links.push(bpf(
+                "attaching sys_enter",
+                p.saker_sys_enter.attach_raw_tracepoint("sys_enter"),
+            )?);
         }
         self.links = links;
         Ok(())
@@ -207,13 +260,23 @@ impl<'obj> Probes<'obj> {
 
     /// Adds a thread group to the followed set (`--only-cmd`).
     pub fn track(&self, tgid: u32) -> Result<(), ProbeError> {
-        let r = self.skel.maps.tracked.update(&tgid.to_ne_bytes(), &[1u8], MapFlags::ANY);
+        let r = self
+            .skel
+            .maps
+            .tracked
+            .update(&tgid.to_ne_bytes(), &[1u8], MapFlags::ANY);
         bpf("tracking a process", r)
     }
 
     /// Whether a thread group is currently followed.
     pub fn is_tracked(&self, tgid: u32) -> bool {
-        matches!(self.skel.maps.tracked.lookup(&tgid.to_ne_bytes(), MapFlags::ANY), Ok(Some(_)))
+        matches!(
+            self.skel
+                .maps
+                .tracked
+                .lookup(&tgid.to_ne_bytes(), MapFlags::ANY),
+            Ok(Some(_))
+        )
     }
 
     /// Per-CPU drop counters, read from the probes' mmapped `.bss`.
@@ -233,7 +296,12 @@ impl<'obj> Probes<'obj> {
                 // the kernel; a volatile read sees the latest value (a torn
                 // read is impossible for aligned u64s on x86_64).
                 let rd = |v: &u64| unsafe { std::ptr::read_volatile(v) };
-                DropCounters { total: rd(&d.total), pending: rd(&d.pending), first_ts: rd(&d.first_ts), reported: rd(&d.markers) }
+                DropCounters {
+                    total: rd(&d.total),
+                    pending: rd(&d.pending),
+                    first_ts: rd(&d.first_ts),
+                    reported: rd(&d.markers),
+                }
             })
             .collect())
     }

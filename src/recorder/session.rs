@@ -117,7 +117,10 @@ pub struct NoHooks;
 impl RecordHooks for NoHooks {}
 
 pub(crate) fn boottime_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
@@ -125,15 +128,22 @@ pub(crate) fn boottime_ns() -> u64 {
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
-    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
 /// Runs a recording session until a stop condition.
-pub fn record(opts: &RecordOptions, hooks: &mut dyn RecordHooks) -> Result<RecordReport, RecordError> {
+pub fn record(
+    opts: &RecordOptions,
+    hooks: &mut dyn RecordHooks,
+) -> Result<RecordReport, RecordError> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&stop))
-            .map_err(|e| RecordError::Io { what: "installing signal handlers".into(), source: e })?;
+        signal_hook::flag::register(sig, Arc::clone(&stop)).map_err(|e| RecordError::Io {
+            what: "installing signal handlers".into(),
+            source: e,
+        })?;
     }
     let table = super::table::live_table()?;
     let config = RecorderConfig {
@@ -184,20 +194,27 @@ pub fn record(opts: &RecordOptions, hooks: &mut dyn RecordHooks) -> Result<Recor
                 m.borrow_mut().push(slot);
                 0
             })
-            .map_err(|source| ProbeError::Bpf { what: "adding a ring consumer".into(), source })?;
+            .map_err(|source| ProbeError::Bpf {
+                what: "adding a ring consumer".into(),
+                source,
+            })?;
     }
-    let rb = builder
-        .build()
-        .map_err(|source| ProbeError::Bpf { what: "building the ring consumer".into(), source })?;
+    let rb = builder.build().map_err(|source| ProbeError::Bpf {
+        what: "building the ring consumer".into(),
+        source,
+    })?;
 
     probes.attach()?;
     let started = Instant::now();
     let mut child: Option<Child> = None;
     if let Some((prog, args)) = opts.command.split_first() {
-        let c = Command::new(prog).args(args).spawn().map_err(|e| RecordError::Io {
-            what: format!("starting {prog}"),
-            source: e,
-        })?;
+        let c = Command::new(prog)
+            .args(args)
+            .spawn()
+            .map_err(|e| RecordError::Io {
+                what: format!("starting {prog}"),
+                source: e,
+            })?;
         child = Some(c);
     }
 
@@ -214,7 +231,9 @@ pub fn record(opts: &RecordOptions, hooks: &mut dyn RecordHooks) -> Result<Recor
         std::thread::sleep(POLL);
         let _ = rb.consume();
         let watermark = boottime_ns().saturating_sub(HOLDBACK_NS);
-        let n = merger.borrow_mut().release(watermark, limit - written, &mut out);
+        let n = merger
+            .borrow_mut()
+            .release(watermark, limit - written, &mut out);
         if n > 0 {
             written += n;
             hooks.on_records(&out);

@@ -23,7 +23,13 @@ fn tracefs_root() -> Result<&'static Path, RecordError> {
     let target = c"/sys/kernel/tracing";
     // SAFETY: all pointers are valid NUL-terminated strings; data is null.
     let rc = unsafe {
-        libc::mount(c"nodev".as_ptr(), target.as_ptr(), c"tracefs".as_ptr(), 0, std::ptr::null())
+        libc::mount(
+            c"nodev".as_ptr(),
+            target.as_ptr(),
+            c"tracefs".as_ptr(),
+            0,
+            std::ptr::null(),
+        )
     };
     if rc == 0 && Path::new(TRACEFS[0]).join("events/syscalls").is_dir() {
         return Ok(Path::new(TRACEFS[0]));
@@ -38,8 +44,10 @@ fn tracefs_root() -> Result<&'static Path, RecordError> {
 /// Reads every `sys_enter_*/format` file of tracefs.
 fn read_formats(root: &Path) -> Result<Vec<TracefsFormat>, RecordError> {
     let dir = root.join("events/syscalls");
-    let rd = std::fs::read_dir(&dir)
-        .map_err(|e| RecordError::Io { what: format!("listing {}", dir.display()), source: e })?;
+    let rd = std::fs::read_dir(&dir).map_err(|e| RecordError::Io {
+        what: format!("listing {}", dir.display()),
+        source: e,
+    })?;
     let mut out = Vec::new();
     for ent in rd.flatten() {
         let name = ent.file_name();
@@ -48,9 +56,12 @@ fn read_formats(root: &Path) -> Result<Vec<TracefsFormat>, RecordError> {
             continue;
         }
         let path = ent.path().join("format");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| RecordError::Io { what: format!("reading {}", path.display()), source: e })?;
-        let f = parse_format(&path.display().to_string(), &text).map_err(|e| RecordError::Table(e.to_string()))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| RecordError::Io {
+            what: format!("reading {}", path.display()),
+            source: e,
+        })?;
+        let f = parse_format(&path.display().to_string(), &text)
+            .map_err(|e| RecordError::Table(e.to_string()))?;
         out.push(f);
     }
     Ok(out)
@@ -72,15 +83,23 @@ pub fn live_table() -> Result<SyscallTable, RecordError> {
     let root = tracefs_root()?;
     let formats = read_formats(root)?;
     let base = Syscalls::default_x86_64().table();
-    let mut native: Vec<(u16, String)> =
-        base.syscalls.iter().filter(|d| !d.compat).map(|d| (d.nr, d.name.clone())).collect();
+    let mut native: Vec<(u16, String)> = base
+        .syscalls
+        .iter()
+        .filter(|d| !d.compat)
+        .map(|d| (d.nr, d.name.clone()))
+        .collect();
     for (nr, name) in parse_extra(EXTRA) {
         if !native.iter().any(|(n, _)| *n == nr) {
             native.push((nr, name));
         }
     }
-    let mut compat: Vec<(u16, String)> =
-        base.syscalls.iter().filter(|d| d.compat).map(|d| (d.nr, d.name.clone())).collect();
+    let mut compat: Vec<(u16, String)> = base
+        .syscalls
+        .iter()
+        .filter(|d| d.compat)
+        .map(|d| (d.nr, d.name.clone()))
+        .collect();
     // ia32 numbers from 403 on follow the common table (shared with every arch).
     for (nr, name) in native.iter().filter(|(nr, _)| *nr >= 424) {
         if !compat.iter().any(|(n, _)| n == nr) {
@@ -88,7 +107,11 @@ pub fn live_table() -> Result<SyscallTable, RecordError> {
         }
     }
     let mut t = build_table(&native, &compat, &formats);
-    t.source = format!("live: tracefs of {} + kernel UAPI numbers; {}", root.display(), t.source);
+    t.source = format!(
+        "live: tracefs of {} + kernel UAPI numbers; {}",
+        root.display(),
+        t.source
+    );
     Ok(t)
 }
 

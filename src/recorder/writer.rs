@@ -99,7 +99,9 @@ pub struct WriterHandle {
 impl WriterHandle {
     /// Waits for the writer and returns the files it wrote.
     pub fn join(self) -> Result<Vec<FileReport>, RecordError> {
-        self.join.join().unwrap_or_else(|_| Err(RecordError::Writer("the writer thread panicked".into())))
+        self.join
+            .join()
+            .unwrap_or_else(|_| Err(RecordError::Writer("the writer thread panicked".into())))
     }
 
     /// The writer's error after it hung up early.
@@ -148,19 +150,33 @@ impl Rotation {
         PathBuf::from(p)
     }
 
-    fn open(cfg: &WriterConfig, index: u32) -> Result<(CaptureWriter<std::fs::File>, PathBuf), RecordError> {
+    fn open(
+        cfg: &WriterConfig,
+        index: u32,
+    ) -> Result<(CaptureWriter<std::fs::File>, PathBuf), RecordError> {
         let machine = super::procfs::machine_info()?;
         let snapshot = super::procfs::snapshot(&super::procfs::SnapshotOptions::default())?;
         let mut config = cfg.config.clone();
         config.rotation_index = index;
-        let meta = CaptureMeta { machine, config, syscalls: cfg.table.clone(), snapshot, extra: Vec::new() };
+        let meta = CaptureMeta {
+            machine,
+            config,
+            syscalls: cfg.table.clone(),
+            snapshot,
+            extra: Vec::new(),
+        };
         let path = Self::path_for(cfg, index);
         if cfg.rotate_files.is_some() && path.exists() {
             // Round-robin reuse: the old file of this slot is replaced.
-            std::fs::remove_file(&path)
-                .map_err(|e| RecordError::Io { what: format!("replacing {}", path.display()), source: e })?;
+            std::fs::remove_file(&path).map_err(|e| RecordError::Io {
+                what: format!("replacing {}", path.display()),
+                source: e,
+            })?;
         }
-        let opts = WriterOptions { zstd_level: cfg.zstd_level, block_size: cfg.block_size };
+        let opts = WriterOptions {
+            zstd_level: cfg.zstd_level,
+            block_size: cfg.block_size,
+        };
         let w = CaptureWriter::create(&path, &meta, opts)?;
         Ok((w, path))
     }
@@ -168,7 +184,10 @@ impl Rotation {
     fn due(&self) -> bool {
         let st = self.writer.stats();
         self.cfg.rotate_bytes.is_some_and(|b| st.bytes_written >= b)
-            || self.cfg.rotate_every.is_some_and(|d| self.opened.elapsed() >= d)
+            || self
+                .cfg
+                .rotate_every
+                .is_some_and(|d| self.opened.elapsed() >= d)
     }
 
     fn close(self, mut summary: Summary) -> Result<FileReport, RecordError> {
@@ -192,7 +211,14 @@ pub fn spawn_writer(
     shared: Arc<WriterShared>,
 ) -> Result<(mpsc::SyncSender<WriterMsg>, WriterHandle), RecordError> {
     let (writer, path) = Rotation::open(&cfg, 0)?;
-    let mut rot = Rotation { cfg, index: 0, opened: Instant::now(), writer, path, drops: 0 };
+    let mut rot = Rotation {
+        cfg,
+        index: 0,
+        opened: Instant::now(),
+        writer,
+        path,
+        drops: 0,
+    };
     let (tx, rx) = mpsc::sync_channel::<WriterMsg>(QUEUE);
     let join = std::thread::Builder::new()
         .name("saker-writer".into())
@@ -202,7 +228,10 @@ pub fn spawn_writer(
             let mut base_raw = 0u64;
             let mut fast = false;
             for msg in rx {
-                let backlog = shared.backlog.fetch_sub(1, Ordering::Relaxed).saturating_sub(1) as usize;
+                let backlog = shared
+                    .backlog
+                    .fetch_sub(1, Ordering::Relaxed)
+                    .saturating_sub(1) as usize;
                 if !fast && backlog > QUEUE_BEHIND && rot.cfg.zstd_level > 1 {
                     fast = true;
                     rot.writer.set_zstd_level(1)?;
@@ -216,10 +245,20 @@ pub fn spawn_writer(
                             let next = rot.index + 1;
                             let (w, p) = Rotation::open(&rot.cfg, next)?;
                             let cfg = rot.cfg.clone();
-                            let fresh = Rotation { cfg, index: next, opened: Instant::now(), writer: w, path: p, drops: 0 };
+                            let fresh = Rotation {
+                                cfg,
+                                index: next,
+                                opened: Instant::now(),
+                                writer: w,
+                                path: p,
+                                drops: 0,
+                            };
                             let old = std::mem::replace(&mut rot, fresh);
                             fast = false;
-                            let summary = Summary { stop_reason: "rotation".into(), ..Summary::default() };
+                            let summary = Summary {
+                                stop_reason: "rotation".into(),
+                                ..Summary::default()
+                            };
                             let rep = old.close(summary)?;
                             base_bytes += rep.bytes;
                             base_raw += rep.raw_bytes;
@@ -230,8 +269,12 @@ pub fn spawn_writer(
                         shared.drops.fetch_add(d, Ordering::Relaxed);
                         rot.writer.push_batch(&batch)?;
                         let st = rot.writer.stats();
-                        shared.bytes.store(base_bytes + st.bytes_written, Ordering::Relaxed);
-                        shared.raw.store(base_raw + st.uncompressed_bytes, Ordering::Relaxed);
+                        shared
+                            .bytes
+                            .store(base_bytes + st.bytes_written, Ordering::Relaxed);
+                        shared
+                            .raw
+                            .store(base_raw + st.uncompressed_bytes, Ordering::Relaxed);
                     }
                     WriterMsg::Finish(summary) => {
                         files.push(rot.close(summary)?);
@@ -239,9 +282,14 @@ pub fn spawn_writer(
                     }
                 }
             }
-            Err(RecordError::Writer("the recorder hung up without finishing".into()))
+            Err(RecordError::Writer(
+                "the recorder hung up without finishing".into(),
+            ))
         })
-        .map_err(|e| RecordError::Io { what: "starting the writer thread".into(), source: e })?;
+        .map_err(|e| RecordError::Io {
+            what: "starting the writer thread".into(),
+            source: e,
+        })?;
     Ok((tx, WriterHandle { join }))
 }
 
@@ -253,8 +301,16 @@ mod tests {
     #[test]
     fn counts_gap_markers() {
         let mut b = RecordBuilder::new(0, 0, 1, 1, 1, 0).build();
-        b.extend(RecordBuilder::new(CODE_DROP, 1, 2, 0, 0, 7).args(&[7, 1]).build());
-        b.extend(RecordBuilder::new(CODE_DROP, 0, 3, 0, 0, 5).args(&[5, 2]).build());
+        b.extend(
+            RecordBuilder::new(CODE_DROP, 1, 2, 0, 0, 7)
+                .args(&[7, 1])
+                .build(),
+        );
+        b.extend(
+            RecordBuilder::new(CODE_DROP, 0, 3, 0, 0, 5)
+                .args(&[5, 2])
+                .build(),
+        );
         assert_eq!(drops_in(&b), 12);
         assert_eq!(drops_in(&b[..40]), 0);
     }

@@ -12,13 +12,21 @@ use saker::capture;
 use saker::event::table::Syscalls;
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn build_loop(dir: &Path) -> PathBuf {
     let out = dir.join("saker-loop");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workload/loop.c");
-    let st = Command::new("cc").args(["-O2", "-o"]).arg(&out).arg(&src).status().expect("cc");
+    let st = Command::new("cc")
+        .args(["-O2", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("cc");
     assert!(st.success());
     out
 }
@@ -31,7 +39,10 @@ fn saker_bin() -> PathBuf {
 
 fn loop_ns(out: &[u8]) -> f64 {
     let text = String::from_utf8_lossy(out);
-    text.lines().next().and_then(|l| l.trim().parse().ok()).expect("loop prints its time")
+    text.lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("loop prints its time")
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -58,7 +69,11 @@ fn traced(saker: &Path, lp: &Path, iters: u64, cap: &Path, extra: &[&str], base_
         .arg(iters.to_string())
         .output()
         .expect("saker record");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ns = loop_ns(&out.stdout);
     let json: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
@@ -71,7 +86,8 @@ fn traced(saker: &Path, lp: &Path, iters: u64, cap: &Path, extra: &[&str], base_
     let mut seen = 0u64;
     r.for_each_event(|_, rec| {
         let name = table.name(rec.code());
-        if loop_pid == 0 && name == "openat" && rec.param(1).is_some_and(|p| p.data == b"/dev/zero") {
+        if loop_pid == 0 && name == "openat" && rec.param(1).is_some_and(|p| p.data == b"/dev/zero")
+        {
             loop_pid = rec.pid();
         }
         if rec.pid() != loop_pid || loop_pid == 0 {
@@ -80,14 +96,20 @@ fn traced(saker: &Path, lp: &Path, iters: u64, cap: &Path, extra: &[&str], base_
         match &*name {
             "openat" => ok &= rec.param(1).is_some_and(|p| p.data == b"/dev/zero"),
             // The loop's own I/O is 64 bytes; its final printf is not.
-            "read" | "write" if rec.arg(2) == Some(64) => ok &= rec.param(1).is_some_and(|p| p.data.len() == 64),
+            "read" | "write" if rec.arg(2) == Some(64) => {
+                ok &= rec.param(1).is_some_and(|p| p.data.len() == 64)
+            }
             _ => {}
         }
         seen += 1;
     })
     .unwrap();
     ok &= seen >= 5 * iters - 1;
-    let block_bytes = r.blocks().iter().map(|b| b.compressed_len as u64 + b.header_len as u64).sum();
+    let block_bytes = r
+        .blocks()
+        .iter()
+        .map(|b| b.compressed_len as u64 + b.header_len as u64)
+        .sum();
     Traced {
         ratio: ns / base_ns,
         events: json["events"].as_u64().unwrap(),
@@ -117,7 +139,13 @@ fn main() {
         let base = Command::new(&lp).arg(iters.to_string()).output().unwrap();
         let base_ns = loop_ns(&base.stdout);
         let t = traced(&saker, &lp, iters, &cap, &[], base_ns);
-        let base2 = loop_ns(&Command::new(&lp).arg(iters.to_string()).output().unwrap().stdout);
+        let base2 = loop_ns(
+            &Command::new(&lp)
+                .arg(iters.to_string())
+                .output()
+                .unwrap()
+                .stdout,
+        );
         let l = traced(&saker, &lp, iters, &cap, &["--latency"], base2);
         println!(
             "round {round}: untraced {:.0} ns/iter, traced x{:.2} (drops {}, args ok {}), with --latency x{:.2}",
@@ -132,7 +160,10 @@ fn main() {
         last = Some(t);
     }
     let t = last.unwrap();
-    println!("slowdown (median of {rounds} interleaved rounds): x{:.2}", median(&mut ratios));
+    println!(
+        "slowdown (median of {rounds} interleaved rounds): x{:.2}",
+        median(&mut ratios)
+    );
     println!("slowdown with --latency: x{:.2}", median(&mut lat_ratios));
     println!(
         "bytes/event: {:.2} for the whole file ({} events, {} bytes incl. snapshot), {:.2} for event blocks only",
@@ -141,7 +172,10 @@ fn main() {
         t.bytes,
         t.block_bytes as f64 / t.events as f64
     );
-    println!("drops in the last round: {}, every syscall's arguments captured: {}", t.drops, t.captured_ok);
+    println!(
+        "drops in the last round: {}, every syscall's arguments captured: {}",
+        t.drops, t.captured_ok
+    );
 
     // Decode speed: one core, all events, zero-copy records.
     let r = capture::open(&cap).unwrap();
