@@ -500,7 +500,7 @@ fn parquet_readable_by_pyarrow_and_duckdb() {
     assert!(o.status.success(), "{}", stderr(&o));
     let n = capture::open(&cap).unwrap().totals().events;
     let script = format!(
-        "import pyarrow.parquet as pq, duckdb\nt = pq.read_table('{p}')\nassert t.num_rows == {n}, t.num_rows\nc = duckdb.sql(\"select count(*) from '{p}'\").fetchone()[0]\nassert c == {n}, c\n",
+        "import pyarrow.parquet as pq, duckdb\nt = pq.read_table('{p}')\nassert t.num_rows == {n}, t.num_rows\nc = duckdb.sql(\"select count(*) from '{p}'\").fetchall()[0][0]\nassert c == {n}, c\n",
         p = out.display()
     );
     let o = std::process::Command::new("python3")
