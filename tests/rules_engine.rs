@@ -10,7 +10,7 @@ use saker::rules::{self, Alert, CompileOptions, EngineOptions, RuleMatching};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const EXTERNAL: &str = "/work/shared/captures/external";
+const EXTERNAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/captures/external");
 const INVALID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/rules/invalid");
 
 #[test]
@@ -69,14 +69,14 @@ fn condition_errors_show_a_caret() {
 
 #[test]
 fn validate_and_list_stable_ruleset() {
-    let o = run(&["rules", "validate", "/work/shared/falco/falco_rules.yaml"]);
+    let o = run(&["rules", "validate", concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/falco/falco_rules.yaml")]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stdout(&o).contains("ok (25 rules, 87 macros, 49 lists; 25 compiled, 0 warnings)"),
         "{}",
         stdout(&o)
     );
-    let o = run(&["rules", "list", "-R", "/work/shared/falco/falco_rules.yaml"]);
+    let o = run(&["rules", "list", "-R", concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/falco/falco_rules.yaml")]);
     let out = stdout(&o);
     assert_eq!(out.lines().count(), 25);
     assert!(

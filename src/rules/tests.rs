@@ -6,7 +6,7 @@ use crate::filter::fields::Fields;
 use crate::filter::{FieldInfo, FieldSource, Scratch, ValueBuf};
 use std::collections::{BTreeSet, HashMap};
 
-const DIR: &str = "/work/shared/falco";
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/falco");
 
 /// Names of top-level items of `kind`, read line by line (the key may come first, `- kind:`,
 /// or later in the item, `  kind:`), independently of the YAML reader.

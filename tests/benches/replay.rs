@@ -43,7 +43,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     let text =
-        std::fs::read_to_string("/work/shared/falco/falco_rules.yaml").expect("stable ruleset");
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/falco/falco_rules.yaml")).expect("stable ruleset");
     let load = || {
         rules::load(
             &[("falco_rules.yaml", &text)],
@@ -63,7 +63,7 @@ fn main() {
             "sf_objectstore_download.scap",
         ]
         .iter()
-        .map(|n| Path::new("/work/shared/captures/external").join(n))
+        .map(|n| Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/captures/external")).join(n))
         .collect(),
     };
     for path in captures {
