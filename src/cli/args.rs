@@ -215,9 +215,30 @@ pub struct RecordArgs {
     /// No status line and no summary.
     #[arg(short = 'q', long)]
     pub quiet: bool,
-    /// Print the summary as JSON on stdout.
+    /// Print the summary as JSON on stdout (and, with --rules, alerts as JSON lines).
     #[arg(long)]
     pub json: bool,
+    /// Live alerts: run these Falco rules files (in load order; repeatable) on the events
+    /// as they are recorded and print the alerts on stdout. `default` is saker's own ruleset.
+    #[arg(short = 'R', long = "rules", value_name = "RULES")]
+    pub rules: Vec<PathBuf>,
+    /// With --rules: disable rules with this tag; repeatable.
+    #[arg(
+        short = 'T',
+        value_name = "TAG",
+        requires = "rules",
+        conflicts_with = "enable_tags"
+    )]
+    pub disable_tags: Vec<String>,
+    /// With --rules: run only rules with this tag; repeatable.
+    #[arg(short = 't', value_name = "TAG", requires = "rules")]
+    pub enable_tags: Vec<String>,
+    /// With --rules: skip rules less severe than this priority.
+    #[arg(long = "min-priority", value_name = "PRIORITY", requires = "rules")]
+    pub min_priority: Option<String>,
+    /// With --rules: alert on the first matching rule per event, or on all of them.
+    #[arg(long = "rule-matching", value_enum, requires = "rules")]
+    pub rule_matching: Option<Matching>,
     /// Command to run once the probes are attached; recording stops when it exits.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,

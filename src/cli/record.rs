@@ -7,15 +7,33 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 
-use super::args::RecordArgs;
+use super::args::{Matching, RecordArgs};
 use saker::recorder::{self, RecordHooks, RecordOptions, RecordReport, Status};
+use saker::rules::live::{LiveConfig, LiveReport, LiveRules, DEFAULT_QUEUE};
 
 struct StatusLine {
     bar: Option<ProgressBar>,
     last_events: u64,
+    /// `--rules`: the live rules thread.
+    rules: Option<LiveRules>,
+    /// Whether the rules thread falling behind was already reported.
+    warned_skip: bool,
 }
 
 impl RecordHooks for StatusLine {
+    fn on_records(&mut self, batch: &[u8]) {
+        let Some(live) = &mut self.rules else { return };
+        if !live.offer(batch) && !self.warned_skip {
+            self.warned_skip = true;
+            let why = if live.stopped() {
+                "the rules thread stopped"
+            } else {
+                "the rules thread is behind"
+            };
+            eprintln!("saker: warning: {why}: events are recorded but not evaluated (counted in the summary)");
+        }
+    }
+
     fn on_status(&mut self, s: &Status) {
         let Some(bar) = &self.bar else { return };
         let rate = s.events.saturating_sub(self.last_events);
@@ -102,9 +120,70 @@ fn print_summary(r: &RecordReport) {
     }
 }
 
+/// `--rules`: loads the rules and starts the rules thread (alerts on stdout).
+fn live_rules(a: &RecordArgs, opts: &RecordOptions) -> Result<Option<LiveRules>> {
+    if a.rules.is_empty() {
+        return Ok(None);
+    }
+    let eopts = super::replay::engine_options(
+        a.rule_matching.unwrap_or(Matching::First),
+        a.min_priority.as_deref().unwrap_or("debug"),
+        &a.enable_tags,
+        &a.disable_tags,
+    )?;
+    let loaded = match super::rules::load(&a.rules, &Default::default())? {
+        Ok(l) => l,
+        Err(e) => bail!("{e}"),
+    };
+    if !a.quiet {
+        super::rules::print_warnings(&loaded);
+    }
+    // The writer names the first file like this when rotating (see recorder::writer).
+    let capture = if opts.rotate_mb.is_some() || opts.rotate_secs.is_some() {
+        let mut p = opts.output.clone().into_os_string();
+        p.push("0");
+        p.into()
+    } else {
+        opts.output.clone()
+    };
+    let cfg = LiveConfig {
+        capture,
+        rules: loaded.ruleset,
+        opts: eopts,
+        json: a.json,
+        queue: DEFAULT_QUEUE,
+    };
+    let out = Box::new(std::io::LineWriter::new(std::io::stdout()));
+    Ok(Some(LiveRules::spawn(cfg, out)?))
+}
+
+/// Prints what the live rules did (skipped batches even with -q: never silent).
+fn rules_summary(r: &LiveReport, quiet: bool) {
+    if r.skipped_batches > 0 {
+        eprintln!(
+            "saker: warning: rules: {} batches ({} events) recorded but not evaluated: the rules thread was behind",
+            r.skipped_batches, r.skipped_events
+        );
+    }
+    if quiet {
+        return;
+    }
+    eprintln!(
+        "rules: {} events evaluated, {} alerts",
+        r.stats.evaluated, r.stats.alerts
+    );
+    for (rule, n) in &r.stats.by_rule {
+        eprintln!(
+            "  {}: {n}",
+            saker::rules::output::safe_text(rule.as_bytes())
+        );
+    }
+}
+
 /// Runs `saker record`; returns the exit code (the command's, if one ran).
 pub fn run(a: &RecordArgs) -> Result<i32> {
     let opts = options(a)?;
+    let rules = live_rules(a, &opts)?;
     let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = ProgressBar::new_spinner();
         b.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("static template"));
@@ -114,11 +193,21 @@ pub fn run(a: &RecordArgs) -> Result<i32> {
     let mut hooks = StatusLine {
         bar,
         last_events: 0,
+        rules,
+        warned_skip: false,
     };
     let report = recorder::record(&opts, &mut hooks).context("recording failed")?;
     if let Some(b) = &hooks.bar {
         b.finish_and_clear();
     }
+    let live = match hooks.rules.take().map(LiveRules::finish) {
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => {
+            eprintln!("saker: error: {e}");
+            return Ok(2);
+        }
+        None => None,
+    };
     if a.json {
         let files: Vec<_> = report
             .files
@@ -135,10 +224,18 @@ pub fn run(a: &RecordArgs) -> Result<i32> {
                 "bytes": report.bytes, "raw_bytes": report.raw_bytes, "files": files,
                 "stop_reason": report.stop_reason, "command_status": report.command_status,
                 "seconds": report.elapsed.as_secs_f64(),
+                "rules": live.as_ref().map(|r| serde_json::json!({
+                    "evaluated": r.stats.evaluated, "alerts": r.stats.alerts,
+                    "by_rule": r.stats.by_rule, "skipped_batches": r.skipped_batches,
+                    "skipped_events": r.skipped_events,
+                })),
             })
         )?;
     } else if !a.quiet {
         print_summary(&report);
+    }
+    if let Some(r) = &live {
+        rules_summary(r, a.quiet || a.json);
     }
     Ok(report.command_status.unwrap_or(0))
 }

@@ -22,14 +22,36 @@ pub fn hostname() -> String {
     std::env::var("FALCO_HOSTNAME").unwrap_or_default()
 }
 
+/// Engine options from the command line (shared by `replay` and `record --rules`).
+pub fn engine_options(
+    matching: Matching,
+    min_priority: &str,
+    enable_tags: &[String],
+    disable_tags: &[String],
+) -> Result<EngineOptions> {
+    let Some(min_priority) = Priority::parse(min_priority) else {
+        anyhow::bail!("invalid --min-priority '{}'", min_priority.escape_default());
+    };
+    Ok(EngineOptions {
+        rule_matching: match matching {
+            Matching::First => RuleMatching::First,
+            Matching::All => RuleMatching::All,
+        },
+        min_priority,
+        enable_tags: enable_tags.to_vec(),
+        disable_tags: disable_tags.to_vec(),
+        hostname: hostname(),
+    })
+}
+
 /// Runs `saker replay`.
 pub fn run(a: &ReplayArgs) -> Result<i32> {
-    let Some(min_priority) = Priority::parse(&a.min_priority) else {
-        anyhow::bail!(
-            "invalid --min-priority '{}'",
-            a.min_priority.escape_default()
-        );
-    };
+    let opts = engine_options(
+        a.rule_matching,
+        &a.min_priority,
+        &a.enable_tags,
+        &a.disable_tags,
+    )?;
     let copts = CompileOptions {
         extra_output: a.suggested_output.then(|| SUGGESTED_OUTPUT.to_string()),
     };
@@ -53,16 +75,6 @@ pub fn run(a: &ReplayArgs) -> Result<i32> {
     );
     let bytes = std::fs::read(&a.read).with_context(|| format!("reading {}", a.read.display()))?;
     let cap = open_bytes(bytes).with_context(|| format!("opening {}", a.read.display()))?;
-    let opts = EngineOptions {
-        rule_matching: match a.rule_matching {
-            Matching::First => RuleMatching::First,
-            Matching::All => RuleMatching::All,
-        },
-        min_priority,
-        enable_tags: a.enable_tags.clone(),
-        disable_tags: a.disable_tags.clone(),
-        hostname: hostname(),
-    };
     let mut out: Box<dyn Write> = match &a.output {
         Some(p) => Box::new(BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,

@@ -15,18 +15,26 @@ use saker::rules::{self, CompileOptions, Loaded, RulesError};
 /// Largest rules file read.
 pub const MAX_RULES_FILE: u64 = 64 << 20;
 
-/// Reads rules files (capped in size).
+/// The path that names saker's own default ruleset (`-R default`; `./default` is a file).
+pub const DEFAULT_RULES_ARG: &str = "default";
+
+/// Reads rules files (capped in size); no paths, or `default`, is saker's default ruleset.
 pub fn read_files(paths: &[PathBuf]) -> Result<Vec<(String, String)>> {
-    if paths.is_empty() {
-        let d = saker::rules::DEFAULT_RULES;
-        return Ok(vec![(
+    let builtin = || {
+        (
             saker::rules::DEFAULT_RULES_NAME.to_string(),
-            d.to_string(),
-        )]);
+            saker::rules::DEFAULT_RULES.to_string(),
+        )
+    };
+    if paths.is_empty() {
+        return Ok(vec![builtin()]);
     }
     paths
         .iter()
         .map(|p| {
+            if p.as_os_str() == DEFAULT_RULES_ARG {
+                return Ok(builtin());
+            }
             let len = std::fs::metadata(p)
                 .with_context(|| format!("reading {}", p.display()))?
                 .len();

@@ -10,6 +10,9 @@
 //! 5. [`engine`]: evaluation, rule selection and [`engine::Alert`]s;
 //! 6. [`output`]: Falco's text and JSON alert formats.
 //!
+//! [`replay::Runner`] drives phase 5 one record at a time, for `saker replay` and for the
+//! live rules thread of `saker record --rules` ([`live`]).
+//!
 //! Errors are one [`RulesError`] (positions, caret diagnostics); warnings are a separate
 //! structured list. [`load`] runs phases 1–3 over several files.
 
@@ -20,6 +23,7 @@ pub mod error;
 pub mod exceptions;
 pub mod index;
 pub mod items;
+pub mod live;
 pub mod output;
 mod overrides;
 pub mod reader;
@@ -30,6 +34,8 @@ pub mod yaml;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_overrides;
 #[cfg(test)]
 mod tests_props;
 
