@@ -38,6 +38,8 @@ pub struct Spec {
     pub counts: BTreeMap<String, u64>,
     /// Expected text lines, if given.
     pub outputs: Option<Vec<String>>,
+    /// The `#` comment lines the file starts with (kept by `--bless`).
+    pub comments: Vec<String>,
 }
 
 impl Spec {
@@ -155,6 +157,11 @@ impl Spec {
             disable_tags: strs(opt("disable_tags"), "disable_tags")?,
             counts,
             outputs,
+            comments: text
+                .lines()
+                .take_while(|l| l.trim_start().starts_with('#'))
+                .map(str::to_string)
+                .collect(),
         })
     }
 
@@ -197,17 +204,19 @@ impl Spec {
     pub fn bless(&self, counts: &BTreeMap<String, u64>, outputs: Option<&[String]>) -> String {
         let q = |s: &str| serde_json::to_string(s).expect("strings serialize");
         let list = |v: &[String]| v.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ");
-        let mut out = format!(
+        let mut out: String = self.comments.iter().map(|c| format!("{c}\n")).collect();
+        out.push_str(&format!(
             "capture: {}\nrules: [{}]\noptions:\n",
             q(&self.capture),
             list(&self.rules)
-        );
+        ));
         out.push_str(&format!(
-            "  rule_matching: {}\n  min_priority: {}\n  enable_tags: [{}]\n  disable_tags: [{}]\nexpect:\n  counts:\n",
+            "  rule_matching: {}\n  min_priority: {}\n  enable_tags: [{}]\n  disable_tags: [{}]\nexpect:\n  counts:{}\n",
             if self.rule_matching == RuleMatching::All { "all" } else { "first" },
             self.min_priority.as_str().to_ascii_lowercase(),
             list(&self.enable_tags),
-            list(&self.disable_tags)
+            list(&self.disable_tags),
+            if counts.is_empty() { " {}" } else { "" }
         ));
         for (k, v) in counts {
             out.push_str(&format!("    {}: {v}\n", q(k)));
@@ -243,6 +252,12 @@ mod tests {
         let b = s.bless(&c, Some(&["x: z".to_string()]));
         let s2 = Spec::parse("s.yaml", &b).unwrap();
         assert!(s2.diff(&c, &["x: z".into()]).is_empty(), "{b}");
+        // No alerts bless to an empty map; leading comments stay.
+        let s = Spec::parse("s.yaml", &format!("# why\n# more\n{t}")).unwrap();
+        let b = s.bless(&BTreeMap::new(), None);
+        assert!(b.starts_with("# why\n# more\ncapture: "), "{b}");
+        assert!(b.ends_with("expect:\n  counts: {}\n"), "{b}");
+        assert!(Spec::parse("s.yaml", &b).unwrap().counts.is_empty());
         assert!(Spec::parse("s", "rules: []\n")
             .unwrap_err()
             .to_string()
