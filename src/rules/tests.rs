@@ -169,9 +169,9 @@ impl crate::filter::FieldRegistry for Reg {
 }
 
 #[derive(Default)]
-struct Ev(HashMap<u32, String>);
+pub(super) struct Ev(HashMap<u32, String>);
 impl Ev {
-    fn new(kv: &[(u32, &str)]) -> Self {
+    pub(super) fn new(kv: &[(u32, &str)]) -> Self {
         Ev(kv.iter().map(|(k, v)| (*k, v.to_string())).collect())
     }
 }
@@ -189,7 +189,7 @@ impl FieldSource for Ev {
 }
 impl OutputSource for Ev {}
 
-fn mock_load(y: &str) -> Result<Loaded, RulesError> {
+pub(super) fn mock_load(y: &str) -> Result<Loaded, RulesError> {
     load(
         &[("t.yaml", y)],
         &Reg,
@@ -198,7 +198,7 @@ fn mock_load(y: &str) -> Result<Loaded, RulesError> {
     )
 }
 
-fn rule<'a>(l: &'a Loaded, name: &str) -> &'a CompiledRule {
+pub(super) fn rule<'a>(l: &'a Loaded, name: &str) -> &'a CompiledRule {
     l.ruleset
         .rules
         .iter()
@@ -206,13 +206,13 @@ fn rule<'a>(l: &'a Loaded, name: &str) -> &'a CompiledRule {
         .unwrap_or_else(|| panic!("no rule {name}"))
 }
 
-fn matches(l: &Loaded, name: &str, ev: &[(u32, &str)]) -> bool {
+pub(super) fn matches(l: &Loaded, name: &str, ev: &[(u32, &str)]) -> bool {
     rule(l, name)
         .filter
         .matches(&mut Ev::new(ev), &mut Scratch::default())
 }
 
-const BASE: &str = "
+pub(super) const BASE: &str = "
 - list: shells
   items: [bash, sh]
 - list: bins
