@@ -2,7 +2,7 @@
 //! message), replay of sysdig captures with list-of-lists rules, tag selection and
 //! first/all matching, and the `rules`/`replay`/`test` commands.
 
-use crate::util::{run, stderr, stdout};
+use crate::util::{bpf_guard, run, saker, stderr, stdout, tmpdir};
 use saker::event::table::Syscalls;
 use saker::filter::fields::Fields;
 use saker::rules::replay::{open_bytes, replay};
@@ -38,14 +38,13 @@ fn invalid_rules_files_name_the_problem() {
         .map(|_| ())
         .expect_err(&name)
         .to_string();
+        // The whole first line of the message: `LINE:COL: what`, after the file name.
         assert!(
-            err.contains(expect),
-            "{name}:\n expected: {expect}\n got: {err}"
+            expect.as_bytes().first().is_some_and(u8::is_ascii_digit),
+            "{name}: the expectation must start with line:col"
         );
-        assert!(
-            err.starts_with(&format!("{name}:")) && err.as_bytes()[name.len() + 1].is_ascii_digit(),
-            "{name}: no file:line:col in {err}"
-        );
+        let first = err.lines().next().unwrap_or_default();
+        assert_eq!(first, format!("{name}:{expect}"), "{name}");
         n += 1;
     }
     assert!(n >= 25, "only {n} invalid files");
@@ -69,14 +68,29 @@ fn condition_errors_show_a_caret() {
 
 #[test]
 fn validate_and_list_stable_ruleset() {
-    let o = run(&["rules", "validate", concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/falco/falco_rules.yaml")]);
+    let o = run(&[
+        "rules",
+        "validate",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/falco/falco_rules.yaml"
+        ),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stdout(&o).contains("ok (25 rules, 87 macros, 49 lists; 25 compiled, 0 warnings)"),
         "{}",
         stdout(&o)
     );
-    let o = run(&["rules", "list", "-R", concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/falco/falco_rules.yaml")]);
+    let o = run(&[
+        "rules",
+        "list",
+        "-R",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/falco/falco_rules.yaml"
+        ),
+    ]);
     let out = stdout(&o);
     assert_eq!(out.lines().count(), 25);
     assert!(
@@ -272,4 +286,186 @@ fn replay_and_test_commands() {
     let o = run(&["test", spec.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("1 passed, 0 failed"));
+}
+
+/// Rules names of `--json` alert lines.
+fn rule_counts(out: &str) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for l in out.lines() {
+        let j: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        *m.entry(j["rule"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    m
+}
+
+#[test]
+fn replay_selection_flags_and_output_file() {
+    let dir = tmpdir();
+    let rules = dir.path().join("tagged.yaml");
+    // open_etc on files this capture does open (it opens nothing below /etc).
+    let tagged = TAGGED.replace("startswith /etc", "startswith /tmp/file-1");
+    std::fs::write(&rules, &tagged).unwrap();
+    let cap = format!("{EXTERNAL}/open-multiple-files.scap");
+    let r = rules.to_str().unwrap();
+    let replay = |extra: &[&str]| {
+        let mut args = vec!["replay", "-q", "--json", "-r", &cap, "-R", r];
+        args.extend(extra);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "{extra:?}: {}", stderr(&o));
+        rule_counts(&stdout(&o))
+    };
+    let lib = |o: EngineOptions| counts(&replay_file("open-multiple-files.scap", &tagged, o));
+    let all = EngineOptions {
+        rule_matching: RuleMatching::All,
+        ..Default::default()
+    };
+    let want_all = lib(all.clone());
+    assert!(want_all.len() == 3, "{want_all:?}");
+    assert_eq!(replay(&["--rule-matching", "all"]), want_all);
+    let first = replay(&[]);
+    assert_eq!(first, lib(EngineOptions::default()));
+    assert_ne!(first, want_all, "first and all differ on this capture");
+    assert_eq!(replay(&["--rule-matching", "first"]), first);
+    // -t: only tagged rules; -T: tagged rules off (repeatable).
+    let only_noisy = replay(&["--rule-matching", "all", "-t", "noisy"]);
+    assert_eq!(only_noisy.keys().collect::<Vec<_>>(), ["any_event"]);
+    let o = EngineOptions {
+        enable_tags: vec!["noisy".into()],
+        ..all.clone()
+    };
+    assert_eq!(only_noisy, lib(o));
+    let off = replay(&["--rule-matching", "all", "-T", "broad", "-T", "noisy"]);
+    assert_eq!(off.keys().collect::<Vec<_>>(), ["open_etc"]);
+    assert_eq!(off["open_etc"], want_all["open_etc"]);
+    // --min-priority: NOTICE any_open and DEBUG any_event drop out below WARNING.
+    let warn = replay(&["--rule-matching", "all", "--min-priority", "warning"]);
+    assert_eq!(warn.keys().collect::<Vec<_>>(), ["open_etc"]);
+    let notice = replay(&["--rule-matching", "all", "--min-priority", "Notice"]);
+    assert_eq!(notice.keys().collect::<Vec<_>>(), ["any_open", "open_etc"]);
+    // -o: the same lines, in the file, nothing on stdout.
+    let file = dir.path().join("alerts.jsonl");
+    let o = run(&[
+        "replay",
+        "-q",
+        "--json",
+        "-r",
+        &cap,
+        "-R",
+        r,
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    let o2 = run(&["replay", "-q", "--json", "-r", &cap, "-R", r]);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), stdout(&o2));
+    // Bad values are errors.
+    let o = run(&["replay", "-r", &cap, "-R", r, "--min-priority", "loud"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("invalid --min-priority 'loud'"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["replay", "-r", &cap, "-R", r, "-t", "a", "-T", "b"]);
+    assert_eq!(o.status.code(), Some(2), "-t and -T conflict");
+}
+
+#[test]
+fn record_rules_alert_live_and_the_capture_replays_to_them() {
+    let Some(_g) = bpf_guard("record_rules_alert_live_and_the_capture_replays_to_them") else {
+        return;
+    };
+    use std::io::BufRead;
+    let dir = tmpdir();
+    let cap = dir.path().join("shadow.cap");
+    // The alert must arrive while the command is still running (it sleeps after the read).
+    let started = std::time::Instant::now();
+    let mut child = saker()
+        .args(["record", "-q", "--only-cmd", "--rules", "default", "-w"])
+        .arg(&cap)
+        .args(["--", "sh", "-c", "cat /etc/shadow >/dev/null; sleep 3"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let live_after = started.elapsed();
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the alert came only after recording stopped: {first}"
+    );
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        live_after < std::time::Duration::from_secs(3),
+        "{live_after:?}"
+    );
+    let live: Vec<String> = std::iter::once(first.trim_end().to_string())
+        .chain(rest.lines().map(str::to_string))
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(
+        live.iter().any(|l| l.contains(": Warning Sensitive file opened for reading (file=/etc/shadow user=root process=cat command=cat /etc/shadow")),
+        "{live:?}"
+    );
+    // The capture replays to the same alerts, line for line.
+    let o = run(&["replay", "-q", "-r", cap.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().collect::<Vec<_>>(), live);
+
+    // JSON alerts, a small rules file with tag selection, and the summary's rules counts.
+    let rules = dir.path().join("cat.yaml");
+    std::fs::write(
+        &rules,
+        "- rule: cat_open\n  desc: d\n  condition: evt.type=openat and proc.name=cat and fd.name=/etc/hostname\n  output: cat opened %fd.name\n  priority: NOTICE\n  tags: [mine]\n\
+- rule: other\n  desc: d\n  condition: evt.type=openat and proc.name=cat\n  output: other %fd.name\n  priority: NOTICE\n  tags: [theirs]\n",
+    )
+    .unwrap();
+    let cap2 = dir.path().join("hostname.cap");
+    let o = run(&[
+        "record",
+        "-q",
+        "--json",
+        "--only-cmd",
+        "-R",
+        rules.to_str().unwrap(),
+        "-t",
+        "mine",
+        "-w",
+        cap2.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "cat /etc/hostname >/dev/null",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (summary, alerts) = lines.split_last().unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["rule"], "cat_open");
+    assert_eq!(alerts[0]["output_fields"]["fd.name"], "/etc/hostname");
+    assert_eq!(summary["rules"]["alerts"], 1);
+    assert_eq!(summary["rules"]["by_rule"]["cat_open"], 1);
+    assert_eq!(summary["rules"]["skipped_batches"], 0);
+    let o = run(&[
+        "replay",
+        "-q",
+        "--json",
+        "-t",
+        "mine",
+        "-R",
+        rules.to_str().unwrap(),
+        "-r",
+        cap2.to_str().unwrap(),
+    ]);
+    let replayed: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(replayed, alerts[0]);
 }
