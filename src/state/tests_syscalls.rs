@@ -130,7 +130,9 @@ fn fcntl_dupfd_copies_without_cloexec() {
 #[test]
 fn anonymous_fds() {
     let mut st = state();
-    let cases: &[(u16, &[u64], i64, FdKind, &str, bool)] = &[
+    /// (code, args, returned fd, kind, name, close-on-exec)
+    type Case = (u16, &'static [u64], i64, FdKind, &'static str, bool);
+    let cases: &[Case] = &[
         (
             EVENTFD,
             &[0],
