@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::util::{bpf_guard, run, stderr, stdout, tmpdir};
 
+#[path = "read_golden.rs"]
+mod golden;
+
 /// Records `sh -c SCRIPT` into `dir/name.scap` (only the command's tree).
 fn record_sh(dir: &Path, name: &str, script: &str) -> PathBuf {
     let cap = dir.join(format!("{name}.scap"));

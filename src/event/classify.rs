@@ -20,6 +20,8 @@
 //! - `const char *const * argv` is [`ArgKind::Argv`] (envp is not captured);
 //! - fixed structs: the `int[2]` results of pipe/socketpair, `open_how`,
 //!   `clone_args` (version 0 layout);
+//! - `prctl`'s `arg2` is a conditional string: [`ArgKind::Str`] with aux =
+//!   `PR_SET_NAME`, captured as a string only when arg 0 (the option) equals aux;
 //! - every other pointer is [`ArgKind::Pointer`], everything else a scalar.
 
 use super::meta::{ArgDesc, ArgKind};
@@ -30,6 +32,8 @@ const INT_PAIR_SIZE: u8 = 8;
 const OPEN_HOW_SIZE: u8 = 24;
 /// `CLONE_ARGS_SIZE_VER0`: the first version of `struct clone_args`.
 const CLONE_ARGS_SIZE_VER0: u8 = 64;
+/// `PR_SET_NAME`: the `prctl` option whose `arg2` is a `const char *` name.
+pub const PR_SET_NAME: u8 = 15;
 
 /// Classifies the `(C type, name)` arguments of `syscall`.
 pub fn classify(syscall: &str, args: &[(String, String)]) -> Vec<ArgDesc> {
@@ -95,6 +99,9 @@ fn next_scalar(args: &[(String, String)], i: usize, pred: fn(&str) -> bool) -> O
 
 fn classify_one(syscall: &str, args: &[(String, String)], i: usize) -> (ArgKind, u8) {
     let (ctype, name) = (norm(&args[i].0), args[i].1.as_str());
+    if syscall == "prctl" && name == "arg2" {
+        return (ArgKind::Str, PR_SET_NAME);
+    }
     if !is_pointer(&ctype) {
         return if is_dirfd_name(name) {
             (ArgKind::Dirfd, 0)
@@ -272,6 +279,35 @@ mod tests {
             .iter()
             .enumerate()
             .all(|(i, k)| i == 4 || *k == (Scalar, 0)));
+    }
+
+    #[test]
+    fn prctl_name_is_a_conditional_string() {
+        let args: Vec<_> = ["option", "arg2", "arg3", "arg4", "arg5"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let t = if i == 0 { "int" } else { "unsigned long" };
+                (t.to_string(), n.to_string())
+            })
+            .collect();
+        let k: Vec<_> = classify("prctl", &args)
+            .iter()
+            .map(|a| (a.kind, a.aux))
+            .collect();
+        assert_eq!(
+            k,
+            [
+                (Scalar, 0),
+                (Str, 15),
+                (Scalar, 0),
+                (Scalar, 0),
+                (Scalar, 0)
+            ]
+        );
+        assert_eq!(i32::from(PR_SET_NAME), libc::PR_SET_NAME);
+        // arch_prctl's arg2 stays a number.
+        assert_eq!(classify("arch_prctl", &args[..2])[1].kind, Scalar);
     }
 
     #[test]

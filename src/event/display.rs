@@ -383,10 +383,13 @@ fn push_arg(
     out.push('=');
     match d.kind {
         ArgKind::Fd | ArgKind::Dirfd => push_fd(i64::from(v as u32 as i32), out, fd_name),
-        ArgKind::Scalar => match decoder_for(name, &d.name, &d.ctype) {
-            Some(dec) => decode(dec, v, out),
-            None => push_scalar(&d.ctype, v, compat, out),
-        },
+        // A conditional string whose condition did not hold is the number it is.
+        ArgKind::Scalar | ArgKind::Str if d.kind == ArgKind::Scalar || d.aux != 0 => {
+            match decoder_for(name, &d.name, &d.ctype) {
+                Some(dec) => decode(dec, v, out),
+                None => push_scalar(&d.ctype, v, compat, out),
+            }
+        }
         _ => push_ptr(v, out),
     }
 }

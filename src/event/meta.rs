@@ -96,7 +96,9 @@ pub struct ArgDesc {
     /// How it is captured.
     pub kind: ArgKind,
     /// Index of the length arg for buffers/sockaddrs/iovecs, or the struct
-    /// size in bytes for structs.
+    /// size in bytes for structs. For [`ArgKind::Str`], 0 means always a string and
+    /// any other value a conditional string: captured only when arg 0 equals aux
+    /// (`prctl(PR_SET_NAME, name)`), otherwise a scalar.
     pub aux: u8,
 }
 

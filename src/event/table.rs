@@ -425,6 +425,10 @@ mod tests {
                     ArgKind::SockaddrIn => assert_eq!(len_arg().kind, ArgKind::Scalar),
                     ArgKind::SockaddrOut => assert_eq!(len_arg().ctype, "int *"),
                     ArgKind::StructIn | ArgKind::StructOut => assert!(a.aux > 0),
+                    // A conditional string names the option value of arg 0.
+                    ArgKind::Str if a.aux != 0 => {
+                        assert_eq!((d.name.as_str(), a.name.as_str()), ("prctl", "arg2"))
+                    }
                     _ => assert_eq!(a.aux, 0, "{}.{}", d.name, a.name),
                 }
             }

@@ -10,12 +10,14 @@ use std::collections::BTreeSet;
 /// The event types `ast` can match, out of `universe` (every known event type name);
 /// `None` means all of them. Run it on the macro-expanded, list-substituted AST.
 ///
-/// Rules, as in Falco: `evt.type = x` / `in (…)` give those names (names outside the
-/// universe match nothing), `evt.type != x` all but `x`; `and` intersects, `or` unites;
-/// `not` complements, except that the complement of "all" stays "all" (so `not proc.name=x`
-/// does not exclude anything).
+/// Rules, as in libsinsp's resolver: the walk carries a polarity that `not` flips.
+/// Under positive polarity `evt.type = x` / `in (…)` give those names (names outside the
+/// universe match nothing), `evt.type != x` all but `x`, `and` intersects and `or` unites;
+/// under negation (De Morgan) a type check gives its complement, `and` unites and `or`
+/// intersects. Any other check gives "all" in both polarities, so `not (evt.type=x and
+/// proc.name=y)` is "all", not "all but x".
 pub fn event_types(ast: &Ast, universe: &BTreeSet<String>) -> Option<BTreeSet<String>> {
-    let set = resolve(ast, universe);
+    let set = resolve(ast, universe, false);
     if set.len() == universe.len() {
         None
     } else {
@@ -36,25 +38,30 @@ fn names(rhs: &Rhs, universe: &BTreeSet<String>) -> BTreeSet<String> {
         .collect()
 }
 
-fn resolve(ast: &Ast, universe: &BTreeSet<String>) -> BTreeSet<String> {
+fn intersect(children: &[Ast], universe: &BTreeSet<String>, neg: bool) -> BTreeSet<String> {
+    let mut acc = universe.clone();
+    for c in children {
+        let s = resolve(c, universe, neg);
+        acc.retain(|n| s.contains(n));
+    }
+    acc
+}
+
+fn unite(children: &[Ast], universe: &BTreeSet<String>, neg: bool) -> BTreeSet<String> {
+    children
+        .iter()
+        .flat_map(|c| resolve(c, universe, neg))
+        .collect()
+}
+
+/// The types that `ast` (or, with `neg`, `not ast`) may match.
+fn resolve(ast: &Ast, universe: &BTreeSet<String>, neg: bool) -> BTreeSet<String> {
     match ast {
-        Ast::And { children, .. } => {
-            let mut acc = universe.clone();
-            for c in children {
-                let s = resolve(c, universe);
-                acc.retain(|n| s.contains(n));
-            }
-            acc
-        }
-        Ast::Or { children, .. } => children.iter().flat_map(|c| resolve(c, universe)).collect(),
-        Ast::Not { child, .. } => {
-            let s = resolve(child, universe);
-            if s.len() == universe.len() {
-                s
-            } else {
-                universe.difference(&s).cloned().collect()
-            }
-        }
+        Ast::And { children, .. } if neg => unite(children, universe, neg),
+        Ast::And { children, .. } => intersect(children, universe, neg),
+        Ast::Or { children, .. } if neg => intersect(children, universe, neg),
+        Ast::Or { children, .. } => unite(children, universe, neg),
+        Ast::Not { child, .. } => resolve(child, universe, !neg),
         Ast::Identifier { .. } => universe.clone(),
         Ast::Check {
             lhs: Operand::Field(f),
@@ -67,7 +74,8 @@ fn resolve(ast: &Ast, universe: &BTreeSet<String>) -> BTreeSet<String> {
             && matches!(rhs, Rhs::Value(_) | Rhs::List { .. }) =>
         {
             let s = names(rhs, universe);
-            if *op == Op::Ne {
+            // `!=` under negation is `=`, and `=` under negation is `!=`.
+            if (*op == Op::Ne) != neg {
                 universe.difference(&s).cloned().collect()
             } else {
                 s
@@ -126,5 +134,37 @@ mod tests {
         assert_eq!(types("evt.type = val(proc.name)"), None);
         assert_eq!(types("evt.type != val(proc.name)"), None);
         assert_eq!(types("tolower(evt.type) = open"), None);
+        // Negation of a mixed conjunction cannot exclude a type (audit finding).
+        assert_eq!(
+            types("not (evt.type=openat and proc.name=nonexistent)"),
+            None
+        );
+        assert_eq!(
+            types("evt.type=openat and not proc.name=nonexistent"),
+            v(&["openat"])
+        );
+        assert_eq!(
+            types("not (evt.type=open or proc.name=cat)"),
+            v(&["connect", "execve", "openat", "read"])
+        );
+        assert_eq!(
+            types("not (evt.type=open or evt.type=read)"),
+            v(&["connect", "execve", "openat"])
+        );
+        assert_eq!(
+            types("not (evt.type=open and evt.type=read)"),
+            None // not open or not read: every type
+        );
+        assert_eq!(
+            types("not (evt.type in (open, read) and not evt.type=read)"),
+            v(&["connect", "execve", "openat", "read"])
+        );
+        assert_eq!(types("not not evt.type=open"), v(&["open"]));
+        assert_eq!(types("not evt.type != open"), v(&["open"]));
+        assert_eq!(
+            types("not (proc.name=cat or evt.type=open)"),
+            v(&["connect", "execve", "openat", "read"])
+        );
+        assert_eq!(types("not (evt.type=open and a_macro)"), None);
     }
 }

@@ -153,3 +153,63 @@ mod never_panic {
         }
     }
 }
+
+/// The event-type resolver is a sound superset: any event a random filter matches has its
+/// type in the resolved set.
+mod evttype_soundness {
+    use super::super::tests::{open_ev, Reg};
+    use super::super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    const TYPES: [&str; 4] = ["open", "openat", "read", "execve"];
+
+    fn atom() -> impl Strategy<Value = String> {
+        let ty = proptest::sample::select(TYPES.to_vec());
+        prop_oneof![
+            ty.clone().prop_map(|t| format!("evt.type={t}")),
+            ty.clone().prop_map(|t| format!("evt.type!={t}")),
+            (ty.clone(), ty).prop_map(|(a, b)| format!("evt.type in ({a}, {b}, bogus)")),
+            proptest::sample::select(vec!["cat", "sh"]).prop_map(|n| format!("proc.name={n}")),
+            (0i64..4).prop_map(|n| format!("fd.num>{n}")),
+            Just("evt.type contains open".to_string()),
+        ]
+    }
+
+    fn filter() -> impl Strategy<Value = String> {
+        atom().prop_recursive(4, 24, 3, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|f| format!("not ({f})")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}) and ({b})")),
+                (inner.clone(), inner).prop_map(|(a, b)| format!("({a}) or ({b})")),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+        #[test]
+        fn matched_types_are_in_the_resolved_set(
+            f in filter(),
+            name in proptest::sample::select(vec!["cat", "sh", "ls"]),
+            fdnum in 0i64..5,
+        ) {
+            let universe: BTreeSet<String> = TYPES.iter().map(|s| s.to_string()).collect();
+            let ast = parse(&f).map_err(|e| TestCaseError::fail(e.render(&f)))?;
+            let set = event_types(&ast, &universe);
+            let compiled = compile(&ast, &Reg).map_err(|e| TestCaseError::fail(e.render(&f)))?;
+            for ty in TYPES {
+                let mut ev = open_ev();
+                ev.ty = ty;
+                ev.name = Some(name);
+                ev.fdnum = Some(fdnum);
+                if compiled.matches(&mut ev, &mut Scratch::default()) {
+                    prop_assert!(
+                        set.as_ref().is_none_or(|s| s.contains(ty)),
+                        "{f:?} matched {ty} (name {name}, fd {fdnum}) but resolved to {set:?}"
+                    );
+                }
+            }
+        }
+    }
+}

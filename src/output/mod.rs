@@ -9,6 +9,9 @@ pub mod format;
 pub mod pipeline;
 pub mod time;
 
+#[cfg(test)]
+mod tests;
+
 pub use format::{Template, DEFAULT_FORMAT};
 pub use pipeline::{run, table_of, ReadOptions, ReadStats};
 

@@ -4,8 +4,13 @@
 //!
 //! Works on any [`CaptureReader`] (files, or in-memory captures from the
 //! `.scap` importer). When neither the filter nor the template reads the
-//! state, the state is not built at all and `--from` seeks straight to its
-//! block.
+//! state, the state is not built at all, and a block is not even decompressed
+//! when its header shows it cannot print anything: all its events are before
+//! `--from`, or its per-code counts hold no code the filter can match (and no
+//! gap marker). When the state is needed every block is decoded: the capture
+//! keeps no state snapshots past its start, and even a block of syscalls that
+//! change no table creates the threads it names (`proc.nthreads`, tid reuse),
+//! so skipping one could change later output.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -53,6 +58,36 @@ pub struct ReadStats {
     pub gaps: u64,
     /// Whether the state was maintained.
     pub stateful: bool,
+    /// Blocks decompressed and decoded.
+    pub blocks_decoded: u64,
+    /// Blocks passed over on their header alone.
+    pub blocks_skipped: u64,
+}
+
+/// Whether block `i` of `cap` can print nothing (so, without state, need not be read):
+/// all its events are before `from`, or its counts (when consistent with its event
+/// count) show no code of `mask` and no gap marker.
+fn block_prints_nothing<B: AsRef<[u8]>>(
+    cap: &CaptureReader<B>,
+    i: usize,
+    from: Option<u64>,
+    mask: Option<&[bool]>,
+) -> bool {
+    let Some(b) = cap.blocks().get(i) else {
+        return false;
+    };
+    if from.is_some_and(|f| b.last_ts < f) {
+        return true;
+    }
+    let Some(mask) = mask else { return false };
+    let (mut total, mut wanted) = (0u64, false);
+    for (code, n) in cap.block_counts(i) {
+        total += u64::from(n);
+        wanted |=
+            n > 0 && (code == CODE_DROP || mask.get(usize::from(code)).copied().unwrap_or(true));
+    }
+    // A count table that does not add up is not trusted.
+    total == u64::from(b.event_count) && !wanted
 }
 
 /// Whether extracting `f` needs the reconstructed state.
@@ -147,82 +182,88 @@ pub fn run<B: AsRef<[u8]>>(
         ..ReadStats::default()
     };
     let mut cursor = cap.cursor();
-    if let (Some(t), false) = (from, stateful) {
-        cursor.seek_time(t)?;
-    }
     let (mut line, mut scratch) = (String::new(), String::new());
     let mut sc = Scratch::default();
     let mut vals = ValueBuf::default();
     let mut shown = Shown::default();
     let none = Effect::default();
-    while let Some(r) = cursor.next() {
-        let (num, rec) = r?;
-        stats.events += 1;
-        let effect = if stateful {
-            state.apply(&rec)
-        } else {
-            Effect::default()
-        };
-        let ts = rec.ts();
-        if from.is_some_and(|f| ts < f) {
+    let blocks = cap.blocks();
+    'blocks: for (bi, b) in blocks.iter().enumerate().take(stop_block) {
+        if !stateful && block_prints_nothing(cap, bi, from, mask.as_deref()) {
+            stats.blocks_skipped += 1;
             continue;
         }
-        if to.is_some_and(|t| ts > t) {
-            if cap.block_for_event(num) >= stop_block {
-                break;
-            }
-            continue;
+        if cursor.position() != b.first_event {
+            cursor.seek_event(b.first_event)?;
         }
-        let code = rec.code();
-        if code == CODE_DROP {
-            line.clear();
-            let lost = rec.arg(wdrop::COUNT).unwrap_or(0);
-            if opts.json {
-                line.push_str(&format!(
-                    "{{\"gap\":{{\"lost\":{lost},\"cpu\":{}}}}}\n",
-                    rec.cpu()
-                ));
+        stats.blocks_decoded += 1;
+        while cursor.position() < b.end_event() {
+            let Some(r) = cursor.next() else {
+                break 'blocks;
+            };
+            let (num, rec) = r?;
+            stats.events += 1;
+            let effect = if stateful {
+                state.apply(&rec)
             } else {
-                line.push_str(&format!(
-                    "--- {lost} events lost on CPU {} ---\n",
-                    rec.cpu()
-                ));
+                Effect::default()
+            };
+            let ts = rec.ts();
+            if from.is_some_and(|f| ts < f) || to.is_some_and(|t| ts > t) {
+                continue;
             }
+            let code = rec.code();
+            if code == CODE_DROP {
+                line.clear();
+                let lost = rec.arg(wdrop::COUNT).unwrap_or(0);
+                if opts.json {
+                    line.push_str(&format!(
+                        "{{\"gap\":{{\"lost\":{lost},\"cpu\":{}}}}}\n",
+                        rec.cpu()
+                    ));
+                } else {
+                    line.push_str(&format!(
+                        "--- {lost} events lost on CPU {} ---\n",
+                        rec.cpu()
+                    ));
+                }
+                out.write_all(line.as_bytes())?;
+                stats.gaps += 1;
+                continue;
+            }
+            if let Some(m) = &mask {
+                if !m.get(usize::from(code)).copied().unwrap_or(false) {
+                    continue;
+                }
+            }
+            let eff = if stateful { &effect } else { &none };
+            let mut cx = EventCtx::new(rec, num, &state, &table, meta, eff, &env, &mut scratch);
+            cx.shown = shown;
+            if let Some((_, f)) = &opts.filter {
+                if !f.matches(&mut cx, &mut sc) {
+                    continue;
+                }
+            }
+            // `cx` keeps the times before this event; it counts for the next one.
+            shown.first.get_or_insert(ts);
+            shown.prev = Some(ts);
+            line.clear();
+            let ok = if opts.json {
+                opts.template
+                    .render_json(&mut cx, &mut vals, &opts.arg_opts, &mut line)
+            } else {
+                opts.template
+                    .render_text(&mut cx, &mut vals, &opts.arg_opts, &mut line)
+            };
+            if !ok {
+                continue;
+            }
+            line.push('\n');
             out.write_all(line.as_bytes())?;
-            stats.gaps += 1;
-            continue;
-        }
-        if let Some(m) = &mask {
-            if !m.get(usize::from(code)).copied().unwrap_or(false) {
-                continue;
+            stats.printed += 1;
+            if opts.limit.is_some_and(|l| stats.printed >= l) {
+                break 'blocks;
             }
-        }
-        let eff = if stateful { &effect } else { &none };
-        let mut cx = EventCtx::new(rec, num, &state, &table, meta, eff, &env, &mut scratch);
-        cx.shown = shown;
-        if let Some((_, f)) = &opts.filter {
-            if !f.matches(&mut cx, &mut sc) {
-                continue;
-            }
-        }
-        line.clear();
-        let ok = if opts.json {
-            opts.template
-                .render_json(&mut cx, &mut vals, &opts.arg_opts, &mut line)
-        } else {
-            opts.template
-                .render_text(&mut cx, &mut vals, &opts.arg_opts, &mut line)
-        };
-        if !ok {
-            continue;
-        }
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
-        stats.printed += 1;
-        shown.first.get_or_insert(ts);
-        shown.prev = Some(ts);
-        if opts.limit.is_some_and(|l| stats.printed >= l) {
-            break;
         }
     }
     out.flush()?;

@@ -245,8 +245,18 @@ impl State {
                 };
                 let fl = flags.and_then(|f| arg_int(rec, f)).unwrap_or(0) as u32;
                 let fl = fl & (O_CLOEXEC | O_NONBLOCK | 0o40000);
-                self.put_fd(pid, w, FdEntry::new(FdKind::Pipe, "pipe", O_WRONLY | fl));
-                self.put_fd(pid, r, FdEntry::new(FdKind::Pipe, "pipe", O_RDONLY | fl))
+                // Bytes 8..16 of the fd-pair param, when present, are the pipe's inode
+                // (.scap's `ino`). Like sysdig, a pipe made by pipe() has no name.
+                let ino = param(rec, fds)
+                    .and_then(|d| d.get(8..16))
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map_or(0, u64::from_le_bytes);
+                let end = |flags| FdEntry {
+                    ino,
+                    ..FdEntry::new(FdKind::Pipe, "", flags)
+                };
+                self.put_fd(pid, w, end(O_WRONLY | fl));
+                self.put_fd(pid, r, end(O_RDONLY | fl))
             }
             Op::Dup { old, flags } => {
                 let cloexec = flags.and_then(|f| arg_int(rec, f)).unwrap_or(0) as u32 & O_CLOEXEC;

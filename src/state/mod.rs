@@ -54,6 +54,8 @@ mod users;
 mod tests;
 #[cfg(test)]
 mod tests_proc;
+#[cfg(test)]
+mod tests_syscalls;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -135,9 +135,10 @@ pub enum Op {
         /// Socket fd.
         fd: u8,
     },
-    /// pipe/pipe2: two fds in an 8-byte struct param.
+    /// pipe/pipe2: two fds in an 8-byte struct param, optionally followed by the
+    /// pipe's inode as a little-endian u64 (a 16-byte param).
     Pipe {
-        /// The `int[2]` struct param's argument.
+        /// The `int[2]` (+ inode) struct param's argument.
         fds: u8,
         /// pipe2 flags.
         flags: Option<u8>,

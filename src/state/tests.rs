@@ -35,6 +35,24 @@ pub(super) const SETPGID: u16 = 109;
 pub(super) const SETSID: u16 = 112;
 pub(super) const UNSHARE: u16 = 272;
 pub(super) const COMPAT_OPENAT: u16 = 512 + 295;
+pub(super) const PIPE: u16 = 22;
+pub(super) const ACCEPT: u16 = 43;
+pub(super) const CREAT: u16 = 85;
+pub(super) const SETGID: u16 = 106;
+pub(super) const SETREUID: u16 = 113;
+pub(super) const SETREGID: u16 = 114;
+pub(super) const SETRESGID: u16 = 119;
+pub(super) const EPOLL_CREATE: u16 = 213;
+pub(super) const INOTIFY_INIT: u16 = 253;
+pub(super) const SIGNALFD: u16 = 282;
+pub(super) const TIMERFD_CREATE: u16 = 283;
+pub(super) const EVENTFD: u16 = 284;
+pub(super) const SIGNALFD4: u16 = 289;
+pub(super) const EPOLL_CREATE1: u16 = 291;
+pub(super) const DUP3: u16 = 292;
+pub(super) const INOTIFY_INIT1: u16 = 294;
+pub(super) const EXECVEAT: u16 = 322;
+pub(super) const OPENAT2: u16 = 437;
 
 /// The fixture table (arg names as the kernel's).
 pub(super) fn table() -> SyscallTable {
@@ -99,6 +117,32 @@ pub(super) fn table() -> SyscallTable {
             d(SETPGID, "setpgid", &["pid", "pgid"]),
             d(SETSID, "setsid", &[]),
             d(UNSHARE, "unshare", &["unshare_flags"]),
+            d(PIPE, "pipe", &["fildes"]),
+            d(ACCEPT, "accept", &["fd", "upeer_sockaddr", "upeer_addrlen"]),
+            d(CREAT, "creat", &["pathname", "mode"]),
+            d(SETGID, "setgid", &["gid"]),
+            d(SETREUID, "setreuid", &["ruid", "euid"]),
+            d(SETREGID, "setregid", &["rgid", "egid"]),
+            d(SETRESGID, "setresgid", &["rgid", "egid", "sgid"]),
+            d(EPOLL_CREATE, "epoll_create", &["size"]),
+            d(INOTIFY_INIT, "inotify_init", &[]),
+            d(SIGNALFD, "signalfd", &["ufd", "user_mask", "sizemask"]),
+            d(TIMERFD_CREATE, "timerfd_create", &["clockid", "flags"]),
+            d(EVENTFD, "eventfd", &["count"]),
+            d(
+                SIGNALFD4,
+                "signalfd4",
+                &["ufd", "user_mask", "sizemask", "flags"],
+            ),
+            d(EPOLL_CREATE1, "epoll_create1", &["flags"]),
+            d(DUP3, "dup3", &["oldfd", "newfd", "flags"]),
+            d(INOTIFY_INIT1, "inotify_init1", &["flags"]),
+            d(
+                EXECVEAT,
+                "execveat",
+                &["fd", "filename", "argv", "envp", "flags"],
+            ),
+            d(OPENAT2, "openat2", &["dfd", "filename", "how", "usize"]),
             SyscallDesc {
                 compat: true,
                 ..d(295, "openat", &["dfd", "filename", "flags", "mode"])

@@ -279,7 +279,7 @@ catalog! {
     FdIsServer "fd.is_server" Bool None Y, "true if this process is the server end of the connection.";
     FdConnected "fd.connected" Bool None Y, "true if the socket is connected.";
     FdNameChanged "fd.name_changed" Bool None Y, "true when the event changed the tuple of the socket it works on.";
-    FdIno "fd.ino" I64 None Y, "inode of the fd (pipes and sockets from the start snapshot).";
+    FdIno "fd.ino" I64 None Y, "inode of the fd (pipes, and sockets from the start snapshot).";
     FdCipName "fd.cip.name" Str None NO_DNS, "domain name of the client IP.";
     FdSipName "fd.sip.name" Str None NO_DNS, "domain name of the server IP.";
     FdLipName "fd.lip.name" Str None NO_DNS, "domain name of the local IP.";

@@ -35,11 +35,11 @@ pub enum OutTime {
     Human,
     /// `a`: seconds.nanoseconds since the epoch.
     Absolute,
-    /// `r`: seconds since the first printed event.
+    /// `r`: seconds since the first event of the capture.
     Relative,
     /// `d`: syscall latency (entry to exit), when recorded.
     Latency,
-    /// `D`: seconds since the previous printed event.
+    /// `D`: seconds since the previous event that passed the filter.
     Delta,
 }
 
@@ -495,12 +495,11 @@ pub(super) fn value(cx: &mut EventCtx<'_>, id: Fid, f: &FieldInfo, out: &mut Val
         Fid::EvtOutputtime => match cx.env.out_time {
             OutTime::Human => push_time(epoch, false, true, false, out),
             OutTime::Absolute => push_secs(i128::from(epoch), out),
-            OutTime::Relative => push_secs(
-                i128::from(ts) - i128::from(cx.shown.first.unwrap_or(ts)),
-                out,
-            ),
+            // As sysdig: from the capture's first event, and from the previous event
+            // that passed the filter (the first event's time before any did).
+            OutTime::Relative => push_secs(i128::from(ts) - i128::from(cx.env.first_ts), out),
             OutTime::Delta => push_secs(
-                i128::from(ts) - i128::from(cx.shown.prev.unwrap_or(ts)),
+                i128::from(ts) - i128::from(cx.shown.prev.unwrap_or(cx.env.first_ts)),
                 out,
             ),
             OutTime::Latency => push_secs(i128::from(cx.latency().unwrap_or(0)), out),

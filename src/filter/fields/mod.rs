@@ -83,12 +83,13 @@ impl FieldEnv {
     }
 }
 
-/// Timestamps of the printed events, for `-t r` / `-t D`.
+/// Timestamps of the events that passed the filter, for `-t D`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Shown {
-    /// The first printed event's timestamp.
+    /// The first such event's timestamp.
     pub first: Option<u64>,
-    /// The previous printed event's timestamp.
+    /// The previous such event's timestamp (printed or not: like sysdig, an event
+    /// whose line is dropped for a missing field still counts).
     pub prev: Option<u64>,
 }
 

@@ -59,8 +59,52 @@ fn yaml_get<'a>(n: &'a crate::rules::yaml::Node, key: &str) -> Option<&'a str> {
     })
 }
 
+/// The node under `key` of a mapping node.
+fn yaml_node<'a>(
+    n: &'a crate::rules::yaml::Node,
+    key: &str,
+) -> Option<&'a crate::rules::yaml::Node> {
+    use crate::rules::yaml::Kind;
+    let Kind::Map(m) = &n.kind else { return None };
+    m.iter().find_map(|(k, v)| match &k.kind {
+        Kind::Scalar { value, .. } if value == key => Some(v),
+        _ => None,
+    })
+}
+
+/// The field names of a rule's `exceptions:` (`fields:` is a list or one name).
+fn exception_fields(item: &crate::rules::yaml::Node, out: &mut BTreeSet<String>) {
+    use crate::rules::yaml::Kind;
+    for ex in yaml_node(item, "exceptions").map(yaml_seq).unwrap_or(&[]) {
+        match yaml_node(ex, "fields").map(|f| &f.kind) {
+            Some(Kind::Scalar { value, .. }) => {
+                out.insert(value.clone());
+            }
+            Some(Kind::Seq(v)) => out.extend(v.iter().filter_map(|f| match &f.kind {
+                Kind::Scalar { value, .. } => Some(value.clone()),
+                _ => None,
+            })),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn exception_fields_are_collected() {
+    let text = "- rule: r\n  exceptions:\n    - name: a\n      fields: [proc.name, fd.name]\n    - name: b\n      fields: user.name\n";
+    let docs = crate::rules::yaml::load(text).expect("yaml parses");
+    let mut out = BTreeSet::new();
+    for item in docs.iter().flat_map(yaml_seq) {
+        exception_fields(item, &mut out);
+    }
+    assert_eq!(
+        out.into_iter().collect::<Vec<_>>(),
+        ["fd.name", "proc.name", "user.name"]
+    );
+}
+
 /// Every field string used by the stable/incubating/sandbox Falco rulesets
-/// (conditions of macros and rules, and rule outputs).
+/// (conditions of macros and rules, rule outputs and `exceptions: fields`).
 fn falco_fields() -> BTreeSet<String> {
     let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/falco"));
     let mut fields = BTreeSet::new();
@@ -79,6 +123,7 @@ fn falco_fields() -> BTreeSet<String> {
         let docs = crate::rules::yaml::load(&text).expect("ruleset parses");
         {
             for item in docs.iter().flat_map(yaml_seq) {
+                exception_fields(item, &mut fields);
                 if let Some(c) = yaml_get(item, "condition") {
                     let ast = crate::filter::parse(c)
                         .unwrap_or_else(|e| panic!("{file}: {}", e.render(c)));

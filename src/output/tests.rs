@@ -1,0 +1,176 @@
+//! Block skipping of the read pipeline: the output with skipping equals that of a
+//! full scan, and fewer blocks are decoded.
+
+use super::*;
+use crate::capture::{CaptureMeta, CaptureReader, CaptureWriter, WriterOptions};
+use crate::event::meta::{ProcInfo, Snapshot, Summary};
+use crate::event::table::Syscalls;
+use crate::event::wire::{drop as wdrop, RecordBuilder, CODE_DROP};
+use crate::event::ParamKind;
+use crate::filter::fields::{Fields, OutTime};
+use proptest::prelude::*;
+
+/// `n` events in small blocks; `kind(i)` picks each event's syscall out of
+/// openat/read/close/getpid, and event `drop_at` is a gap marker.
+fn capture(n: u64, kind: impl Fn(u64) -> u8, drop_at: Option<u64>) -> Vec<u8> {
+    let t = Syscalls::default_x86_64();
+    let meta = CaptureMeta {
+        syscalls: t.table().clone(),
+        snapshot: Snapshot {
+            procs: vec![ProcInfo {
+                tid: 100,
+                pid: 100,
+                ppid: 1,
+                comm: "app".into(),
+                ..ProcInfo::default()
+            }],
+            ..Snapshot::default()
+        },
+        ..CaptureMeta::default()
+    };
+    let opts = WriterOptions {
+        block_size: 2048,
+        ..WriterOptions::default()
+    };
+    let mut w = CaptureWriter::new(Vec::new(), &meta, opts).expect("writer");
+    let c = |name| t.codes(name)[0];
+    for i in 0..n {
+        let ts = 1_000 + i * 100;
+        let rec = if drop_at == Some(i) {
+            let mut args = [0u64; 2];
+            args[wdrop::COUNT] = 7;
+            RecordBuilder::new(CODE_DROP, 0, ts, 0, 0, 0).args(&args)
+        } else {
+            match kind(i) % 4 {
+                0 => RecordBuilder::new(c("openat"), 0, ts, 100, 100, 3)
+                    .args(&[(-100i64) as u64, 0, 0, 0])
+                    .param(1, ParamKind::Str, format!("/etc/f{i}").as_bytes()),
+                1 => RecordBuilder::new(c("read"), 0, ts, 100, 100, 8)
+                    .args(&[3, 0, 8])
+                    .param(1, ParamKind::Buf, b"abcdefgh"),
+                2 => RecordBuilder::new(c("close"), 0, ts, 100, 100, 0).args(&[3]),
+                _ => RecordBuilder::new(c("getpid"), 0, ts, 100, 100, 100),
+            }
+        };
+        w.push(&rec.build()).expect("push");
+    }
+    w.finish_into(&Summary::default()).expect("finish").1
+}
+
+fn opts(filter: &str, fmt: &str, from: Option<String>) -> ReadOptions {
+    let ast = crate::filter::parse(filter).expect("filter parses");
+    let f = crate::filter::compile(&ast, &Fields).expect("filter compiles");
+    ReadOptions {
+        filter: Some((ast, f)),
+        template: Template::parse(fmt, &Fields).expect("format parses"),
+        json: false,
+        limit: None,
+        from,
+        to: None,
+        out_time: OutTime::Human,
+        arg_opts: Default::default(),
+    }
+}
+
+fn read(cap: &CaptureReader<Vec<u8>>, o: &ReadOptions) -> (String, ReadStats) {
+    let mut out = Vec::new();
+    let st = run(cap, o, &mut out).expect("read runs");
+    (String::from_utf8(out).expect("utf-8 output"), st)
+}
+
+/// The event lines of the full-scan reference: `filter or evt.type contains zzz` matches
+/// the same events but can match every type (no skipping by counts); no `--from`, so lines
+/// before it are dropped here by their `%evt.rawtime` (the first column). Gap lines,
+/// which carry no time, are left out.
+fn reference(cap: &CaptureReader<Vec<u8>>, filter: &str, fmt: &str, from: u64) -> String {
+    let o = opts(&format!("({filter}) or evt.type contains zzz"), fmt, None);
+    let (out, st) = read(cap, &o);
+    assert_eq!(st.blocks_skipped, 0);
+    out.lines()
+        .filter(|l| {
+            l.split(' ')
+                .next()
+                .and_then(|t| t.parse::<u64>().ok())
+                .is_some_and(|t| t >= from)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// `out` without its gap lines.
+fn events(out: &str) -> String {
+    out.lines()
+        .filter(|l| !l.starts_with("---"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn skips_blocks_by_type_and_time_with_the_same_output() {
+    // Openats only in the first tenth; a gap marker late in the capture.
+    let bytes = capture(
+        4000,
+        |i| {
+            if i < 400 {
+                (i % 4) as u8
+            } else {
+                1 + (i % 3) as u8
+            }
+        },
+        Some(3000),
+    );
+    let cap = CaptureReader::new(bytes).expect("capture reads");
+    assert!(cap.blocks().len() > 20, "{} blocks", cap.blocks().len());
+    let fmt = "%evt.rawtime %evt.num %evt.type %evt.rawres";
+    let f = "evt.type=openat";
+    let (out, st) = read(&cap, &opts(f, fmt, None));
+    assert_eq!(events(&out), reference(&cap, f, fmt, 0));
+    assert_eq!(st.printed, 100);
+    assert!(!st.stateful);
+    // Only the blocks with openats, plus the one with the gap marker, are decoded.
+    assert!(st.blocks_skipped > 10, "{st:?}");
+    assert!(out.contains("--- 7 events lost"));
+    // --from past every openat: nothing printed but the gap, almost nothing decoded.
+    let from = 1_000 + 2_000 * 100;
+    let (out, st) = read(&cap, &opts(f, fmt, Some(format!("+{}ns", from - 1_000))));
+    assert_eq!(out, "--- 7 events lost on CPU 0 ---\n");
+    assert_eq!(st.blocks_decoded, 1, "{st:?}");
+    // With a field that needs the state, every block is decoded.
+    let (out_state, st) = read(&cap, &opts(f, "%evt.rawtime %proc.name %fd.name", None));
+    assert!(st.stateful && st.blocks_skipped == 0, "{st:?}");
+    assert_eq!(
+        out_state
+            .lines()
+            .filter(|l| l.contains(" app /etc/f"))
+            .count(),
+        100
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn skipping_matches_a_full_scan(
+        kinds in proptest::collection::vec(0u8..4, 300..1500),
+        types in proptest::sample::subsequence(vec!["openat", "read", "close", "getpid"], 1..3),
+        from_frac in 0u64..100,
+        drop in proptest::option::of(0usize..1500),
+        negate in any::<bool>(),
+    ) {
+        let n = kinds.len() as u64;
+        let bytes = capture(n, |i| kinds[i as usize], drop.map(|d| d as u64 % n));
+        let cap = CaptureReader::new(bytes).expect("capture reads");
+        let list = types.join(", ");
+        let f = if negate {
+            format!("not evt.type in ({list})")
+        } else {
+            format!("evt.type in ({list})")
+        };
+        let fmt = "%evt.rawtime %evt.num %evt.type";
+        let from = 1_000 + n * 100 * from_frac / 100;
+        let spec = format!("+{}ns", from - 1_000);
+        let (out, st) = read(&cap, &opts(&f, fmt, Some(spec)));
+        prop_assert_eq!(events(&out), reference(&cap, &f, fmt, from));
+        prop_assert!(st.blocks_decoded + st.blocks_skipped <= cap.blocks().len() as u64);
+    }
+}
