@@ -218,6 +218,9 @@ pub struct RecordArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Watch the recording in the TUI while it is written (quit stops it).
+    #[arg(long, conflicts_with_all = ["file_size", "seconds", "json"])]
+    pub tui: bool,
     /// Command to run once the probes are attached; recording stops when it exits.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -396,8 +399,13 @@ pub struct TuiArgs {
     /// Capture to open.
     pub file: PathBuf,
     /// Falco rules file to run when opening (alerts pane); repeatable.
+    /// Without it, saker's default ruleset runs.
     #[arg(short = 'R', long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
+    /// Event-list columns, sysdig style (`%evt.num %proc.name %evt.info`):
+    /// one column per field.
+    #[arg(short = 'p', long = "print", value_name = "FORMAT")]
+    pub format: Option<String>,
     /// Write the markdown incident timeline (bookmarks, notes, alerts,
     /// process tree) to FILE (`-` for stdout) instead of starting the TUI.
     #[arg(long = "export-notes", value_name = "FILE")]

@@ -105,6 +105,13 @@ fn print_summary(r: &RecordReport) {
 /// Runs `saker record`; returns the exit code (the command's, if one ran).
 pub fn run(a: &RecordArgs) -> Result<i32> {
     let opts = options(a)?;
+    if a.tui {
+        let report = super::tui::run_live(opts)?;
+        if !a.quiet {
+            print_summary(&report);
+        }
+        return Ok(report.command_status.unwrap_or(0));
+    }
     let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = ProgressBar::new_spinner();
         b.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("static template"));
