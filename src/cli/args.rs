@@ -239,6 +239,13 @@ pub struct RecordArgs {
     /// With --rules: alert on the first matching rule per event, or on all of them.
     #[arg(long = "rule-matching", value_enum, requires = "rules")]
     pub rule_matching: Option<Matching>,
+    /// Watch the recording in the TUI while it is written (quit stops it); its alerts pane
+    /// runs the `-R` rules, else saker's default ruleset.
+    #[arg(
+        long,
+        conflicts_with_all = ["file_size", "seconds", "json", "disable_tags", "enable_tags", "min_priority", "rule_matching"]
+    )]
+    pub tui: bool,
     /// Command to run once the probes are attached; recording stops when it exits.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -417,8 +424,13 @@ pub struct TuiArgs {
     /// Capture to open.
     pub file: PathBuf,
     /// Falco rules file to run when opening (alerts pane); repeatable.
+    /// Without it, saker's default ruleset runs.
     #[arg(short = 'R', long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
+    /// Event-list columns, sysdig style (`%evt.num %proc.name %evt.info`):
+    /// one column per field.
+    #[arg(short = 'p', long = "print", value_name = "FORMAT")]
+    pub format: Option<String>,
     /// Write the markdown incident timeline (bookmarks, notes, alerts,
     /// process tree) to FILE (`-` for stdout) instead of starting the TUI.
     #[arg(long = "export-notes", value_name = "FILE")]

@@ -183,6 +183,13 @@ fn rules_summary(r: &LiveReport, quiet: bool) {
 /// Runs `saker record`; returns the exit code (the command's, if one ran).
 pub fn run(a: &RecordArgs) -> Result<i32> {
     let opts = options(a)?;
+    if a.tui {
+        let report = super::tui::run_live(opts, &a.rules)?;
+        if !a.quiet {
+            print_summary(&report);
+        }
+        return Ok(report.command_status.unwrap_or(0));
+    }
     let rules = live_rules(a, &opts)?;
     let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = ProgressBar::new_spinner();

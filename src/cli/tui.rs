@@ -1,12 +1,40 @@
 //! `saker tui`: opens a capture in the interactive timeline, or with
-//! `--export-notes` writes its markdown incident timeline.
+//! `--export-notes` writes its markdown incident timeline; and
+//! `saker record --tui`: the same app fed live by the recorder.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use super::args::TuiArgs;
-use saker::tui::{self, notes, Session, Source};
+use saker::recorder::{self, RecordHooks, RecordOptions, RecordReport};
+use saker::tui::{self, notes, AppEvent, Session, Source};
+
+/// Loads the rules (`-R` files, else the default ruleset) and the `-p`
+/// columns into a session.
+fn configure(s: &mut Session, rules: &[PathBuf], format: Option<&str>) -> Result<()> {
+    let warnings = if rules.is_empty() {
+        s.set_default_rules().context("loading the default rules")?
+    } else {
+        let texts = super::rules::read_files(rules)?;
+        let files: Vec<(&str, &str)> = texts
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        s.set_rules(&files).context("loading rules")?
+    };
+    if !rules.is_empty() {
+        for w in warnings {
+            eprintln!("{w}");
+        }
+    }
+    if let Some(f) = format {
+        s.src.set_format(f).context("-p")?;
+    }
+    Ok(())
+}
 
 /// Runs `saker tui`.
 pub fn run(a: &TuiArgs) -> Result<i32> {
@@ -14,24 +42,7 @@ pub fn run(a: &TuiArgs) -> Result<i32> {
         .with_context(|| format!("opening {}", a.file.display()))?;
     let mut s = Session::new(src);
     s.app.notes = notes::load(&a.file)?;
-    if !a.rules.is_empty() {
-        let texts = a
-            .rules
-            .iter()
-            .map(|p| {
-                std::fs::read_to_string(p)
-                    .map(|t| (p.display().to_string(), t))
-                    .with_context(|| format!("reading {}", p.display()))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let files: Vec<(&str, &str)> = texts
-            .iter()
-            .map(|(n, t)| (n.as_str(), t.as_str()))
-            .collect();
-        for w in s.set_rules(&files).context("loading rules")? {
-            eprintln!("{w}");
-        }
-    }
+    configure(&mut s, &a.rules, a.format.as_deref())?;
     if let Some(out) = &a.export_notes {
         s.index_now()?;
         let marks = s.app.notes.clone();
@@ -46,6 +57,85 @@ pub fn run(a: &TuiArgs) -> Result<i32> {
     );
     tui::term::run(s, Some(a.file.clone()))?;
     Ok(0)
+}
+
+/// Sends each batch the recorder is about to write into the app channel.
+struct LiveHooks {
+    tx: Sender<AppEvent>,
+}
+
+impl RecordHooks for LiveHooks {
+    fn on_records(&mut self, batch: &[u8]) {
+        let _ = self.tx.send(AppEvent::Live(batch.to_vec()));
+    }
+}
+
+/// Longest wait for the recorder to create its file.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `saker record --tui`: the recorder in a thread (writing its file
+/// as usual), the TUI in this one, fed by the recorder's batches. Quitting
+/// the TUI stops the recording (SIGTERM to ourselves, which the recorder
+/// handles like Ctrl-C); the report is returned once the file is closed.
+pub fn run_live(opts: RecordOptions, rules: &[PathBuf]) -> Result<RecordReport> {
+    use std::io::IsTerminal;
+    anyhow::ensure!(
+        std::io::stdout().is_terminal(),
+        "saker record --tui needs a terminal"
+    );
+    let path = opts.output.clone();
+    let started_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let (tx, rx) = mpsc::channel();
+    let mut hooks = LiveHooks { tx: tx.clone() };
+    let end_tx = tx.clone();
+    let rec = std::thread::spawn(move || {
+        let r = recorder::record(&opts, &mut hooks);
+        let why = match &r {
+            Ok(rep) => format!(
+                "recording stopped ({}): {} events, {} dropped",
+                rep.stop_reason, rep.events, rep.drops
+            ),
+            Err(e) => format!("recording failed: {e}"),
+        };
+        let _ = end_tx.send(AppEvent::LiveEnded(why));
+        r
+    });
+    // The recorder writes the header and metadata when it creates the file.
+    let t0 = Instant::now();
+    let meta = loop {
+        if rec.is_finished() {
+            return match rec.join() {
+                Ok(Ok(_)) => bail!("the recording ended before its file could be read"),
+                Ok(Err(e)) => Err(e).context("recording failed"),
+                Err(_) => bail!("the recorder thread panicked"),
+            };
+        }
+        if let Ok(c) = saker::capture::open(&path) {
+            if c.header().created_unix_ns >= started_ns {
+                break c.meta().clone();
+            }
+        }
+        if t0.elapsed() > START_TIMEOUT {
+            let _ = signal_hook::low_level::raise(signal_hook::consts::SIGTERM);
+            bail!("{} did not appear within {START_TIMEOUT:?}", path.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut s = Session::live(&meta, tui::CACHE_BLOCKS)?;
+    s.app.notes = notes::load(&path)?;
+    configure(&mut s, rules, None)?;
+    let ui = tui::term::run_with(s, Some(path), tx, rx);
+    if !rec.is_finished() {
+        let _ = signal_hook::low_level::raise(signal_hook::consts::SIGTERM);
+    }
+    let report = match rec.join() {
+        Ok(r) => r.context("recording failed")?,
+        Err(_) => bail!("the recorder thread panicked"),
+    };
+    ui?;
+    Ok(report)
 }
 
 fn write_out(out: &Path, md: &str) -> Result<()> {

@@ -180,23 +180,61 @@ fn inside(r: Rect, col: u16, row: u16) -> bool {
     col >= r.x && col < r.x + r.width && row >= r.y && row < r.y + r.height
 }
 
-/// Maps a mouse event to an action; `drag_from` holds the column where a
-/// left-button drag on the timeline started.
-pub fn mouse_action(m: MouseEvent, areas: &Areas, drag_from: &mut Option<u16>) -> Option<Action> {
+/// Mouse drags in progress on the timeline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Drag {
+    /// Column where a left-button drag (brush) started.
+    pub brush_from: Option<u16>,
+    /// Last column of a right-button drag (pan).
+    pub pan_at: Option<u16>,
+}
+
+/// Fraction of the span one wheel notch pans.
+const WHEEL_PAN: f64 = 0.1;
+
+/// Maps a mouse event to an action. On the timeline: the wheel zooms,
+/// Shift+wheel and the horizontal wheel pan, a left drag brushes, a right
+/// drag pans (the view follows the pointer), a click jumps.
+pub fn mouse_action(m: MouseEvent, areas: &Areas, drag: &mut Drag) -> Option<Action> {
     let tl = areas.timeline;
     let col = m.column.saturating_sub(tl.x);
+    let on_tl = inside(tl, m.column, m.row);
+    let shift = m.modifiers.contains(KeyModifiers::SHIFT);
     match m.kind {
+        MouseEventKind::ScrollUp | MouseEventKind::ScrollLeft
+            if on_tl && (shift || m.kind == MouseEventKind::ScrollLeft) =>
+        {
+            Some(Action::Pan(-WHEEL_PAN))
+        }
+        MouseEventKind::ScrollDown | MouseEventKind::ScrollRight
+            if on_tl && (shift || m.kind == MouseEventKind::ScrollRight) =>
+        {
+            Some(Action::Pan(WHEEL_PAN))
+        }
+        MouseEventKind::Down(MouseButton::Right) if on_tl => {
+            drag.pan_at = Some(col);
+            None
+        }
+        MouseEventKind::Drag(MouseButton::Right) => {
+            let from = drag.pan_at.replace(col)?;
+            let d = f64::from(col) - f64::from(from);
+            (d != 0.0).then(|| Action::Pan(-d / f64::from(tl.width.max(1))))
+        }
+        MouseEventKind::Up(MouseButton::Right) => {
+            drag.pan_at = None;
+            None
+        }
         MouseEventKind::ScrollUp if inside(tl, m.column, m.row) => Some(Action::ZoomAt(0.8, col)),
         MouseEventKind::ScrollDown if inside(tl, m.column, m.row) => {
             Some(Action::ZoomAt(1.25, col))
         }
         MouseEventKind::ScrollUp => Some(Action::Move(-3)),
         MouseEventKind::ScrollDown => Some(Action::Move(3)),
-        MouseEventKind::Down(MouseButton::Left) if inside(tl, m.column, m.row) => {
-            *drag_from = Some(col);
+        MouseEventKind::Down(MouseButton::Left) if on_tl => {
+            drag.brush_from = Some(col);
             None
         }
-        MouseEventKind::Up(MouseButton::Left) => match drag_from.take() {
+        MouseEventKind::Up(MouseButton::Left) => match drag.brush_from.take() {
             Some(a) if a.abs_diff(col) >= 2 => {
                 Some(Action::BrushCols(a, col.min(tl.width.saturating_sub(1))))
             }
@@ -255,7 +293,7 @@ mod tests {
             row,
             modifiers: KeyModifiers::NONE,
         };
-        let mut drag = None;
+        let mut drag = Drag::default();
         assert_eq!(
             mouse_action(
                 ev(MouseEventKind::Down(MouseButton::Left), 11, 2),
@@ -293,5 +331,69 @@ mod tests {
             ),
             Some(Action::ClickRow(5))
         );
+    }
+
+    #[test]
+    fn mouse_pans_the_timeline() {
+        let areas = Areas {
+            timeline: Rect::new(1, 1, 100, 5),
+            events: Rect::new(1, 10, 60, 20),
+        };
+        let ev = |kind, column, row, modifiers| MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers,
+        };
+        let mut d = Drag::default();
+        let (none, shift) = (KeyModifiers::NONE, KeyModifiers::SHIFT);
+        // Plain wheel zooms, Shift+wheel and the horizontal wheel pan.
+        assert_eq!(
+            mouse_action(ev(MouseEventKind::ScrollUp, 11, 2, none), &areas, &mut d),
+            Some(Action::ZoomAt(0.8, 10))
+        );
+        assert_eq!(
+            mouse_action(ev(MouseEventKind::ScrollUp, 11, 2, shift), &areas, &mut d),
+            Some(Action::Pan(-WHEEL_PAN))
+        );
+        assert_eq!(
+            mouse_action(ev(MouseEventKind::ScrollDown, 11, 2, shift), &areas, &mut d),
+            Some(Action::Pan(WHEEL_PAN))
+        );
+        assert_eq!(
+            mouse_action(ev(MouseEventKind::ScrollRight, 11, 2, none), &areas, &mut d),
+            Some(Action::Pan(WHEEL_PAN))
+        );
+        // Off the timeline the wheel scrolls the list.
+        assert_eq!(
+            mouse_action(ev(MouseEventKind::ScrollDown, 5, 15, shift), &areas, &mut d),
+            Some(Action::Move(3))
+        );
+        // A right drag of 25 columns to the right pans back a quarter.
+        let r = MouseButton::Right;
+        assert_eq!(
+            mouse_action(ev(MouseEventKind::Down(r), 51, 2, none), &areas, &mut d),
+            None
+        );
+        assert_eq!(
+            mouse_action(ev(MouseEventKind::Drag(r), 76, 2, none), &areas, &mut d),
+            Some(Action::Pan(-0.25))
+        );
+        assert_eq!(
+            mouse_action(ev(MouseEventKind::Drag(r), 76, 2, none), &areas, &mut d),
+            None,
+            "no move, no pan"
+        );
+        mouse_action(ev(MouseEventKind::Up(r), 76, 2, none), &areas, &mut d);
+        assert_eq!(
+            mouse_action(ev(MouseEventKind::Drag(r), 90, 2, none), &areas, &mut d),
+            None,
+            "released"
+        );
+        // Panning moves the window by that fraction of its span.
+        let mut w = crate::tui::timeline::Window::new(0, 1_000_000);
+        w.zoom(0.5, 500_000);
+        w.pan(-0.25);
+        assert_eq!((w.t0, w.t1), (125_000, 625_000));
     }
 }

@@ -23,6 +23,15 @@ pub enum Command {
     SaveNotes,
 }
 
+/// What the I/O view follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Follow {
+    /// One process's fd: `(pid, fd)`.
+    Fd(u32, i64),
+    /// A connection both ways, by its tuple `cip:cport->sip:sport`.
+    Conn(String),
+}
+
 /// The rows of the event list: every event, or the matches of a scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ListModel {
@@ -121,6 +130,16 @@ pub struct App {
     pub derived: Derived,
     /// Whether rules were loaded (alerts pane content).
     pub rules_loaded: bool,
+    /// Lines the details or I/O pane is scrolled by (↑/↓ with the side
+    /// pane focused; back to 0 when another event is selected).
+    pub side_scroll: u16,
+    /// What the I/O view follows (set by [`Action::FollowFd`]).
+    pub following: Option<Follow>,
+    /// A recording in progress feeds the app (`saker record --tui`).
+    pub live: bool,
+    /// Nanoseconds to add to a record timestamp for the time since the
+    /// epoch (absolute jumps).
+    pub epoch_off: i64,
 }
 
 impl App {
@@ -162,6 +181,65 @@ impl App {
             status: String::new(),
             derived: Derived::default(),
             rules_loaded: false,
+            live: false,
+            epoch_off: 0,
+            following: None,
+            side_scroll: 0,
+        }
+    }
+
+    /// A live recording grew to `total` events spanning `[first, last]`:
+    /// the unrestricted list, the timeline and the drop gaps follow; the
+    /// selection follows the end when it was on the last row.
+    pub fn grow(
+        &mut self,
+        total: u64,
+        first: u64,
+        last: u64,
+        hist_index: Histogram,
+        gaps: Vec<(u64, u64, u64)>,
+    ) {
+        let at_end = self.sel + 1 >= self.list.len();
+        let whole = self.window.t0 == self.window.full.0 && self.window.t1 == self.window.full.1;
+        if self.total == 0 {
+            self.window = Window::new(first, last);
+        } else {
+            self.window.full = (self.window.full.0.min(first), last.max(self.window.full.1));
+            if whole {
+                self.window.reset();
+            }
+        }
+        self.total = total;
+        self.hist_index = hist_index;
+        self.gaps = gaps;
+        if let ListModel::All(n) = &mut self.list {
+            *n = total;
+            self.scan = (total, true);
+            if at_end {
+                self.select_row(total.saturating_sub(1));
+            }
+        }
+    }
+
+    /// Adds alerts (a live recording), keeping them grouped by priority and rule.
+    pub fn add_alerts(&mut self, more: Vec<AlertRow>) {
+        if more.is_empty() {
+            return;
+        }
+        self.alerts.extend(more);
+        self.alerts
+            .sort_by(|a, b| (a.rank, &a.rule, a.num).cmp(&(b.rank, &b.rule, b.num)));
+    }
+
+    /// Indices in [`App::alerts`] of the alerts whose event is in the
+    /// current restriction (brush, process subtree, filter): every alert
+    /// when nothing is restricted.
+    pub fn visible_alerts(&self) -> Vec<usize> {
+        match &self.list {
+            ListModel::All(_) => (0..self.alerts.len()).collect(),
+            ListModel::Matches(v) => (0..self.alerts.len())
+                .filter(|&i| v.binary_search(&self.alerts[i].num).is_ok())
+                .collect(),
         }
     }
 
@@ -178,7 +256,11 @@ impl App {
     /// Selects list row `row`, scrolling so it is visible.
     pub fn select_row(&mut self, row: u64) {
         let n = self.list.len();
+        let old = self.sel;
         self.sel = row.min(n.saturating_sub(1));
+        if self.sel != old {
+            self.side_scroll = 0;
+        }
         let page = u64::from(self.page.max(1));
         if self.sel < self.top {
             self.top = self.sel;
@@ -197,6 +279,7 @@ impl App {
         self.restrict.generation += 1;
         self.sel = 0;
         self.top = 0;
+        self.alert_sel = 0;
         if self.restrict.is_all() {
             self.list = ListModel::All(self.total);
             self.scan = (self.total, true);
@@ -215,9 +298,12 @@ impl App {
                     (self.proc_sel as i64 + d).clamp(0, n.saturating_sub(1) as i64) as usize;
             }
             (Focus::Side, Side::Alerts) => {
-                let n = self.alerts.len();
+                let n = self.visible_alerts().len();
                 self.alert_sel =
                     (self.alert_sel as i64 + d).clamp(0, n.saturating_sub(1) as i64) as usize;
+            }
+            (Focus::Side, Side::Details | Side::Io) => {
+                self.side_scroll = (i64::from(self.side_scroll) + d).clamp(0, 10_000) as u16;
             }
             (Focus::Timeline, _) => self.window.move_cursor(d as f64 * 0.02),
             _ => {
@@ -303,6 +389,19 @@ impl App {
             let t = self.window.full.0.saturating_add((secs * 1e9) as u64);
             return Some(Command::SeekTime(t));
         }
+        if spec.contains(':') || spec.starts_with('@') {
+            return match self.absolute_time(spec) {
+                Some(t) => Some(Command::SeekTime(t)),
+                None => {
+                    self.status = format!(
+                        "bad time '{}': HH:MM:SS[.f] (UTC, the capture's day), \
+                         YYYY-MM-DD HH:MM:SS[.f] or @EPOCH_SECONDS",
+                        spec.escape_default()
+                    );
+                    None
+                }
+            };
+        }
         match spec.parse::<u64>() {
             Ok(n) if n >= 1 => {
                 self.select_event(n - 1);
@@ -310,12 +409,60 @@ impl App {
             }
             _ => {
                 self.status = format!(
-                    "bad jump '{}': an event number (evt.num) or +SECONDS",
+                    "bad jump '{}': an event number (evt.num), +SECONDS or a time (HH:MM:SS)",
                     spec.escape_default()
                 );
                 None
             }
         }
+    }
+
+    /// The record timestamp of an absolute time: `HH:MM:SS[.f]` (UTC, on
+    /// the day of the capture's first event, or the next day when the
+    /// capture runs past midnight and the time falls there), a full
+    /// `YYYY-MM-DD[ T]HH:MM:SS[.f]` (UTC), or `@SECONDS` since the epoch.
+    pub fn absolute_time(&self, spec: &str) -> Option<u64> {
+        use chrono::{NaiveDateTime, NaiveTime};
+        let spec = spec.trim();
+        let epoch_ns: i128 = if let Some(e) = spec.strip_prefix('@').filter(|e| !e.contains(':')) {
+            // Exact to the nanosecond: seconds and up to 9 decimals apart.
+            let (int, frac) = e.trim_end_matches('s').split_once('.').unwrap_or((e, ""));
+            let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+            if !digits(int) || !(frac.is_empty() || digits(frac)) || frac.len() > 9 {
+                return None;
+            }
+            let secs: i128 = int.parse().ok()?;
+            let nanos: i128 = if frac.is_empty() {
+                0
+            } else {
+                format!("{frac:0<9}").parse().ok()?
+            };
+            secs.checked_mul(1_000_000_000)?.checked_add(nanos)?
+        } else {
+            let s = spec.trim_start_matches('@');
+            let full = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok());
+            let dt = match full {
+                Some(dt) => dt,
+                None => {
+                    let tod = NaiveTime::parse_from_str(s, "%H:%M:%S%.f").ok()?;
+                    let first =
+                        i64::try_from(i128::from(self.window.full.0) + i128::from(self.epoch_off))
+                            .ok()?;
+                    let day = chrono::DateTime::from_timestamp_nanos(first).date_naive();
+                    let dt = day.and_time(tod);
+                    let last = i128::from(self.window.full.1) + i128::from(self.epoch_off);
+                    let ns = |d: NaiveDateTime| d.and_utc().timestamp_nanos_opt().map(i128::from);
+                    match day.succ_opt().map(|d| d.and_time(tod)) {
+                        Some(next) if ns(dt)? < i128::from(first) && ns(next)? <= last => next,
+                        _ => dt,
+                    }
+                }
+            };
+            i128::from(dt.and_utc().timestamp_nanos_opt()?)
+        };
+        u64::try_from((epoch_ns - i128::from(self.epoch_off)).max(0)).ok()
     }
 
     /// Applies one action.
@@ -456,9 +603,27 @@ impl App {
                 }
             }
             Action::FollowFd => {
-                let (pid, fd) = (self.derived.pid?, self.derived.fd?);
                 self.side = Side::Io;
-                self.restrict.filter = Some(format!("proc.pid={pid} and fd.num={fd}"));
+                if let Some((tuple, rev)) = self.derived.conn.clone() {
+                    // A connection: both ends' I/O as one stream. An end
+                    // whose own address was not recorded (a client's local
+                    // port, say) names the socket by the peer's address alone.
+                    let q = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+                    let (c, sv) = tuple.split_once("->").unwrap_or((&tuple, &tuple));
+                    let names = [tuple.as_str(), rev.as_str(), c, sv]
+                        .iter()
+                        .map(|n| format!("\"{}\"", q(n)))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.restrict.filter = Some(format!(
+                        "evt.is_io=true and fd.type in (ipv4, ipv6) and fd.name in ({names})"
+                    ));
+                    self.following = Some(Follow::Conn(tuple));
+                } else {
+                    let (pid, fd) = (self.derived.pid?, self.derived.fd?);
+                    self.restrict.filter = Some(format!("proc.pid={pid} and fd.num={fd}"));
+                    self.following = Some(Follow::Fd(pid, fd));
+                }
                 return self.rescan();
             }
             Action::Subtree => {
@@ -478,7 +643,8 @@ impl App {
     fn activate(&mut self) -> Option<Command> {
         match (self.focus, self.side) {
             (Focus::Side, Side::Alerts) => {
-                let n = self.alerts.get(self.alert_sel)?.num;
+                let i = *self.visible_alerts().get(self.alert_sel)?;
+                let n = self.alerts.get(i)?.num;
                 self.focus = Focus::Events;
                 if self.list.get(self.list.row_of(n)) != Some(n) {
                     // Not in the current restriction: drop it to show the alert's event.

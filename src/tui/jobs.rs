@@ -1,7 +1,7 @@
 //! The one app event channel and the background jobs that feed it.
 //!
-//! Input (keys, mouse, resize), the indexer, filter scans and — later — a
-//! live recorder all send [`AppEvent`]s on one `mpsc` channel; the main loop
+//! Input (keys, mouse, resize), the indexer, filter scans and a live
+//! recorder all send [`AppEvent`]s on one `mpsc` channel; the main loop
 //! receives and dispatches them (bottom's shape). Jobs read the capture
 //! through a shared `Arc` and stop early when their generation is stale.
 
@@ -13,13 +13,15 @@ use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
 use super::source::Capture;
 use super::timeline::{Category, HistBuilder, Histogram};
+use crate::capture::CaptureMeta;
 use crate::event::display::escape_bytes;
 use crate::event::table::Syscalls;
+use crate::event::wire::Record;
 use crate::event::wire::{exec, CODE_DROP, CODE_EXEC};
 use crate::filter::fields::{EventCtx, FieldEnv, Fields};
 use crate::filter::Scratch;
-use crate::rules::Engine;
-use crate::state::{Checkpoints, State, DEFAULT_INTERVAL};
+use crate::rules::{Alert, Engine};
+use crate::state::{Checkpoints, Effect, State, DEFAULT_INTERVAL};
 
 /// Everything the main loop reacts to.
 #[derive(Debug)]
@@ -45,8 +47,11 @@ pub enum AppEvent {
     },
     /// A job failed.
     JobError(String),
-    /// Live wire records from a recorder (reserved for `saker record --tui`).
-    Live(Vec<Vec<u8>>),
+    /// A batch of concatenated wire records from a live recorder
+    /// (`saker record --tui`).
+    Live(Vec<u8>),
+    /// The live recorder stopped (why, or its error).
+    LiveEnded(String),
     /// SIGTERM/SIGINT: leave now.
     Terminate,
 }
@@ -94,60 +99,71 @@ pub struct Indexed {
     pub alerts: Vec<AlertRow>,
 }
 
-/// Runs the indexer: one pass building checkpoints, the exact histogram,
-/// the exec history and, with `rules`, the alerts (tied to their events).
-pub fn index(
-    cap: &Capture,
-    table: &Syscalls,
-    env: &FieldEnv,
-    rules: Option<&Engine>,
-) -> Result<Indexed, String> {
-    let t = cap.totals();
-    let (first, last) = (t.first_ts.unwrap_or(0), t.last_ts.unwrap_or(0));
-    let start = State::from_capture(table.table(), &cap.meta().snapshot);
-    let mut cp = Checkpoints::new(start, DEFAULT_INTERVAL).map_err(|e| e.to_string())?;
-    let mut hist = HistBuilder::new(first, last);
-    let mut cats = vec![Category::Other; 2048];
-    for (c, slot) in cats.iter_mut().enumerate() {
-        *slot = Category::of(c as u16, table);
-    }
-    let mut execs = Vec::new();
-    let (mut alerts, mut raised) = (Vec::new(), Vec::new());
-    let (mut scratch, mut sc) = (String::new(), Scratch::default());
-    let meta = cap.meta();
-    let mut c = cap.cursor();
-    while let Some(r) = c.next() {
-        let (num, rec) = r.map_err(|e| e.to_string())?;
-        let eff = cp.push(&rec);
-        if let Some(engine) = rules {
-            let code = rec.code();
-            if code != CODE_DROP {
-                let time = env.epoch(rec.ts());
-                let st = cp.current();
-                let mut cx = EventCtx::new(rec, num, st, table, meta, &eff, env, &mut scratch);
-                raised.clear();
-                engine.process(code, time, &mut cx, &mut sc, &mut raised);
-                for a in &raised {
-                    let mut output = String::new();
-                    escape_bytes(a.output.as_bytes(), &mut output);
-                    alerts.push(AlertRow {
-                        rule: a.rule.to_string(),
-                        priority: a.priority.as_str().to_string(),
-                        rank: a.priority as u8,
-                        num,
-                        ts: rec.ts(),
-                        output,
-                    });
-                }
+/// What [`Observer::observe`] reads besides the event.
+pub struct ObserveCtx<'a> {
+    /// Syscall table.
+    pub table: &'a Syscalls,
+    /// Capture metadata.
+    pub meta: &'a CaptureMeta,
+    /// Field environment.
+    pub env: &'a FieldEnv,
+    /// Rules to run, if any.
+    pub rules: Option<&'a Engine>,
+}
+
+/// Per-event part of the indexer (rules and exec history), shared by the
+/// full pass and a live recording (which feeds it event by event).
+#[derive(Default)]
+pub struct Observer {
+    scratch: String,
+    sc: Scratch,
+    raised: Vec<Alert>,
+}
+
+impl Observer {
+    /// Looks at event `num` (already applied: `st` is the state after it,
+    /// `eff` its effect): runs the rules, appending alerts, and records an
+    /// exec.
+    #[allow(clippy::too_many_arguments)]
+    pub fn observe(
+        &mut self,
+        num: u64,
+        rec: Record<'_>,
+        st: &State,
+        eff: &Effect,
+        cx: &ObserveCtx<'_>,
+        alerts: &mut Vec<AlertRow>,
+        execs: &mut Vec<ExecRecord>,
+    ) {
+        let code = rec.code();
+        if let Some(engine) = cx.rules.filter(|_| code != CODE_DROP) {
+            let time = cx.env.epoch(rec.ts());
+            let mut ecx = EventCtx::new(
+                rec,
+                num,
+                st,
+                cx.table,
+                cx.meta,
+                eff,
+                cx.env,
+                &mut self.scratch,
+            );
+            self.raised.clear();
+            engine.process(code, time, &mut ecx, &mut self.sc, &mut self.raised);
+            for a in &self.raised {
+                let mut output = String::new();
+                escape_bytes(a.output.as_bytes(), &mut output);
+                alerts.push(AlertRow {
+                    rule: a.rule.to_string(),
+                    priority: a.priority.as_str().to_string(),
+                    rank: a.priority as u8,
+                    num,
+                    ts: rec.ts(),
+                    output,
+                });
             }
         }
-        hist.add(
-            rec.ts(),
-            cats.get(usize::from(rec.code()))
-                .copied()
-                .unwrap_or(Category::Other),
-        );
-        if rec.code() == CODE_EXEC {
+        if code == CODE_EXEC {
             let mut cmdline = String::new();
             if let Some(p) = rec.param(exec::P_ARGV) {
                 let d = p.data.strip_suffix(&[0]).unwrap_or(p.data);
@@ -167,6 +183,46 @@ pub fn index(
                 cmdline,
             });
         }
+    }
+}
+
+/// Runs the indexer: one pass building checkpoints, the exact histogram,
+/// the exec history and, with `rules`, the alerts (tied to their events).
+pub fn index(
+    cap: &Capture,
+    table: &Syscalls,
+    env: &FieldEnv,
+    rules: Option<&Engine>,
+) -> Result<Indexed, String> {
+    let t = cap.totals();
+    let (first, last) = (t.first_ts.unwrap_or(0), t.last_ts.unwrap_or(0));
+    let start = State::from_capture(table.table(), &cap.meta().snapshot);
+    let mut cp = Checkpoints::new(start, DEFAULT_INTERVAL).map_err(|e| e.to_string())?;
+    let mut hist = HistBuilder::new(first, last);
+    let mut cats = vec![Category::Other; 2048];
+    for (c, slot) in cats.iter_mut().enumerate() {
+        *slot = Category::of(c as u16, table);
+    }
+    let (mut execs, mut alerts) = (Vec::new(), Vec::new());
+    let mut obs = Observer::default();
+    let meta = cap.meta();
+    let mut c = cap.cursor();
+    while let Some(r) = c.next() {
+        let (num, rec) = r.map_err(|e| e.to_string())?;
+        let eff = cp.push(&rec);
+        let ctx = ObserveCtx {
+            table,
+            meta,
+            env,
+            rules,
+        };
+        obs.observe(num, rec, cp.current(), &eff, &ctx, &mut alerts, &mut execs);
+        hist.add(
+            rec.ts(),
+            cats.get(usize::from(rec.code()))
+                .copied()
+                .unwrap_or(Category::Other),
+        );
     }
     Ok(Indexed {
         checkpoints: Arc::new(cp),

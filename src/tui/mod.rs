@@ -7,7 +7,7 @@
 //! LRU [`BlockCache`] and derives the side panes; [`ui::View`] only reads.
 //! One `mpsc` channel carries every [`AppEvent`]: input, the indexer
 //! (checkpoints, exact histogram, exec history), filter scans and — for a
-//! future `saker record --tui` — live batches. [`term::TerminalGuard`]
+//! `saker record --tui` — live batches ([`live`]). [`term::TerminalGuard`]
 //! restores the terminal on exit, panic and SIGTERM.
 //!
 //! Nothing in capture/event/filter/rules/state imports this module.
@@ -17,6 +17,7 @@ pub mod app;
 pub mod cache;
 pub mod export;
 pub mod jobs;
+pub mod live;
 pub mod notes;
 pub mod prepare;
 pub mod source;
@@ -44,6 +45,12 @@ pub enum TuiError {
     /// The capture could not be read.
     #[error(transparent)]
     Capture(#[from] CaptureError),
+    /// The file could not be opened (neither ours nor a readable `.scap`).
+    #[error("{message}")]
+    Open {
+        /// What is wrong, with the path.
+        message: String,
+    },
     /// State reconstruction failed.
     #[error(transparent)]
     State(#[from] StateError),
@@ -100,6 +107,8 @@ pub struct Session {
     pub src: Source,
     /// Rules run by the indexer (alerts pane).
     pub rules: Option<Arc<Engine>>,
+    /// The live feed, for a recording in progress (`saker record --tui`).
+    pub live: Option<live::LiveFeed>,
 }
 
 impl Session {
@@ -116,11 +125,13 @@ impl Session {
             .filter(|b| b.drops > 0)
             .map(|b| (b.first_ts, b.last_ts, b.drops))
             .collect();
-        let app = App::new(src.total_events(), first, last, hist, gaps);
+        let mut app = App::new(src.total_events(), first, last, hist, gaps);
+        app.epoch_off = src.env().epoch(0);
         Session {
             app,
             src,
             rules: None,
+            live: None,
         }
     }
 
@@ -184,6 +195,14 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Loads saker's default ruleset (what `saker rules` runs without `-r`).
+    pub fn set_default_rules(&mut self) -> Result<Vec<String>, TuiError> {
+        self.set_rules(&[(
+            crate::rules::DEFAULT_RULES_NAME,
+            crate::rules::DEFAULT_RULES,
+        )])
     }
 
     /// Loads rules (`(name, text)` files in order) to run at indexing.

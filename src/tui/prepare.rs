@@ -34,6 +34,8 @@ pub struct ProcRow {
 pub struct IoChunk {
     /// Event number.
     pub num: u64,
+    /// Process id.
+    pub pid: u32,
     /// Read (`<`) or write (`>`).
     pub dir: IoDir,
     /// The data, escaped.
@@ -51,6 +53,8 @@ pub struct Derived {
     pub pid: Option<u32>,
     /// Its fd.
     pub fd: Option<i64>,
+    /// When its fd is a connected socket: the tuple and its reverse.
+    pub conn: Option<(String, String)>,
     /// Process tree at its time.
     pub procs: Vec<ProcRow>,
     /// Open fds of the selected process at its time (`lsof`).
@@ -170,6 +174,12 @@ fn try_prepare(app: &mut App, src: &mut Source) -> Result<(), TuiError> {
     app.derived.details = src.details(n)?;
     let st = src.state_at(n + 1)?;
     app.derived.procs = tree_rows(&st, app.derived.pid, &app.execs, n + 1);
+    if let (Some(pid), Some(fd)) = (app.derived.pid, app.derived.fd) {
+        app.derived.conn = st
+            .fd_table(pid)
+            .and_then(|t| t.get(i32::try_from(fd).ok()?))
+            .and_then(super::source::conn_tuple);
+    }
     if let Some(pid) = app.derived.pid {
         if let Some(t) = st.fd_table(pid) {
             let mut v: Vec<_> = t.iter().collect();
@@ -190,8 +200,10 @@ fn try_prepare(app: &mut App, src: &mut Source) -> Result<(), TuiError> {
             if let Some((dir, data)) = src.row(m).and_then(|row| row.io.as_ref()) {
                 let mut text = String::new();
                 escape_bytes(data, &mut text);
+                let pid = src.row(m).map_or(0, |row| row.pid);
                 app.derived.io.push(IoChunk {
                     num: m,
+                    pid,
                     dir: *dir,
                     text,
                 });

@@ -16,23 +16,17 @@ use super::TuiError;
 use crate::capture::{CaptureReader, Cursor};
 use crate::event::table::Syscalls;
 use crate::event::wire::{ParamKind, Record};
-use crate::filter::fields::{EventCtx, FieldEnv, Fields, IoDir, CATALOG};
+use crate::filter::fields::{fd_display_name, EventCtx, FieldEnv, Fields, IoDir, CATALOG};
 use crate::filter::ValueBuf;
 use crate::output::format::Piece;
 use crate::output::{table_of, Template, DEFAULT_FORMAT};
+use crate::source::CaptureBytes;
 use crate::state::{Checkpoints, Effect, State};
+use crate::state::{FdEntry, FdKind};
 
-/// The bytes of an opened capture (an mmap or an in-memory buffer).
-pub struct CapBytes(Box<dyn AsRef<[u8]> + Send + Sync>);
-
-impl AsRef<[u8]> for CapBytes {
-    fn as_ref(&self) -> &[u8] {
-        (*self.0).as_ref()
-    }
-}
-
-/// The capture reader type the TUI uses.
-pub type Capture = CaptureReader<CapBytes>;
+/// The capture reader type the TUI uses: over a mapping of our file, or
+/// bytes in memory (an imported `.scap`, a live recording).
+pub type Capture = CaptureReader<CaptureBytes>;
 
 /// Most bytes of an I/O buffer kept per row for the I/O view.
 pub const MAX_ROW_DATA: usize = 4096;
@@ -113,13 +107,73 @@ pub struct Source {
     cap: Arc<Capture>,
     table: Arc<Syscalls>,
     env: Arc<FieldEnv>,
-    columns: Vec<(String, Template)>,
+    columns: Vec<Column>,
     details: Vec<(&'static str, Template)>,
     start: State,
     checkpoints: Option<Arc<Checkpoints>>,
     cache: BlockCache,
     /// Per block: events per [`Category`], from the block headers.
     cat_counts: Vec<[u64; 4]>,
+}
+
+/// One column of the event list, from a field of the `-p` format.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// The field as written (`proc.name`).
+    pub key: String,
+    /// Its header.
+    pub header: String,
+    /// Its width; `None` for the last column (the rest of the line).
+    pub width: Option<u16>,
+    tmpl: Template,
+}
+
+/// Header and width of the fields of `saker read`'s default line.
+const KNOWN: [(&str, &str, u16); 8] = [
+    ("evt.num", "num", 7),
+    ("evt.outputtime", "time", 18),
+    ("evt.time", "time", 18),
+    ("evt.cpu", "cpu", 3),
+    ("proc.name", "proc", 14),
+    ("thread.tid", "tid", 8),
+    ("evt.dir", "d", 1),
+    ("evt.type", "type", 12),
+];
+
+/// The columns of `format` (one per field; literal text is dropped).
+pub fn columns_of(format: &str) -> Result<Vec<Column>, TuiError> {
+    let t = template(format)?;
+    let mut cols = Vec::new();
+    for p in t.pieces() {
+        if let Piece::Field { key, width, .. } = p {
+            let known = KNOWN.iter().find(|k| k.0 == key);
+            let header = known.map_or_else(
+                || key.rsplit('.').next().unwrap_or(key).to_string(),
+                |k| k.1.to_string(),
+            );
+            let w = width
+                .map(|w| u16::try_from(w.n).unwrap_or(u16::MAX))
+                .or(known.map(|k| k.2))
+                .unwrap_or(12)
+                .max(header.chars().count() as u16);
+            cols.push(Column {
+                key: key.clone(),
+                header,
+                width: Some(w),
+                tmpl: template(&format!("*%{key}"))?,
+            });
+        }
+    }
+    if let Some(last) = cols.last_mut() {
+        last.width = None;
+    }
+    if cols.is_empty() {
+        return Err(TuiError::Template {
+            format: format.to_string(),
+            message: "the format names no field".into(),
+        });
+    }
+    Ok(cols)
 }
 
 fn template(fmt: &str) -> Result<Template, TuiError> {
@@ -129,38 +183,65 @@ fn template(fmt: &str) -> Result<Template, TuiError> {
     })
 }
 
+/// The connection tuple of a connected socket entry and its reverse
+/// (`cip:cport->sip:sport`, `sip:sport->cip:cport`), unescaped text as
+/// `fd.name` compares it.
+pub fn conn_tuple(e: &FdEntry) -> Option<(String, String)> {
+    let s = e.socket.as_ref().filter(|_| e.kind == FdKind::Socket)?;
+    s.local.as_ref()?;
+    s.remote.as_ref()?;
+    let mut raw = Vec::new();
+    fd_display_name(e, &mut raw);
+    let t = String::from_utf8(raw).ok()?;
+    let (a, b) = t.split_once("->")?;
+    let rev = format!("{b}->{a}");
+    Some((t, rev))
+}
+
+/// Per block from `from` on: events per [`Category`], from the block headers.
+fn category_counts(cap: &Capture, table: &Syscalls, from: usize) -> Vec<[u64; 4]> {
+    (from..cap.blocks().len())
+        .map(|i| {
+            let mut c = [0u64; 4];
+            for (code, n) in cap.block_counts(i) {
+                c[Category::of(code, table) as usize] += u64::from(n);
+            }
+            c
+        })
+        .collect()
+}
+
 impl Source {
-    /// Opens the capture at `path` (memory-mapped; see [`capture::open`]).
+    /// Opens the capture at `path`, whatever its kind (see
+    /// [`crate::source::open`]): ours is memory-mapped, a sysdig/Falco
+    /// `.scap` (plain or gzipped) is imported in memory.
     pub fn open(path: &std::path::Path, cache_blocks: usize) -> Result<Source, TuiError> {
-        let f = std::fs::File::open(path).map_err(|e| TuiError::Io {
-            what: format!("opening {}", path.display()),
-            source: e,
+        let opened = crate::source::open(path).map_err(|e| TuiError::Open {
+            message: e.to_string(),
         })?;
-        // SAFETY: same contract as `capture::open`: capture files are written
-        // once and only appended to; see its documentation.
-        let map = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| TuiError::Io {
-            what: format!("mapping {}", path.display()),
-            source: e,
-        })?;
-        Self::from_bytes(CapBytes(Box::new(map)), cache_blocks)
+        Self::from_reader(opened.reader, cache_blocks)
     }
 
     /// Opens a capture held in memory.
     pub fn from_vec(bytes: Vec<u8>, cache_blocks: usize) -> Result<Source, TuiError> {
-        Self::from_bytes(CapBytes(Box::new(bytes)), cache_blocks)
+        Self::from_reader(
+            CaptureReader::new(CaptureBytes::Owned(bytes))?,
+            cache_blocks,
+        )
     }
 
-    fn from_bytes(bytes: CapBytes, cache_blocks: usize) -> Result<Source, TuiError> {
-        let cap = CaptureReader::new(bytes)?;
+    /// Shows the fields of `format` (sysdig `-p` syntax) as the event-list
+    /// columns instead of `saker read`'s default line.
+    pub fn set_format(&mut self, format: &str) -> Result<(), TuiError> {
+        self.columns = columns_of(format)?;
+        self.cache.retain(|_| false);
+        Ok(())
+    }
+
+    fn from_reader(cap: Capture, cache_blocks: usize) -> Result<Source, TuiError> {
         let table = table_of(cap.meta());
         let env = FieldEnv::new(&table, cap.meta(), cap.totals().first_ts.unwrap_or(0));
-        let default = template(DEFAULT_FORMAT)?;
-        let mut columns = Vec::new();
-        for p in default.pieces() {
-            if let Piece::Field { key, .. } = p {
-                columns.push((key.clone(), template(&format!("*%{key}"))?));
-            }
-        }
+        let columns = columns_of(DEFAULT_FORMAT)?;
         let mut details = Vec::new();
         for d in CATALOG.iter() {
             if matches!(d.avail, crate::filter::fields::Avail::Yes)
@@ -169,15 +250,7 @@ impl Source {
                 details.push((d.name, template(&format!("%{}", d.name))?));
             }
         }
-        let cat_counts = (0..cap.blocks().len())
-            .map(|i| {
-                let mut c = [0u64; 4];
-                for (code, n) in cap.block_counts(i) {
-                    c[Category::of(code, &table) as usize] += u64::from(n);
-                }
-                c
-            })
-            .collect();
+        let cat_counts = category_counts(&cap, &table, 0);
         let start = State::from_capture(table.table(), &cap.meta().snapshot);
         Ok(Source {
             cap: Arc::new(cap),
@@ -208,9 +281,14 @@ impl Source {
     pub fn start_state(&self) -> &State {
         &self.start
     }
-    /// Event-list column names (the fields of `saker read`'s default line).
+    /// Event-list column names (the fields of the `-p` format, by default
+    /// those of `saker read`'s default line).
     pub fn column_names(&self) -> impl Iterator<Item = &str> + '_ {
-        self.columns.iter().map(|(k, _)| k.as_str())
+        self.columns.iter().map(|c| c.key.as_str())
+    }
+    /// The event-list columns.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
     }
     /// Per-block category counts (from block headers).
     pub fn category_counts(&self) -> &[[u64; 4]] {
@@ -229,6 +307,38 @@ impl Source {
     pub fn set_checkpoints(&mut self, cp: Arc<Checkpoints>) {
         self.checkpoints = Some(cp);
         self.cache.retain(|b| !b.approx);
+    }
+
+    /// Replaces the capture by a longer version of itself (a live
+    /// recording's in-memory capture, re-read after new blocks): written
+    /// blocks never change, so cached blocks stay valid and only the new
+    /// blocks' category counts are computed.
+    pub fn grow(&mut self, bytes: Vec<u8>) -> Result<(), TuiError> {
+        let cap = CaptureReader::new(CaptureBytes::Owned(bytes))?;
+        let known = self.cat_counts.len().min(cap.blocks().len());
+        self.cat_counts.truncate(known);
+        let more = category_counts(&cap, &self.table, known);
+        self.cat_counts.extend(more);
+        if self.cap.totals().first_ts.is_none() {
+            if let Some(first) = cap.totals().first_ts {
+                self.env = Arc::new(FieldEnv::new(&self.table, cap.meta(), first));
+            }
+        }
+        self.cap = Arc::new(cap);
+        Ok(())
+    }
+
+    /// The checkpoints a live recording keeps current: every record is
+    /// pushed here as it arrives, so rows render from exact states.
+    pub fn live_checkpoints(&mut self) -> Result<&mut Checkpoints, TuiError> {
+        let cp = match self.checkpoints.take() {
+            Some(cp) => cp,
+            None => Arc::new(Checkpoints::new(
+                self.start.clone(),
+                crate::state::DEFAULT_INTERVAL,
+            )?),
+        };
+        Ok(Arc::make_mut(self.checkpoints.insert(cp)))
     }
 
     /// Total events.
@@ -317,9 +427,10 @@ impl Source {
         let mut cx = EventCtx::new(rec, num, st, &self.table, meta, eff, &self.env, scratch);
         let mut cols = Vec::with_capacity(self.columns.len());
         let mut text = String::new();
-        for (_, t) in &self.columns {
+        for c in &self.columns {
             text.clear();
-            t.render_text(&mut cx, vals, &self.env.arg_opts, &mut text);
+            c.tmpl
+                .render_text(&mut cx, vals, &self.env.arg_opts, &mut text);
             cols.push(text.as_str().into());
         }
         let info = self.env.code(rec.code());
@@ -419,7 +530,7 @@ impl Source {
     }
 
     /// A cursor over the capture (for scans).
-    pub fn cursor(&self) -> Cursor<'_, CapBytes> {
+    pub fn cursor(&self) -> Cursor<'_, CaptureBytes> {
         self.cap.cursor()
     }
 }

@@ -6,7 +6,7 @@
 use std::io::{self, Stdout};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,9 +18,10 @@ use ratatui::crossterm::terminal::{
 };
 use ratatui::Terminal;
 
-use super::action::{key_action, mouse_action, Areas as MouseAreas};
+use super::action::{key_action, mouse_action, Areas as MouseAreas, Drag};
 use super::app::Command;
 use super::jobs::{self, AppEvent};
+use super::live::REFRESH;
 use super::prepare::{prepare, run_local};
 use super::ui::{layout, Theme, View};
 use super::{notes, Session, TuiError};
@@ -100,15 +101,28 @@ fn spawn_signals(tx: Sender<AppEvent>) -> Result<(), TuiError> {
 }
 
 /// Runs the interactive TUI on an opened session until the user quits.
-pub fn run(mut s: Session, capture_path: Option<PathBuf>) -> Result<(), TuiError> {
+pub fn run(s: Session, capture_path: Option<PathBuf>) -> Result<(), TuiError> {
     let (tx, rx) = mpsc::channel();
+    run_with(s, capture_path, tx, rx)
+}
+
+/// Runs the TUI on the app channel `tx`/`rx`, which other producers (a live
+/// recorder sending [`AppEvent::Live`]) may share.
+pub fn run_with(
+    mut s: Session,
+    capture_path: Option<PathBuf>,
+    tx: Sender<AppEvent>,
+    rx: Receiver<AppEvent>,
+) -> Result<(), TuiError> {
     spawn_signals(tx.clone())?;
-    s.spawn_indexer(tx.clone());
+    if s.live.is_none() {
+        s.spawn_indexer(tx.clone());
+    }
     let current = Arc::new(AtomicU64::new(0));
     let mut guard = TerminalGuard::new()?;
     spawn_input(tx.clone());
     let theme = Theme::from_env();
-    let mut drag = None;
+    let mut drag = Drag::default();
     let io = |e| TuiError::Io {
         what: "drawing".into(),
         source: e,
@@ -132,30 +146,40 @@ pub fn run(mut s: Session, capture_path: Option<PathBuf>) -> Result<(), TuiError
                 )
             })
             .map_err(io)?;
-        let Ok(ev) = rx.recv() else { break };
-        let cmd = match ev {
-            AppEvent::Terminate => break,
-            AppEvent::Key(k) => {
-                key_action(k, s.app.focus, s.app.prompt).and_then(|a| s.app.update(a))
+        let ev = if s.live.is_some() {
+            match rx.recv_timeout(REFRESH) {
+                Ok(ev) => Some(ev),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
             }
-            AppEvent::Mouse(m) => {
-                let ma = MouseAreas {
-                    timeline: areas.timeline_bars(),
-                    events: areas.event_rows(),
-                };
-                mouse_action(m, &ma, &mut drag).and_then(|a| s.app.update(a))
-            }
-            AppEvent::Resize(..) => None,
-            AppEvent::Indexed(ix) => {
-                s.src.set_checkpoints(Arc::clone(&ix.checkpoints));
-                s.app.on_event(AppEvent::Indexed(ix));
-                None
-            }
-            other => {
-                s.app.on_event(other);
-                None
+        } else {
+            match rx.recv() {
+                Ok(ev) => Some(ev),
+                Err(_) => break,
             }
         };
+        let cmd = match ev {
+            None => None,
+            Some(AppEvent::Live(batch)) => {
+                if let Err(e) = s.push_live(&batch) {
+                    s.app.status = e.to_string();
+                }
+                None
+            }
+            Some(AppEvent::LiveEnded(why)) => {
+                if let Err(e) = s.refresh_live() {
+                    s.app.status = e.to_string();
+                }
+                s.end_live(why);
+                None
+            }
+            Some(ev) => handle(&mut s, ev, &areas, &mut drag),
+        };
+        if s.live_due() {
+            if let Err(e) = s.refresh_live() {
+                s.app.status = e.to_string();
+            }
+        }
         if let Some(c) = cmd.and_then(|c| run_local(&mut s.app, &s.src, c)) {
             match c {
                 Command::Scan(req) => {
@@ -188,4 +212,37 @@ pub fn run(mut s: Session, capture_path: Option<PathBuf>) -> Result<(), TuiError
     }
     drop(guard);
     Ok(())
+}
+
+/// Dispatches one input or job event; returns what the runner must do.
+fn handle(
+    s: &mut Session,
+    ev: AppEvent,
+    areas: &super::ui::Areas,
+    drag: &mut Drag,
+) -> Option<Command> {
+    match ev {
+        AppEvent::Terminate => {
+            s.app.quit = true;
+            None
+        }
+        AppEvent::Key(k) => key_action(k, s.app.focus, s.app.prompt).and_then(|a| s.app.update(a)),
+        AppEvent::Mouse(m) => {
+            let ma = MouseAreas {
+                timeline: areas.timeline_bars(),
+                events: areas.event_rows(),
+            };
+            mouse_action(m, &ma, drag).and_then(|a| s.app.update(a))
+        }
+        AppEvent::Resize(..) => None,
+        AppEvent::Indexed(ix) => {
+            s.src.set_checkpoints(Arc::clone(&ix.checkpoints));
+            s.app.on_event(AppEvent::Indexed(ix));
+            None
+        }
+        other => {
+            s.app.on_event(other);
+            None
+        }
+    }
 }

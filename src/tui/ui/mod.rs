@@ -28,8 +28,14 @@ impl Theme {
     /// From the environment: no colour when `NO_COLOR` is set (non-empty)
     /// or `TERM` is `dumb`.
     pub fn from_env() -> Theme {
-        let no = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-            || std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        Theme::from_vars(
+            std::env::var_os("NO_COLOR").as_deref(),
+            std::env::var_os("TERM").as_deref(),
+        )
+    }
+    /// From the values of `NO_COLOR` and `TERM` (unset: `None`).
+    pub fn from_vars(no_color: Option<&std::ffi::OsStr>, term: Option<&std::ffi::OsStr>) -> Theme {
+        let no = no_color.is_some_and(|v| !v.is_empty()) || term.is_some_and(|t| t == "dumb");
         Theme { color: !no }
     }
     fn fg(self, c: Color) -> Style {
@@ -225,6 +231,9 @@ impl View<'_> {
             crate::event::display::escape_bytes(app.status.as_bytes(), &mut s);
             s.push_str(" | ");
         }
+        if app.live {
+            s.push_str("● recording | ");
+        }
         let (scanned, done) = app.scan;
         let shown = app.list.len();
         s.push_str(&format!("{}/{} events", shown, app.total));
@@ -267,7 +276,7 @@ impl View<'_> {
         };
         Clear.render(r, buf);
         let title = match p {
-            Prompt::Jump => " Jump to evt.num, or +SECONDS from start ",
+            Prompt::Jump => " Jump: evt.num, +SECS, HH:MM:SS[.f] (UTC), @EPOCH ",
             Prompt::Note => " Note for this event ",
             Prompt::Filter => " Filter ",
         };
@@ -284,23 +293,27 @@ impl View<'_> {
 const HELP: &str = "\
 saker tui — keys
 
-Global    q quit · ? help · Tab/Shift-Tab focus · / filter · : jump
+Global    q quit · ? help · Tab/Shift-Tab focus · / filter
+          : jump to evt.num, +SECS, HH:MM:SS[.f] UTC, date time, @EPOCH
           1 details · 2 processes · 3 alerts · 4 I/O stream
           b bookmark · B next bookmark · n note · x/Esc clear brush+subtree
 Timeline  ←/→ cursor · H/L pan · +/- zoom · 0 whole capture
           [ then ] brush a range · Enter jump to cursor
-          mouse: wheel zoom · drag brush · click jump
+          mouse: wheel zoom · Shift+wheel/right drag pan · drag brush
+          · click jump
 Events    ↑/↓ j/k · PgUp/PgDn · g/G start/end · Enter details
-          f follow the event's fd (I/O view) · s restrict to its subtree
+          f follow the event's fd, or its connection both ways (I/O)
+          s restrict to its subtree
 Filter    sysdig/Falco syntax, checked as you type; Tab completes fields
 Processes ↑/↓ select · Enter/s restrict to subtree
-Alerts    ↑/↓ select · Enter jump to the alert's event
+Alerts    ↑/↓ select · Enter jump to the alert's event (the brush,
+          subtree and filter restrict the list)
 
 saker tui --export-notes FILE writes the markdown incident timeline.";
 
 fn help(area: Rect, buf: &mut Buffer) {
     let w = area.width.min(74);
-    let h = area.height.min(20);
+    let h = area.height.min(24);
     let r = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,

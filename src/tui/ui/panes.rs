@@ -153,11 +153,6 @@ pub(super) fn timeline(v: &View<'_>, area: Rect, buf: &mut Buffer) {
     }
 }
 
-/// Column widths of the event list: evt.num, time, cpu, proc, tid, dir, type, args.
-const WIDTHS: [u16; 7] = [7, 18, 3, 14, 8, 1, 12];
-/// Column headers.
-const HEADERS: [&str; 8] = ["num", "time", "cpu", "proc", "tid", "d", "type", "args"];
-
 /// Draws the event list.
 pub(super) fn events(v: &View<'_>, area: Rect, buf: &mut Buffer) {
     let app = v.app;
@@ -187,23 +182,21 @@ pub(super) fn events(v: &View<'_>, area: Rect, buf: &mut Buffer) {
     }
     let end = inner.x + inner.width;
     let mut x = inner.x + 1;
-    let names: Vec<&str> = v.src.column_names().collect();
-
-    for (i, name) in names.iter().enumerate() {
-        let short = HEADERS
-            .get(i)
-            .copied()
-            .unwrap_or_else(|| name.rsplit('.').next().unwrap_or(name));
-        let w = WIDTHS.get(i).copied().unwrap_or(u16::MAX);
+    let columns = v.src.columns();
+    for c in columns {
+        let w = c.width.unwrap_or(u16::MAX);
         put(
             buf,
             x,
             inner.y,
-            short,
+            &c.header,
             Style::default().add_modifier(Modifier::BOLD),
             end.min(x.saturating_add(w)),
         );
-        x += WIDTHS.get(i).copied().unwrap_or(0) + 1;
+        x = x.saturating_add(w).saturating_add(1);
+        if x >= end {
+            break;
+        }
     }
     for r in 0..inner.height.saturating_sub(1) {
         let row = app.top + u64::from(r);
@@ -242,9 +235,9 @@ pub(super) fn events(v: &View<'_>, area: Rect, buf: &mut Buffer) {
             continue;
         };
         let mut x = inner.x + 1;
-        for (i, col) in rowdata.cols.iter().enumerate() {
-            let w = WIDTHS.get(i).copied().unwrap_or(u16::MAX);
-            let text: &str = if i == 1 {
+        for (col, c) in rowdata.cols.iter().zip(columns) {
+            let w = c.width.unwrap_or(u16::MAX);
+            let text: &str = if c.header == "time" && c.width.is_some() {
                 // Time: keep the time of day (the date is in the timeline).
                 let n = col.chars().count();
                 let skip = n.saturating_sub(usize::from(w));
