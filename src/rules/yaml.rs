@@ -112,7 +112,18 @@ pub fn load(text: &str) -> Result<Vec<Node>, YamlError> {
     let mut anchors: HashMap<String, Node> = HashMap::new();
     let mut nodes = 0usize;
     loop {
-        let ev = p.parse().map_err(|e| {
+        // libyaml-safer 0.3 panics ("TODO") on a tag it cannot scan: hostile input must
+        // not panic, so that is a YAML error at the reader's position.
+        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.parse()));
+        let Ok(parsed) = parsed else {
+            let (line, col) = reader_pos(text);
+            return Err(YamlError {
+                line,
+                col,
+                message: "invalid YAML: the scanner could not read a tag".into(),
+            });
+        };
+        let ev = parsed.map_err(|e| {
             let (line, col) = e.problem_mark().map_or_else(|| reader_pos(text), pos);
             let message = match e.context() {
                 Some(c) => format!("{}, {}", e.problem(), c),

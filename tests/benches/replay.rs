@@ -1,12 +1,12 @@
 //! Replay throughput with Falco's stable ruleset on one core: events/s through state,
 //! the event-type index and the candidate rules, against the ≥ 1M events/s target.
 //!
-//! Captures of millions of events: always a generated one (`capture::synth`, 4M events
+//! Captures of millions of events: always a generated one (`capture::synth`, 2M events
 //! of openat/read/getppid with forks, execs and exits); with root, BTF and a release
 //! binary also real recordings of the spine loop (tests/workload/loop.c, 1M iterations =
 //! 5M syscalls) and of a find + tar + shell workload.
 //! `cargo build --release && cargo bench --bench replay`
-//! (env: REPLAY_ROUNDS, default 3; REPLAY_EVENTS, default 4000000).
+//! (env: REPLAY_ROUNDS, default 3; REPLAY_EVENTS, default 2000000).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,6 +22,17 @@ use saker::rules::{self, CompileOptions, EngineOptions};
 const TARGET: f64 = 1e6;
 const WORKLOAD: &str = "find /usr -xdev >/dev/null 2>&1; tar cf - /usr/include 2>/dev/null | cat >/dev/null; \
                         for i in $(seq 1 300); do cat /etc/hostname >/dev/null; ls /tmp >/dev/null; done";
+
+/// CPU time of this thread, in seconds: the time on one core, whatever else the machine runs.
+fn cpu_now() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+}
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -106,10 +117,7 @@ fn main() {
         .ruleset
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut captures: Vec<(String, Vec<u8>)> = vec![(
-        "generated (capture::synth)".into(),
-        generated(env_or("REPLAY_EVENTS", 4_000_000)),
-    )];
+    let mut captures: Vec<(String, Vec<u8>)> = Vec::new();
     if let Some(bin) = can_record() {
         if let Some(lp) = build_loop(dir.path()) {
             let lps = lp.display().to_string();
@@ -127,21 +135,26 @@ fn main() {
             ));
         }
     }
+    captures.push((
+        "generated (capture::synth)".into(),
+        generated(env_or("REPLAY_EVENTS", 2_000_000)),
+    ));
     let mut all_met = true;
     for (name, bytes) in captures {
         let cap = open_bytes(bytes).expect("opens");
-        let mut best = f64::MAX;
+        let (mut best, mut best_cpu) = (f64::MAX, f64::MAX);
         let mut last = None;
         for _ in 0..rounds {
             let set = load();
-            let t = Instant::now();
+            let (t, c) = (Instant::now(), cpu_now());
             let (_, stats) =
                 replay(&cap, set, EngineOptions::default(), &mut |_| true).expect("replays");
             best = best.min(t.elapsed().as_secs_f64());
+            best_cpu = best_cpu.min(cpu_now() - c);
             last = Some(stats);
         }
         let s = last.expect("at least one round");
-        let t = Instant::now();
+        let c = cpu_now();
         let (_, base) = replay(
             &cap,
             rules::Ruleset::default(),
@@ -149,19 +162,21 @@ fn main() {
             &mut |_| true,
         )
         .expect("replays");
-        let base_s = t.elapsed().as_secs_f64();
-        let rate = s.events as f64 / best;
+        let base_s = cpu_now() - c;
+        // Replay is single-threaded: its CPU time is its time on one core.
+        let rate = s.events as f64 / best_cpu;
         all_met &= rate >= TARGET;
         println!(
-            "{name}: {} events, {} evaluated, {} alerts; best of {rounds}: {best:.3} s = {:.2} M events/s with Falco stable rules (target >= 1M events/s: {})",
+            "{name}: {} events, {} evaluated, {} alerts; best of {rounds}: {best_cpu:.3} s CPU = {:.2} M events/s on one core with Falco stable rules (target >= 1M events/s: {}); wall {best:.3} s = {:.2} M events/s",
             s.events,
             s.evaluated,
             s.alerts,
             rate / 1e6,
-            if rate >= TARGET { "met" } else { "NOT met" }
+            if rate >= TARGET { "met" } else { "NOT met" },
+            s.events as f64 / best / 1e6
         );
         println!(
-            "  baseline without rules (read + decode + state): {base_s:.3} s = {:.2} M events/s",
+            "  baseline without rules (read + decode + state): {base_s:.3} s CPU = {:.2} M events/s",
             base.events as f64 / base_s / 1e6
         );
     }
