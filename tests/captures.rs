@@ -86,3 +86,54 @@ fn verify_finds_a_flipped_byte_and_says_where() {
     let ok = run(&["verify", sample("cat-hostname.scap").to_str().unwrap()]);
     assert_eq!(ok.status.code(), Some(0));
 }
+
+#[test]
+fn cat_hostname_sample_opens_and_reads_the_file() {
+    let r = capture::open(&sample("cat-hostname.scap")).unwrap();
+    let table = saker::event::table::Syscalls::new(r.meta().syscalls.clone()).unwrap();
+    let mut recs = Vec::new();
+    r.for_each_event(|_, rec| recs.push(rec.bytes().to_vec()))
+        .unwrap();
+    let recs: Vec<_> = recs
+        .iter()
+        .map(|b| saker::event::wire::Record::parse(b).unwrap().0)
+        .collect();
+    let open = recs
+        .iter()
+        .find(|r| {
+            table.name(r.code()) == "openat"
+                && r.param(1).is_some_and(|p| p.data == b"/etc/hostname")
+        })
+        .expect("cat's openat of /etc/hostname");
+    assert!(open.ret() >= 3, "opened: fd {}", open.ret());
+    let read = recs
+        .iter()
+        .find(|r| {
+            r.tid() == open.tid()
+                && r.ts() > open.ts()
+                && table.name(r.code()) == "read"
+                && r.arg(0) == Some(open.ret() as u64)
+        })
+        .expect("a read of that fd");
+    // /etc/hostname holds the machine's name, as the capture's machine section says.
+    let want = format!("{}\n", r.meta().machine.hostname);
+    assert_eq!(read.ret() as usize, want.len());
+    assert_eq!(read.param(1).unwrap().data, want.as_bytes());
+    // And `read` shows both with the fd resolved to the path.
+    let o = run(&[
+        "read",
+        "-r",
+        sample("cat-hostname.scap").to_str().unwrap(),
+        "fd.name=/etc/hostname",
+    ]);
+    let text = stdout(&o);
+    assert!(
+        text.contains("openat") && text.contains("name=/etc/hostname"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains(" read ") && l.contains("data=")),
+        "{text}"
+    );
+}
