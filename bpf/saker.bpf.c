@@ -214,14 +214,24 @@ static __always_inline __u32 room(__u32 off)
 /* `ik` packs the param's arg index (low byte) and kind (next byte): BPF calls take 5 args. */
 #define IK(idx, kind) ((__u32)(idx) | ((__u32)(kind) << 8))
 
+/* Marks the record in `s` as holding a param cut by a capture limit (not the snaplen). */
+static __always_inline void mark_truncated(struct saker_scratch *s)
+{
+	((struct saker_hdr *)s->buf)->flags |= SAKER_F_TRUNCATED;
+}
+
 __noinline __u32 put_str(struct saker_scratch *s, __u32 off, __u32 ik, __u64 uptr, bool user)
 {
 	if (!s)
 		return off;
 	__u8 idx = ik & 0xff, kind = ik >> 8;
 	__u32 r = room(off);
-	if (r < 2 || !uptr)
+	if (!uptr)
 		return off;
+	if (r < 2) {
+		mark_truncated(s);
+		return off;
+	}
 	if (r > STR_MAX)
 		r = STR_MAX;
 	__u32 doff = (off + sizeof(struct saker_param)) & OFF_MASK;
@@ -229,6 +239,8 @@ __noinline __u32 put_str(struct saker_scratch *s, __u32 off, __u32 ik, __u64 upt
 		      : bpf_probe_read_kernel_str(at(s, doff), r & (STR_MAX - 1 + STR_MAX), (void *)uptr);
 	if (n <= 0)
 		return off;
+	if (n >= r) /* filled the room: the string was (or may have been) longer */
+		mark_truncated(s);
 	struct saker_param *p = param_at(s, off);
 	p->len = n - 1; /* without the NUL */
 	p->idx = idx;
@@ -244,10 +256,14 @@ __noinline __u32 put_buf(struct saker_scratch *s, __u32 off, __u32 ik, __u64 upt
 	__u32 r = room(off);
 	if (!uptr || len == 0)
 		return off;
+	if (len > r || len > BUF_MAX)
+		mark_truncated(s);
 	if (len > r)
 		len = r;
 	if (len > BUF_MAX)
 		len = BUF_MAX;
+	if (len == 0)
+		return off;
 	__u32 doff = (off + sizeof(struct saker_param)) & OFF_MASK;
 	if (bpf_probe_read_user(at(s, doff), len & BUF_MAX, (void *)uptr))
 		return off;
@@ -268,6 +284,8 @@ __noinline __u32 put_iov(struct saker_scratch *s, __u32 off, __u8 idx, __u64 iov
 	__u32 r = room(off);
 	if (!iovp || max == 0)
 		return off;
+	if (max > r || max > BUF_MAX)
+		mark_truncated(s);
 	if (max > r)
 		max = r;
 	if (max > BUF_MAX)
@@ -304,23 +322,42 @@ __noinline __u32 put_argv(struct saker_scratch *s, __u32 off, __u8 idx, __u64 ar
 	if (!s)
 		return off;
 	__u32 r = room(off);
-	if (!argvp || r < 2)
+	if (!argvp)
 		return off;
+	if (r < 2) {
+		mark_truncated(s);
+		return off;
+	}
 	__u32 max = r < ARGV_MAX_BYTES ? r : ARGV_MAX_BYTES;
 	__u32 base = (off + sizeof(struct saker_param)) & OFF_MASK;
 	__u32 got = 0;
+	int cut = 1; /* cleared when argv's NULL ends the loop */
 	for (int i = 0; i < ARGV_MAX_ARGS; i++) {
 		__u64 ap = 0;
-		if (bpf_probe_read_user(&ap, sizeof(ap), (void *)(argvp + i * 8)) || !ap)
+		if (bpf_probe_read_user(&ap, sizeof(ap), (void *)(argvp + i * 8)) || !ap) {
+			cut = 0;
 			break;
+		}
 		if (got >= max)
 			break;
-		long n = bpf_probe_read_user_str(at(s, base + (got & 0x1fff)),
-						 (max - got) & (ARGV_MAX_BYTES - 1), (void *)ap);
-		if (n <= 0)
+		__u32 want = (max - got) & (ARGV_MAX_BYTES - 1);
+		long n = bpf_probe_read_user_str(at(s, base + (got & 0x1fff)), want, (void *)ap);
+		if (n <= 0) {
+			cut = 0;
 			break;
+		}
 		got += n;
+		if (n >= want)
+			break; /* this argument was cut */
+		if (i == ARGV_MAX_ARGS - 1) {
+			/* all 32 taken: cut only if a 33rd follows */
+			__u64 next = 0;
+			if (bpf_probe_read_user(&next, sizeof(next), (void *)(argvp + ARGV_MAX_ARGS * 8)) || !next)
+				cut = 0;
+		}
 	}
+	if (cut)
+		mark_truncated(s);
 	if (!got)
 		return off;
 	struct saker_param *p = param_at(s, off);
@@ -358,8 +395,7 @@ static __always_inline __u32 put_arg(struct saker_scratch *s, __u32 off, __u8 i,
 	case SAKER_A_BUF_OUT:
 		return put_buf(s, off, IK(i, SAKER_P_BUF), a, out < snaplen ? out : snaplen);
 	case SAKER_A_SOCKADDR_IN:
-		if (ret < 0 && ret != -115 /* EINPROGRESS */)
-			return off;
+		/* Whatever the result: rules look at failed connects too. */
 		return put_buf(s, off, IK(i, SAKER_P_SOCKADDR), a, alen < SOCKADDR_MAX ? alen : SOCKADDR_MAX);
 	case SAKER_A_SOCKADDR_OUT: {
 		__u32 l = 0;
@@ -571,7 +607,11 @@ int saker_fork(struct bpf_raw_tracepoint_args *ctx)
 			bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY);
 		}
 	}
-	if (!wanted(ptgid))
+	/* The recorder's own fork of the command is recorded (the child must be known
+	 * to replay from its first event); its other forks and threads are not. */
+	bool own_child = ptgid == self_tgid && ptgid != ctgid &&
+			 (!only_tracked || bpf_map_lookup_elem(&tracked, &ctgid)) && !n_pids && !n_comms;
+	if (!own_child && !wanted(ptgid))
 		return 0;
 	__u64 ts = bpf_ktime_get_boot_ns();
 	__u32 cpu = bpf_get_smp_processor_id();
@@ -618,8 +658,12 @@ __noinline __u32 put_path(struct saker_scratch *s, __u32 off, __u8 idx, __u64 dp
 	if (!s)
 		return off;
 	__u32 r = room(off);
-	if (r < 512 || !d)
+	if (!d)
 		return off;
+	if (r < 512) {
+		mark_truncated(s);
+		return off;
+	}
 	struct mount *mnt = container_of(vm, struct mount, mnt);
 	__u32 base = (off + sizeof(struct saker_param)) & OFF_MASK;
 	__u32 got = 0;
@@ -665,8 +709,10 @@ __noinline __u32 put_cgroup(struct saker_scratch *s, __u32 off, __u8 idx, __u64 
 	if (!s)
 		return off;
 	__u32 r = room(off);
-	if (r < 512)
+	if (r < 512) {
+		mark_truncated(s);
 		return off;
+	}
 	struct kernfs_node *kn = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn);
 	__u32 base = (off + sizeof(struct saker_param)) & OFF_MASK;
 	__u32 got = 0;
@@ -760,8 +806,10 @@ int saker_exec(struct bpf_raw_tracepoint_args *ctx)
 	__u64 as = BPF_CORE_READ(mm, arg_start), ae = BPF_CORE_READ(mm, arg_end);
 	if (ae > as) {
 		__u64 n = ae - as;
-		if (n > ARGV_MAX_BYTES)
+		if (n > ARGV_MAX_BYTES) {
 			n = ARGV_MAX_BYTES;
+			mark_truncated(s);
+		}
 		off = put_buf(s, off, IK(1, SAKER_P_ARGV), as, n) & OFF_MASK;
 	}
 	off = put_path(s, off, 2, (__u64)BPF_CORE_READ(file, f_path.dentry),

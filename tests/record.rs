@@ -13,6 +13,9 @@ use saker::event::wire::{self, Record};
 
 use crate::util::{bpf_guard, c_program, run, stderr, tmpdir, workload};
 
+mod files;
+mod lifecycle;
+
 /// Every event of a capture, owned, with the table to name them.
 struct Events {
     recs: Vec<Vec<u8>>,
@@ -252,6 +255,16 @@ fn killed_recorder_leaves_a_readable_file() {
     assert!(
         r.blocks().len() >= 2,
         "several 16 KiB blocks were written in 3 s"
+    );
+    // The readable part ends within one block of the cut: only the block
+    // being written when the recorder died is lost.
+    let cut = std::fs::metadata(&cap).unwrap().len();
+    let end = r.blocks().last().unwrap().end();
+    assert_eq!(r.truncation().unwrap().offset, end);
+    let one_block = 16 * 1024 + 65_536 + 88 + 6 * 2048;
+    assert!(
+        cut - end < one_block,
+        "cut at {cut}, last complete block ends at {end}"
     );
     let indexed: u64 = r.blocks().iter().map(|b| b.event_count as u64).sum();
     let mut seen = 0u64;

@@ -79,9 +79,15 @@ pub fn parse_hex(s: &str) -> Option<Hash> {
     Some(out)
 }
 
+/// The most a zstd frame can expand: every block holds at most 128 KiB and
+/// takes at least 4 bytes (a 3-byte block header and one RLE byte).
+pub(crate) const ZSTD_MAX_RATIO: usize = 128 * 1024 / 4;
+
 /// Decompresses `src` into `out` (cleared first), which must end up exactly
 /// `expected` bytes long. `expected` must already be checked against its cap:
-/// it bounds the allocation and zstd never writes past it.
+/// it bounds the allocation and zstd never writes past it. A size that `src`
+/// could not possibly expand to is refused before anything is reserved, so a
+/// small crafted file cannot make the reader allocate its cap.
 pub(crate) fn decompress_exact(
     dec: &mut zstd::bulk::Decompressor<'static>,
     src: &[u8],
@@ -91,12 +97,18 @@ pub(crate) fn decompress_exact(
     offset: u64,
 ) -> Result<(), CaptureError> {
     out.clear();
-    out.reserve_exact(expected);
     let bad = |reason: String| CaptureError::Decompress {
         what,
         offset,
         reason,
     };
+    if expected > src.len().saturating_mul(ZSTD_MAX_RATIO) {
+        return Err(bad(format!(
+            "{} compressed bytes cannot hold {expected} bytes (zstd expands at most {ZSTD_MAX_RATIO}x)",
+            src.len()
+        )));
+    }
+    out.reserve_exact(expected);
     if expected == 0 {
         return if src.is_empty() {
             Ok(())
@@ -163,5 +175,20 @@ mod tests {
         assert!(decompress_exact(&mut d, &z, 999, &mut out, "t", 0).is_err());
         assert!(decompress_exact(&mut d, &z, 1001, &mut out, "t", 0).is_err());
         assert!(decompress_exact(&mut d, &z[..z.len() - 3], 1000, &mut out, "t", 0).is_err());
+    }
+
+    #[test]
+    fn decompress_refuses_impossible_sizes_before_reserving() {
+        let mut d = decompressor().unwrap();
+        let mut out = Vec::new();
+        // 16 bytes claiming 256 MiB: refused, nothing reserved.
+        let e = decompress_exact(&mut d, &[0u8; 16], 256 << 20, &mut out, "t", 9).unwrap_err();
+        assert!(e.to_string().contains("cannot hold"), "{e}");
+        assert_eq!(out.capacity(), 0);
+        // The bound holds for the most compressible data zstd can make.
+        let zeros = vec![0u8; 8 << 20];
+        let z = zstd::bulk::compress(&zeros, 19).unwrap();
+        assert!(z.len() * ZSTD_MAX_RATIO >= zeros.len(), "{}", z.len());
+        decompress_exact(&mut d, &z, zeros.len(), &mut out, "t", 0).unwrap();
     }
 }

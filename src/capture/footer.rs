@@ -1,5 +1,10 @@
-//! The footer (block index, totals, summary, final hash) and the fixed
-//! trailer at end of file that locates it. Encoding and decoding only.
+//! The footer (block index, per-block counts, totals, summary, final hash)
+//! and the fixed trailer at end of file that locates it. Encoding and
+//! decoding only.
+//!
+//! Format 1.1 puts every block's per-code counts in the footer (the table
+//! follows the 88 bytes of 1.0's fixed part, which grows by it), so `info`
+//! and a timeline read nothing but the footer. 1.0 footers have no table.
 
 use super::block::BlockInfo;
 use super::codec::{arr, decompress_exact, u16_at, u32_at, u64_at, Hash};
@@ -12,8 +17,10 @@ pub const FOOTER_MAGIC: u32 = u32::from_le_bytes(*b"SKFT");
 pub const TRAILER_MAGIC: [u8; 8] = *b"SAKEREND";
 /// Trailer length: `footer_offset u64, footer_len u64, magic [u8; 8]`.
 pub const TRAILER_LEN: usize = 24;
-/// Length of the footer's fixed part.
+/// Length of the footer's fixed part (without the 1.1 block-count table).
 pub const FOOTER_FIXED_LEN: usize = 88;
+/// Length of one block-count entry (`code u16, count u32`).
+pub const BLOCK_COUNT_LEN: usize = 6;
 /// Length of one block-index entry.
 pub const INDEX_ENTRY_LEN: usize = 64;
 /// Length of one totals entry (`code u16, count u64`).
@@ -32,6 +39,9 @@ pub struct Footer {
     pub index: Vec<BlockInfo>,
     /// Per-code event counts, sorted by code.
     pub totals: Vec<(u16, u64)>,
+    /// Every block's count table, in index order (`index[i].n_counts`
+    /// entries each); empty in a 1.0 footer.
+    pub block_counts: Vec<(u16, u32)>,
     /// Total events.
     pub events: u64,
     /// Total dropped events (sum over drop markers).
@@ -49,6 +59,7 @@ pub struct Footer {
 /// Everything the writer puts in a footer.
 pub(crate) struct FooterParts<'a> {
     pub index: &'a [BlockInfo],
+    pub block_counts: &'a [(u16, u32)],
     pub totals: &'a [(u16, u64)],
     pub events: u64,
     pub drops: u64,
@@ -61,18 +72,19 @@ pub(crate) struct FooterParts<'a> {
 /// Encodes footer + trailer for a footer starting at `offset`; returns the
 /// bytes and the file hash.
 pub(crate) fn encode(p: &FooterParts<'_>, offset: u64) -> (Vec<u8>, Hash) {
+    let fixed = FOOTER_FIXED_LEN + p.block_counts.len() * BLOCK_COUNT_LEN;
     let mut b = Vec::with_capacity(
-        FOOTER_FIXED_LEN + p.index.len() * INDEX_ENTRY_LEN + p.totals.len() * TOTAL_ENTRY_LEN + 128,
+        fixed + p.index.len() * INDEX_ENTRY_LEN + p.totals.len() * TOTAL_ENTRY_LEN + 128,
     );
     b.extend_from_slice(&FOOTER_MAGIC.to_le_bytes());
     for v in [
-        FOOTER_FIXED_LEN as u32,
+        fixed as u32,
         p.index.len() as u32,
         INDEX_ENTRY_LEN as u32,
         p.totals.len() as u32,
         p.summary_z.len() as u32,
         p.summary_len,
-        0,
+        p.block_counts.len() as u32,
     ] {
         b.extend_from_slice(&v.to_le_bytes());
     }
@@ -80,6 +92,10 @@ pub(crate) fn encode(p: &FooterParts<'_>, offset: u64) -> (Vec<u8>, Hash) {
         b.extend_from_slice(&v.to_le_bytes());
     }
     b.extend_from_slice(&p.last_chain);
+    for (code, n) in p.block_counts {
+        b.extend_from_slice(&code.to_le_bytes());
+        b.extend_from_slice(&n.to_le_bytes());
+    }
     for e in p.index {
         for v in [e.offset, e.first_ts, e.last_ts, e.first_event, e.drops] {
             b.extend_from_slice(&v.to_le_bytes());
@@ -148,12 +164,15 @@ pub(crate) fn decode(file: &[u8], min_offset: usize) -> Result<Option<Footer>, C
         });
     }
     let r32 = |i| u32_at(f, i).unwrap_or(0) as usize;
-    let (fixed, nblocks, entry, ntotals, zlen, slen) =
-        (r32(4), r32(8), r32(12), r32(16), r32(20), r32(24));
-    if fixed < FOOTER_FIXED_LEN || entry < INDEX_ENTRY_LEN {
+    let (fixed, nblocks, entry, ntotals, zlen, slen, nbc) =
+        (r32(4), r32(8), r32(12), r32(16), r32(20), r32(24), r32(28));
+    let bc_end = (nbc as u64)
+        .saturating_mul(BLOCK_COUNT_LEN as u64)
+        .saturating_add(FOOTER_FIXED_LEN as u64);
+    if fixed < FOOTER_FIXED_LEN || entry < INDEX_ENTRY_LEN || (fixed as u64) < bc_end {
         return Err(bad(
             off,
-            format!("fixed_len {fixed} / index_entry_len {entry} too small"),
+            format!("fixed_len {fixed} / index_entry_len {entry} too small (block counts: {nbc})"),
         ));
     }
     if slen > MAX_SUMMARY_LEN as usize {
@@ -184,6 +203,15 @@ pub(crate) fn decode(file: &[u8], min_offset: usize) -> Result<Option<Footer>, C
     if computed != hash {
         return Err(bad(off, "footer hash mismatch (footer changed)".into()));
     }
+    let block_counts: Vec<(u16, u32)> = f[FOOTER_FIXED_LEN..bc_end as usize]
+        .chunks_exact(BLOCK_COUNT_LEN)
+        .map(|e| {
+            (
+                u16::from_le_bytes([e[0], e[1]]),
+                u32::from_le_bytes([e[2], e[3], e[4], e[5]]),
+            )
+        })
+        .collect();
     let mut p = fixed;
     let mut index = Vec::with_capacity(nblocks);
     for _ in 0..nblocks {
@@ -204,6 +232,13 @@ pub(crate) fn decode(file: &[u8], min_offset: usize) -> Result<Option<Footer>, C
             chain: [0; 32],
         });
         p += entry;
+    }
+    let table_len: u64 = index.iter().map(|b| u64::from(b.n_counts)).sum();
+    if nbc != 0 && table_len != nbc as u64 {
+        return Err(bad(
+            off,
+            format!("{nbc} block-count entries, the index says {table_len}"),
+        ));
     }
     let mut totals = Vec::with_capacity(ntotals);
     for _ in 0..ntotals {
@@ -230,6 +265,7 @@ pub(crate) fn decode(file: &[u8], min_offset: usize) -> Result<Option<Footer>, C
         len,
         index,
         totals,
+        block_counts,
         events: u64_at(f, 32).unwrap_or(0),
         drops: u64_at(f, 40).unwrap_or(0),
         uncompressed_bytes: u64_at(f, 48).unwrap_or(0),

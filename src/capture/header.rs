@@ -9,7 +9,7 @@ pub const FILE_MAGIC: [u8; 8] = *b"SAKERCAP";
 /// Major version written and read by this build.
 pub const VERSION_MAJOR: u16 = 1;
 /// Minor version written by this build.
-pub const VERSION_MINOR: u16 = 0;
+pub const VERSION_MINOR: u16 = 1;
 /// Length of the file header written by this build.
 pub const FILE_HEADER_LEN: usize = 64;
 /// Largest `header_len` a reader accepts (newer minors may grow the header).
@@ -87,8 +87,8 @@ impl FileHeader {
         }
         let header_len = u32_at(file, 12).ok_or_else(short)?;
         let version_minor = u16_at(file, 10).ok_or_else(short)?;
-        // Only a newer minor may grow the header.
-        let max = if version_minor == 0 {
+        // Only a minor newer than this build's may grow the header.
+        let max = if version_minor <= VERSION_MINOR {
             FILE_HEADER_LEN as u32
         } else {
             MAX_FILE_HEADER_LEN

@@ -42,3 +42,5 @@ mod proptests;
 mod tests;
 #[cfg(test)]
 mod tests_damage;
+#[cfg(test)]
+mod tests_footer;

@@ -3,10 +3,17 @@
 //! walking block headers when the file was cut short), and decompresses
 //! blocks on request. Parsing only: the one I/O is mapping the file in
 //! [`open`] / [`CaptureReader::open_mmap`].
+//!
+//! A valid 1.1 footer is trusted: opening reads the footer and the last
+//! block's header only, never the other blocks (`verify` checks them all).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::block::{counts, decode_header, BlockInfo, BLOCK_CHAIN_OFF, MAX_CODES};
+use super::block::{
+    counts, decode_header, BlockInfo, BLOCK_CHAIN_OFF, BLOCK_FIXED_LEN, COUNT_ENTRY_LEN,
+    MAX_BLOCK_LEN, MAX_CODES,
+};
 use super::codec::{chain_step, decompress_exact, decompressor, u32_at, Hash};
 use super::footer::{self, Footer, FOOTER_MAGIC};
 use super::header::FileHeader;
@@ -56,8 +63,11 @@ pub struct CaptureReader<B: AsRef<[u8]>> {
     /// `max_last_ts[i]` = max of `last_ts` over blocks `0..=i`.
     max_last_ts: Vec<u64>,
     pub(crate) footer: Option<Footer>,
+    /// Where each block's counts start in the footer's table (1.1 footers).
+    footer_counts_at: Option<Vec<usize>>,
     truncation: Option<Truncation>,
     totals: Totals,
+    decompressed: AtomicU64,
 }
 
 impl<B: AsRef<[u8]>> std::fmt::Debug for CaptureReader<B> {
@@ -173,6 +183,70 @@ fn walk(file: &[u8], start: usize, end: usize, mut prev: Hash, check_chain: bool
     w
 }
 
+/// Checks a 1.1 footer's index without reading the blocks it describes:
+/// the blocks tile the file from `start` to the footer in sequence, and each
+/// entry is a plausible header (the same bounds `decode_header` checks).
+/// Then decodes the last block's header, which must equal its entry and
+/// chain to the footer. Returns the blocks (chain known for the last only)
+/// and where each block's counts start in `f.block_counts`.
+fn trust_footer(
+    file: &[u8],
+    start: usize,
+    prev: Hash,
+    f: &Footer,
+) -> Result<(Vec<BlockInfo>, Vec<usize>), String> {
+    let mut at = Vec::with_capacity(f.index.len());
+    let (mut off, mut next_event, mut c) = (start as u64, 0u64, 0usize);
+    for (i, b) in f.index.iter().enumerate() {
+        let n = usize::from(b.n_counts);
+        let table = f
+            .block_counts
+            .get(c..c + n)
+            .ok_or("block-count table too short")?;
+        let sum: u64 = table.iter().map(|e| u64::from(e.1)).sum();
+        let sorted = table.windows(2).all(|w| w[0].0 < w[1].0);
+        let ok = b.offset == off
+            && b.seq as usize == i
+            && b.first_event == next_event
+            && b.event_count > 0
+            && sum == u64::from(b.event_count)
+            && sorted
+            && table
+                .iter()
+                .all(|e| usize::from(e.0) < MAX_CODES && e.1 > 0)
+            && usize::from(b.header_len) >= BLOCK_FIXED_LEN + n * COUNT_ENTRY_LEN
+            && b.uncompressed_len <= MAX_BLOCK_LEN
+            && u64::from(b.event_count) * 32 <= u64::from(b.uncompressed_len)
+            && b.first_ts <= b.last_ts;
+        if !ok {
+            return Err(format!("index entry {i} is inconsistent"));
+        }
+        at.push(c);
+        c += n;
+        next_event = b.end_event();
+        off = b.end();
+    }
+    if off != f.offset {
+        return Err("its block index does not end at the footer".into());
+    }
+    let mut blocks = f.index.clone();
+    let last_chain = match blocks.last_mut() {
+        None => prev,
+        Some(last) => {
+            let h = decode_header(file, last.offset as usize).map_err(|e| e.to_string())?;
+            if !index_matches(std::slice::from_ref(&h), std::slice::from_ref(last)) {
+                return Err("its block index does not match the last block".into());
+            }
+            last.chain = h.chain;
+            h.chain
+        }
+    };
+    if last_chain != f.last_chain {
+        return Err("it does not chain to the last block".into());
+    }
+    Ok((blocks, at))
+}
+
 /// Whether a footer index describes exactly the walked blocks.
 pub(crate) fn index_matches(walked: &[BlockInfo], index: &[BlockInfo]) -> bool {
     walked.len() == index.len()
@@ -198,7 +272,23 @@ impl<B: AsRef<[u8]>> CaptureReader<B> {
         let s = parse_sections(file, hlen)?;
         let start = s.end;
         let prev = s.infos.last().map_or(h0, |i| i.header.chain);
+        let mut footer_counts_at = None;
         let (w, footer) = match footer::decode(file, start) {
+            // A 1.1 footer (with block counts) is trusted once its index is
+            // consistent: the blocks are not walked.
+            Ok(Some(f)) if !f.block_counts.is_empty() || f.index.is_empty() => {
+                match trust_footer(file, start, prev, &f) {
+                    Ok((blocks, at)) => {
+                        footer_counts_at = Some(at);
+                        (Walk { blocks, stop: None }, Some(f))
+                    }
+                    Err(why) => (
+                        recover(file, start, prev, &format!("footer rejected: {why}")),
+                        None,
+                    ),
+                }
+            }
+            // 1.0: the footer is checked against the walked block headers.
             Ok(Some(f)) => {
                 let w = walk(file, start, f.offset as usize, prev, false);
                 let last = w.blocks.last().map_or(prev, |b| b.chain);
@@ -234,8 +324,10 @@ impl<B: AsRef<[u8]>> CaptureReader<B> {
             max_last_ts: Vec::with_capacity(w.blocks.len()),
             blocks: w.blocks,
             footer,
+            footer_counts_at,
             truncation: w.stop,
             totals: Totals::default(),
+            decompressed: AtomicU64::new(0),
             bytes,
         };
         r.compute_totals();
@@ -243,16 +335,18 @@ impl<B: AsRef<[u8]>> CaptureReader<B> {
     }
 
     fn compute_totals(&mut self) {
-        let file = self.bytes.as_ref();
         let mut per_code = vec![0u64; MAX_CODES];
-        let t = &mut self.totals;
-        let mut max = 0u64;
-        for b in &self.blocks {
-            for (code, n) in counts(file.get(b.offset as usize..).unwrap_or(&[]), b) {
+        for i in 0..self.blocks.len() {
+            for (code, n) in self.block_counts(i) {
                 if let Some(c) = per_code.get_mut(usize::from(code)) {
                     *c += u64::from(n);
                 }
             }
+        }
+        let file = self.bytes.as_ref();
+        let t = &mut self.totals;
+        let mut max = 0u64;
+        for b in &self.blocks {
             t.events += u64::from(b.event_count);
             t.drops = t.drops.saturating_add(b.drops);
             t.uncompressed_bytes += u64::from(b.uncompressed_len);
@@ -298,13 +392,31 @@ impl<B: AsRef<[u8]>> CaptureReader<B> {
     pub fn blocks(&self) -> &[BlockInfo] {
         &self.blocks
     }
-    /// Per-code counts of block `i` from its header (empty if no such block).
-    pub fn block_counts(&self, i: usize) -> impl Iterator<Item = (u16, u32)> + '_ {
+    /// Per-code counts of block `i` (empty if no such block): from the
+    /// footer when it has them (1.1), else from the block's header. Never
+    /// decompresses.
+    pub fn block_counts(&self, i: usize) -> Box<dyn Iterator<Item = (u16, u32)> + '_> {
+        let Some(b) = self.blocks.get(i) else {
+            return Box::new(std::iter::empty());
+        };
+        if let (Some(at), Some(f)) = (&self.footer_counts_at, &self.footer) {
+            let start = at.get(i).copied().unwrap_or(0);
+            let n = usize::from(b.n_counts);
+            return Box::new(
+                f.block_counts
+                    .get(start..start + n)
+                    .unwrap_or(&[])
+                    .iter()
+                    .copied(),
+            );
+        }
         let file = self.bytes.as_ref();
-        self.blocks
-            .get(i)
-            .into_iter()
-            .flat_map(move |b| counts(file.get(b.offset as usize..).unwrap_or(&[]), b))
+        Box::new(counts(file.get(b.offset as usize..).unwrap_or(&[]), b))
+    }
+
+    /// How many block payloads this reader has decompressed so far.
+    pub fn blocks_decompressed(&self) -> u64 {
+        self.decompressed.load(Ordering::Relaxed)
     }
     /// Whole-file counters.
     pub fn totals(&self) -> Totals {
@@ -339,6 +451,27 @@ impl<B: AsRef<[u8]>> CaptureReader<B> {
                 index: i,
                 blocks: self.blocks.len(),
             })?;
+        if self.footer_counts_at.is_some() {
+            // Blocks were not walked at open: the header on disk must be the
+            // one the trusted index describes (a swapped or altered block is
+            // refused, never read as another).
+            let same = decode_header(self.bytes.as_ref(), b.offset as usize).is_ok_and(|h| {
+                BlockInfo {
+                    chain: b.chain,
+                    ..h
+                } == *b
+            });
+            if !same {
+                return Err(CaptureError::BadField {
+                    what: "block",
+                    offset: b.offset,
+                    reason: format!(
+                        "header does not match the footer's index entry {i} (block changed, moved or reordered; run verify)"
+                    ),
+                });
+            }
+        }
+        self.decompressed.fetch_add(1, Ordering::Relaxed);
         decompress_exact(
             dec,
             payload,

@@ -197,6 +197,19 @@ impl<B: AsRef<[u8]>> CaptureReader<B> {
                         ),
                     );
                 }
+                if !f.block_counts.is_empty() {
+                    let walked_counts: Vec<(u16, u32)> = walked
+                        .iter()
+                        .flat_map(|b| counts(&file[b.offset as usize..], b))
+                        .collect();
+                    if walked_counts != f.block_counts {
+                        rep.add(
+                            f.offset,
+                            ProblemKind::Invalid,
+                            "footer block counts do not match the block headers".into(),
+                        );
+                    }
+                }
                 let mut per_code = vec![0u64; MAX_CODES];
                 let (mut events, mut drops, mut ubytes) = (0u64, 0u64, 0u64);
                 for b in &walked {

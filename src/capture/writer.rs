@@ -96,6 +96,8 @@ pub struct CaptureWriter<W: Write> {
     drops: u64,
     uncompressed: u64,
     index: Vec<BlockInfo>,
+    /// Every block's count table, in order (for the footer).
+    block_counts: Vec<(u16, u32)>,
     poisoned: bool,
 }
 
@@ -178,6 +180,7 @@ impl<W: Write> CaptureWriter<W> {
             drops: 0,
             uncompressed: 0,
             index: Vec::new(),
+            block_counts: Vec::new(),
             poisoned: false,
         };
         me.write_out(&header, "writing the file header")?;
@@ -330,6 +333,7 @@ impl<W: Write> CaptureWriter<W> {
         r?;
         self.chain = info.chain;
         self.index.push(info);
+        self.block_counts.extend_from_slice(&self.blk_list);
         self.buf.clear();
         (self.blk_events, self.blk_drops) = (0, 0);
         Ok(())
@@ -411,6 +415,7 @@ impl<W: Write> CaptureWriter<W> {
         let (bytes, hash) = footer::encode(
             &FooterParts {
                 index: &self.index,
+                block_counts: &self.block_counts,
                 totals: &stats.counts,
                 events: self.events,
                 drops: self.drops,

@@ -115,6 +115,12 @@ fn print_summary(r: &RecordReport) {
         HumanBytes(r.bytes),
         ratio
     );
+    if r.malformed > 0 {
+        eprintln!(
+            "  {} ring slots held no valid record (counted as dropped)",
+            r.malformed
+        );
+    }
     for (f, h) in r.files.iter().zip(&r.chain_hashes) {
         eprintln!("  {}  chain {}", f.display(), h);
     }
@@ -228,6 +234,7 @@ pub fn run(a: &RecordArgs) -> Result<i32> {
             "{}",
             serde_json::json!({
                 "events": report.events, "drops": report.drops, "unfinished": report.unfinished,
+                "malformed": report.malformed,
                 "bytes": report.bytes, "raw_bytes": report.raw_bytes, "files": files,
                 "stop_reason": report.stop_reason, "command_status": report.command_status,
                 "seconds": report.elapsed.as_secs_f64(),

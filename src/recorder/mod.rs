@@ -13,7 +13,7 @@ pub mod writer;
 use std::path::Path;
 
 use crate::event::meta::{ArgKind, SyscallTable};
-use crate::event::wire::{ParamKind, RecordBuilder, CODE_COMPAT_BASE, F_UNFINISHED};
+use crate::event::wire::{ParamKind, RecordBuilder, CODE_COMPAT_BASE, F_COMPAT, F_UNFINISHED};
 pub use session::{record, NoHooks, RecordHooks, RecordOptions, RecordReport, Status};
 
 /// Errors of a recording session.
@@ -66,12 +66,28 @@ pub fn inflight_records(
     };
     let mut out = Vec::with_capacity(scan.threads.len());
     for t in scan.threads {
-        // /proc/PID/syscall reports native numbers for native tasks; compat
-        // tasks are rare enough that their in-flight calls are not resolved.
-        let desc = table.syscalls.iter().find(|d| !d.compat && d.nr == t.nr);
+        // /proc/PID/syscall reports the number of the task's ABI: ia32
+        // numbers for a 32-bit executable.
+        if t.nr >= CODE_COMPAT_BASE {
+            continue;
+        }
+        let desc = table
+            .syscalls
+            .iter()
+            .find(|d| d.compat == t.compat && d.nr == t.nr);
         let nargs = desc.map_or(6, |d| d.args.len().min(6));
-        let mut b = RecordBuilder::new(t.nr, u16::MAX, now, t.tid, t.pid, 0)
-            .flags(F_UNFINISHED)
+        let (code, flags) = if t.compat {
+            (t.nr + CODE_COMPAT_BASE, F_UNFINISHED | F_COMPAT)
+        } else {
+            (t.nr, F_UNFINISHED)
+        };
+        // The CPU it last ran on; u16::MAX ("unknown") if procfs did not say.
+        let cpu = t
+            .cpu
+            .and_then(|c| u16::try_from(c).ok())
+            .unwrap_or(u16::MAX);
+        let mut b = RecordBuilder::new(code, cpu, now, t.tid, t.pid, 0)
+            .flags(flags)
             .args(&t.args[..nargs]);
         if let Some(d) = desc {
             for (i, a) in d.args.iter().enumerate().take(6) {
@@ -82,9 +98,7 @@ pub fn inflight_records(
                 }
             }
         }
-        if t.nr < CODE_COMPAT_BASE {
-            out.push(b.build());
-        }
+        out.push(b.build());
     }
     out
 }

@@ -90,6 +90,9 @@ pub struct RecordReport {
     pub drops: u64,
     /// Syscalls still in flight at stop, written as unfinished.
     pub unfinished: u64,
+    /// Ring slots that held no valid record (each written as a one-event
+    /// gap marker and counted in `drops`).
+    pub malformed: u64,
     /// Bytes on disk.
     pub bytes: u64,
     /// Uncompressed event bytes.
@@ -124,6 +127,21 @@ pub(crate) fn boottime_ns() -> u64 {
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Starts the command to record, if there is one.
+fn start_command(command: &[String]) -> Result<Option<Child>, RecordError> {
+    let Some((prog, args)) = command.split_first() else {
+        return Ok(None);
+    };
+    let c = Command::new(prog)
+        .args(args)
+        .spawn()
+        .map_err(|e| RecordError::Io {
+            what: format!("starting {prog}"),
+            source: e,
+        })?;
+    Ok(Some(c))
 }
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {
@@ -169,22 +187,6 @@ pub fn record(
     let mut object = MaybeUninit::uninit();
     let mut probes = Probes::load(&probe_cfg, &mut object)?;
 
-    // The writer takes the start snapshot before the first file is created.
-    let shared = Arc::new(WriterShared::default());
-    let (tx, writer) = spawn_writer(
-        WriterConfig {
-            output: opts.output.clone(),
-            rotate_bytes: opts.rotate_mb.map(|m| m * 1_000_000),
-            rotate_every: opts.rotate_secs.map(Duration::from_secs),
-            rotate_files: opts.rotate_files,
-            zstd_level: opts.zstd_level,
-            block_size: opts.block_size,
-            config,
-            table,
-        },
-        Arc::clone(&shared),
-    )?;
-
     let merger = Rc::new(RefCell::new(Merger::default()));
     let mut builder = RingBufferBuilder::new();
     for ring in probes.rings() {
@@ -204,19 +206,27 @@ pub fn record(
         source,
     })?;
 
+    // Attach first, then let the writer thread take the start snapshot: a
+    // process forked meanwhile is in the snapshot or in the stream (or
+    // both), never in neither. The rings are drained while it works.
     probes.attach()?;
     let started = Instant::now();
+    let shared = Arc::new(WriterShared::default());
+    let (tx, writer) = spawn_writer(
+        WriterConfig {
+            output: opts.output.clone(),
+            rotate_bytes: opts.rotate_mb.map(|m| m * 1_000_000),
+            rotate_every: opts.rotate_secs.map(Duration::from_secs),
+            rotate_files: opts.rotate_files,
+            zstd_level: opts.zstd_level,
+            block_size: opts.block_size,
+            config,
+            table,
+        },
+        Arc::clone(&shared),
+    )?;
     let mut child: Option<Child> = None;
-    if let Some((prog, args)) = opts.command.split_first() {
-        let c = Command::new(prog)
-            .args(args)
-            .spawn()
-            .map_err(|e| RecordError::Io {
-                what: format!("starting {prog}"),
-                source: e,
-            })?;
-        child = Some(c);
-    }
+    let mut file_ready = false;
 
     let limit = opts.max_events.unwrap_or(u64::MAX);
     let mut written = 0u64;
@@ -228,13 +238,24 @@ pub fn record(
         if stop.load(Ordering::Relaxed) {
             break;
         }
+        if !file_ready {
+            match writer.first_file_ready() {
+                Some(true) => {
+                    file_ready = true;
+                    // The command starts once its capture file exists.
+                    child = start_command(&opts.command)?;
+                }
+                Some(false) => {}
+                None => return Err(writer.join_error()),
+            }
+        }
         std::thread::sleep(POLL);
         let _ = rb.consume();
         let watermark = boottime_ns().saturating_sub(HOLDBACK_NS);
         let n = merger
             .borrow_mut()
             .release(watermark, limit - written, &mut out);
-        if n > 0 {
+        if !out.is_empty() {
             written += n;
             hooks.on_records(&out);
             let batch = std::mem::replace(&mut out, Vec::with_capacity(1 << 20));
@@ -273,8 +294,9 @@ pub fn record(
     let room = limit - written;
     merger.borrow_mut().release(u64::MAX, room, &mut tail);
     let now = boottime_ns();
+    let malformed = merger.borrow().malformed();
     let mut drops_per_cpu = Vec::new();
-    let mut drops = 0;
+    let mut drops = malformed;
     for (cpu, d) in probes.drops()?.iter().enumerate() {
         drops_per_cpu.push(d.total);
         drops += d.total;
@@ -335,6 +357,7 @@ pub fn record(
         files: files.into_iter().map(|f| f.path).collect(),
         drops,
         unfinished,
+        malformed,
         stop_reason,
         command_status,
         elapsed: started.elapsed(),

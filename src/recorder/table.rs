@@ -78,10 +78,9 @@ fn parse_extra(text: &str) -> Vec<(u16, String)> {
         .collect()
 }
 
-/// Builds the table of the running kernel.
-pub fn live_table() -> Result<SyscallTable, RecordError> {
-    let root = tracefs_root()?;
-    let formats = read_formats(root)?;
+/// Native and compat `(number, name)` lists: the embedded UAPI tables plus
+/// the newer syscalls of `unistd_64_extra.txt`.
+fn numbers() -> (Vec<(u16, String)>, Vec<(u16, String)>) {
     let base = Syscalls::default_x86_64().table();
     let mut native: Vec<(u16, String)> = base
         .syscalls
@@ -106,6 +105,14 @@ pub fn live_table() -> Result<SyscallTable, RecordError> {
             compat.push((*nr, name.clone()));
         }
     }
+    (native, compat)
+}
+
+/// Builds the table of the running kernel.
+pub fn live_table() -> Result<SyscallTable, RecordError> {
+    let root = tracefs_root()?;
+    let formats = read_formats(root)?;
+    let (native, compat) = numbers();
     let mut t = build_table(&native, &compat, &formats);
     t.source = format!(
         "live: tracefs of {} + kernel UAPI numbers; {}",
@@ -124,5 +131,46 @@ mod tests {
         let v = parse_extra(EXTRA);
         assert!(v.contains(&(462, "mseal".to_string())));
         assert!(v.iter().all(|(nr, _)| *nr < 512));
+    }
+
+    /// The live tracefs lists a format for every syscall of this kernel;
+    /// each must get a number, and each must end up in the live table with
+    /// its argument schema. Needs root (tracefs).
+    #[test]
+    fn live_table_numbers_every_tracefs_format() {
+        let Some(root) = TRACEFS
+            .iter()
+            .map(Path::new)
+            .find(|r| r.join("events/syscalls").is_dir())
+        else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs as root and must see tracefs"
+            );
+            eprintln!("skipped: no readable tracefs (not root?)");
+            return;
+        };
+        let listed = std::fs::read_dir(root.join("events/syscalls"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("sys_enter_"))
+            .count();
+        let formats = read_formats(root).unwrap();
+        assert_eq!(formats.len(), listed);
+        assert!(listed > 300, "only {listed} sys_enter formats");
+        let (native, _) = numbers();
+        let missing = crate::event::table::unnumbered_formats(&native, &formats);
+        assert!(missing.is_empty(), "no number for {missing:?}");
+        let t = live_table().unwrap();
+        let with_schema = t
+            .syscalls
+            .iter()
+            .filter(|d| !d.compat && !d.args.is_empty())
+            .count();
+        let zero_arg = formats.iter().filter(|f| f.args.is_empty()).count();
+        assert!(
+            with_schema + zero_arg >= listed,
+            "{with_schema} schemas + {zero_arg} without args < {listed} formats"
+        );
     }
 }

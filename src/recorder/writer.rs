@@ -94,9 +94,21 @@ pub struct FileReport {
 /// The running writer thread.
 pub struct WriterHandle {
     join: JoinHandle<Result<Vec<FileReport>, RecordError>>,
+    opened: mpsc::Receiver<()>,
 }
 
 impl WriterHandle {
+    /// Whether the first file (with its snapshot) is written: `Some(true)`
+    /// once it is, `Some(false)` while it is still being taken, `None` if
+    /// the writer failed before (see [`WriterHandle::join_error`]).
+    pub fn first_file_ready(&self) -> Option<bool> {
+        match self.opened.try_recv() {
+            Ok(()) => Some(true),
+            Err(mpsc::TryRecvError::Empty) => Some(false),
+            Err(mpsc::TryRecvError::Disconnected) => None,
+        }
+    }
+
     /// Waits for the writer and returns the files it wrote.
     pub fn join(self) -> Result<Vec<FileReport>, RecordError> {
         self.join
@@ -205,24 +217,30 @@ impl Rotation {
     }
 }
 
-/// Takes the start snapshot, creates the first file and starts the thread.
+/// Starts the writer thread, which takes the start snapshot and creates the
+/// first file, then writes the batches it is sent. The probes are attached
+/// before, so nothing forked during the snapshot is missed; records that
+/// arrive meanwhile wait in the channel and follow the snapshot.
+/// [`WriterHandle::first_file_ready`] says when the file exists.
 pub fn spawn_writer(
     cfg: WriterConfig,
     shared: Arc<WriterShared>,
 ) -> Result<(mpsc::SyncSender<WriterMsg>, WriterHandle), RecordError> {
-    let (writer, path) = Rotation::open(&cfg, 0)?;
-    let mut rot = Rotation {
-        cfg,
-        index: 0,
-        opened: Instant::now(),
-        writer,
-        path,
-        drops: 0,
-    };
     let (tx, rx) = mpsc::sync_channel::<WriterMsg>(QUEUE);
+    let (opened_tx, opened) = mpsc::sync_channel::<()>(1);
     let join = std::thread::Builder::new()
         .name("saker-writer".into())
         .spawn(move || {
+            let (writer, path) = Rotation::open(&cfg, 0)?;
+            let mut rot = Rotation {
+                cfg,
+                index: 0,
+                opened: Instant::now(),
+                writer,
+                path,
+                drops: 0,
+            };
+            let _ = opened_tx.send(());
             let mut files = Vec::new();
             let mut base_bytes = 0u64;
             let mut base_raw = 0u64;
@@ -290,7 +308,7 @@ pub fn spawn_writer(
             what: "starting the writer thread".into(),
             source: e,
         })?;
-    Ok((tx, WriterHandle { join }))
+    Ok((tx, WriterHandle { join, opened }))
 }
 
 #[cfg(test)]

@@ -3,11 +3,15 @@
 //! [`read_user_string`] to fetch a path argument from the blocked process.
 //!
 //! The syscall number is the one the kernel reports for the thread's ABI;
-//! a 32-bit compat call shows its ia32 number (procfs does not say which).
+//! a 32-bit compat call shows its ia32 number. procfs does not say which, so
+//! a task whose executable is a 32-bit ELF is taken as compat.
+//!
+//! Kernel threads are skipped: their `syscall` file reads `0 0x0 ...` (as if
+//! blocked in `read(0, 0, 0)`) although they never entered a syscall.
 
 use std::path::Path;
 
-use super::proc::numeric_entries;
+use super::proc::{numeric_entries, parse_stat};
 use super::{read_text, ProcfsError};
 
 /// Most warnings kept in an [`InFlightScan`].
@@ -29,6 +33,10 @@ pub struct InFlight {
     pub nr: u16,
     /// Raw argument registers.
     pub args: [u64; 6],
+    /// The CPU the thread last ran on (`stat` field 39), when known.
+    pub cpu: Option<u32>,
+    /// Whether the thread runs a 32-bit executable (`nr` is then an ia32 number).
+    pub compat: bool,
 }
 
 /// What `/proc/PID/task/TID/syscall` says about a thread.
@@ -106,6 +114,17 @@ pub struct InFlightScan {
     pub vanished: usize,
     /// Threads that could not be read (at most 64 kept).
     pub warnings: Vec<ProcfsError>,
+    /// Kernel threads skipped.
+    pub kernel_threads: usize,
+}
+
+/// Whether the file at `exe` is a 32-bit ELF (`EI_CLASS` = `ELFCLASS32`).
+fn is_elf32(exe: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 5];
+    std::fs::File::open(exe)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head[..4] == *b"\x7fELF" && head[4] == 1)
 }
 
 /// Reads the syscall each thread accepted by `filter(pid, tid)` is blocked
@@ -125,6 +144,7 @@ pub fn in_flight<F: Fn(u32, u32) -> bool>(
     };
     for pid in numeric_entries(proc_root)? {
         let task = proc_root.join(pid.to_string()).join("task");
+        let mut compat = None;
         let tids = match numeric_entries(&task) {
             Ok(t) => t,
             Err(e) => {
@@ -133,12 +153,39 @@ pub fn in_flight<F: Fn(u32, u32) -> bool>(
             }
         };
         for tid in tids.into_iter().filter(|&t| filter(pid, t)) {
-            let path = task.join(tid.to_string()).join("syscall");
+            let dir = task.join(tid.to_string());
+            let stat_path = dir.join("stat");
+            let stat = match read_text(&stat_path, 4096)
+                .and_then(|t| parse_stat(&t).map_err(|e| e.in_file(&stat_path)))
+            {
+                Ok(st) => st,
+                Err(e) => {
+                    warn(&mut scan, e);
+                    continue;
+                }
+            };
+            if stat.is_kernel_thread() {
+                scan.kernel_threads += 1;
+                continue;
+            }
+            let path = dir.join("syscall");
             let state =
                 read_text(&path, 512).and_then(|t| parse_syscall(&t).map_err(|e| e.in_file(&path)));
             match state {
                 Ok(SyscallState::InSyscall { nr, args, .. }) => match u16::try_from(nr) {
-                    Ok(nr) => scan.threads.push(InFlight { tid, pid, nr, args }),
+                    Ok(nr) => {
+                        let compat = *compat.get_or_insert_with(|| {
+                            is_elf32(&proc_root.join(pid.to_string()).join("exe"))
+                        });
+                        scan.threads.push(InFlight {
+                            tid,
+                            pid,
+                            nr,
+                            args,
+                            cpu: stat.processor,
+                            compat,
+                        });
+                    }
                     Err(_) => warn(
                         &mut scan,
                         ProcfsError::parse(1, 1, format!("syscall number {nr} too large"))
@@ -250,6 +297,63 @@ mod tests {
         assert_eq!(got.len(), 9_997);
         // Unmapped memory.
         assert_eq!(read_user_string(pid, 8, 4096), None);
+    }
+
+    /// A fake /proc with one kernel thread (which reads as `read(0, 0, 0)`),
+    /// one 64-bit process blocked in `wait4` and one 32-bit one in `read`.
+    #[test]
+    fn scan_skips_kernel_threads() {
+        let root = tempfile::tempdir().unwrap();
+        let task = |pid: u32, stat: &str, syscall: &str, exe: &[u8]| {
+            let d = root.path().join(format!("{pid}/task/{pid}"));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("stat"), stat).unwrap();
+            std::fs::write(d.join("syscall"), syscall).unwrap();
+            std::fs::write(root.path().join(format!("{pid}/exe")), exe).unwrap();
+        };
+        let tail = "0 0 0 0 0 0 0 0 20 0 1 0 5 0 0 \
+                    0 0 0 0 0 0 0 0 0 0 0 0 0 0 3 0 0 0 0 0";
+        task(
+            2,
+            &format!("2 (kthreadd) S 0 0 0 0 -1 2129984 {tail}"),
+            "0 0x0 0x0 0x0 0x0 0x0 0x0 0x0 0x0\n",
+            b"",
+        );
+        task(
+            10,
+            &format!("10 (sh) S 1 10 10 0 -1 4194560 {tail}"),
+            "61 0xffffffffffffffff 0x7ffe3c 0x0 0x0 0x0 0x0 0x7ffe30 0x7f0011\n",
+            b"\x7fELF\x02\x01",
+        );
+        task(
+            11,
+            &format!("11 (old) S 1 11 11 0 -1 4194560 {tail}"),
+            "3 0x0 0xff00 0x10 0x0 0x0 0x0 0xff0 0xf7\n",
+            b"\x7fELF\x01\x01",
+        );
+        let scan = in_flight(root.path(), |_, _| true).unwrap();
+        assert_eq!(scan.kernel_threads, 1);
+        assert!(scan.warnings.is_empty(), "{:?}", scan.warnings);
+        let got: Vec<_> = scan
+            .threads
+            .iter()
+            .map(|t| (t.pid, t.nr, t.cpu, t.compat))
+            .collect();
+        assert_eq!(got, [(10, 61, Some(3), false), (11, 3, Some(3), true)]);
+    }
+
+    /// On the live machine no kernel thread is reported as blocked.
+    #[test]
+    fn live_scan_has_no_kernel_threads() {
+        let scan = in_flight(Path::new("/proc"), |_, _| true).unwrap();
+        for t in &scan.threads {
+            let stat = std::fs::read_to_string(format!("/proc/{}/task/{}/stat", t.pid, t.tid));
+            if let Ok(stat) = stat {
+                assert!(!parse_stat(&stat).unwrap().is_kernel_thread(), "{t:?}");
+            }
+        }
+        // pid 2 (kthreadd) and its children always exist on Linux.
+        assert!(scan.kernel_threads > 0);
     }
 
     proptest::proptest! {

@@ -31,8 +31,22 @@ pub struct Stat {
     pub session: i32,
     /// Field 7: controlling tty device number.
     pub tty_nr: i32,
+    /// Field 9: the task's `PF_*` flags.
+    pub flags: u32,
     /// Field 22: start time in clock ticks after boot.
     pub start_ticks: u64,
+    /// Field 39: the CPU the task last ran on (absent on very old kernels).
+    pub processor: Option<u32>,
+}
+
+/// `PF_KTHREAD` in [`Stat::flags`]: a kernel thread.
+pub const PF_KTHREAD: u32 = 0x0020_0000;
+
+impl Stat {
+    /// Whether the task is a kernel thread.
+    pub fn is_kernel_thread(&self) -> bool {
+        self.flags & PF_KTHREAD != 0
+    }
 }
 
 /// Splits `s` on spaces, returning each token with its byte offset in `s`.
@@ -99,7 +113,9 @@ pub fn parse_stat(text: &str) -> Result<Stat, ProcfsError> {
         pgrp: num(5, get(5)?, rest_at)?,
         session: num(6, get(6)?, rest_at)?,
         tty_nr: num(7, get(7)?, rest_at)?,
+        flags: num(9, get(9)?, rest_at)?,
         start_ticks: num(22, get(22)?, rest_at)?,
+        processor: get(39).ok().and_then(|f| num(39, f, rest_at).ok()),
     })
 }
 
@@ -415,6 +431,8 @@ mod tests {
             (s.pid, s.comm.as_str(), s.ppid, s.tty_nr),
             (2, "kthreadd", 0, 0)
         );
+        assert!(s.is_kernel_thread());
+        assert_eq!(s.processor, Some(1));
         assert!(parse_stat("").is_err());
         assert!(parse_stat("12 (x").is_err());
         let e = parse_stat("12 (x) S 1 2 3").unwrap_err();
