@@ -12,6 +12,10 @@ use saker::event::wire::Record;
 
 use crate::util::{bpf_guard, run, stderr, stdout, tmpdir};
 
+mod external;
+mod golden;
+mod time;
+
 fn sample(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("captures")

@@ -336,3 +336,44 @@ pub fn fd_name(e: &FdEntry, out: &mut String) {
     }
     out.push_str(&e.name);
 }
+
+/// Shell names for [`login_shell`] (as libsinsp's `proc.loginshellid`).
+const SHELLS: &[&str] = &["sh", "bash", "zsh", "ksh", "csh", "tcsh", "dash", "fish"];
+
+/// Most ancestors walked by [`login_shell`] (cycles in hostile state).
+const MAX_ANCESTORS: usize = 256;
+
+/// `proc.loginshellid`: the pid of the oldest shell among `p` and its
+/// ancestors, as sysdig's `spy_users` and `list_login_shells` use it.
+pub fn login_shell(st: &crate::state::State, p: &Process) -> Option<u32> {
+    let name = |q: &Process| -> String {
+        match st.thread(q.pid).filter(|t| !t.comm.is_empty()) {
+            Some(t) => t.comm.to_string(),
+            None => q.exepath.rsplit('/').next().unwrap_or("").to_string(),
+        }
+    };
+    let mut found = SHELLS.contains(&name(p).as_str()).then_some(p.pid);
+    let mut cur = p;
+    for _ in 0..MAX_ANCESTORS {
+        if cur.ppid == 0 || cur.ppid == cur.pid || cur.ppid == p.pid {
+            break;
+        }
+        let Some(next) = st.process(cur.ppid) else {
+            break;
+        };
+        if SHELLS.contains(&name(next).as_str()) {
+            found = Some(next.pid);
+        }
+        cur = next;
+    }
+    found
+}
+
+/// `proc.exeline`-style command line: argv (argv[0] first) joined by spaces.
+pub fn exeline(p: &Process) -> String {
+    p.argv
+        .iter()
+        .map(|a| a.as_ref())
+        .collect::<Vec<&str>>()
+        .join(" ")
+}

@@ -32,6 +32,21 @@ pub const DEFAULT_FIELDS: &[&str] = &[
     "container.id",
 ];
 
+/// Whether extracting `f` needs the reconstructed state: every non-`evt`
+/// field, and the `evt` fields that render arguments through fd/thread
+/// tables (as the read pipeline decides).
+pub fn needs_state(f: &FieldInfo) -> bool {
+    use crate::filter::fields::{Class, Fid};
+    match Fields::def_of(f) {
+        Some(d) if d.class() == Class::Evt => matches!(
+            d.id,
+            Fid::EvtArgs | Fid::EvtInfo | Fid::EvtArg | Fid::EvtCategory
+        ),
+        Some(_) => true,
+        None => false,
+    }
+}
+
 /// The column name of a field: `.`, `[` and `]` become `_` (a trailing one is dropped).
 pub fn column_name(field: &str) -> String {
     let s: String = field
@@ -137,6 +152,11 @@ impl Frame {
             vb: ValueBuf::default(),
             text: String::new(),
         })
+    }
+
+    /// Whether extracting some column needs the reconstructed state.
+    pub fn needs_state(&self) -> bool {
+        self.cols.iter().any(|c| needs_state(&c.info))
     }
 
     /// The field names, in column order.

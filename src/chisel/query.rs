@@ -1,8 +1,14 @@
-//! Events as a table: [`scan`] walks a capture once with the reconstructed
-//! state, applies the compiled filter and the time range, and hands batches
-//! of rows ([`Frame`]) to a sink; [`query`] runs SQL (polars `SQLContext`)
+//! Events as a table: [`scan`] walks a capture once, applies the compiled
+//! filter and the time range, and hands batches of rows ([`Frame`]) to a
+//! sink. Both are pushed down to the capture index: the filter's event-type
+//! set skips every other event before any field is extracted, and when no
+//! column nor the filter reads the state, `from` seeks straight to its block
+//! and the state is not built. With state, the walk replays from event 0
+//! (state checkpoints are in memory only and are built by that same walk)
+//! but extracts nothing before `from`; [`query`] runs SQL (polars `SQLContext`)
 //! over an `events` table built from those batches.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use polars::prelude::*;
@@ -12,15 +18,18 @@ use super::frame::{column_name, suggest, Frame};
 use super::ChiselError;
 use crate::capture::CaptureReader;
 use crate::event::table::Syscalls;
+use crate::event::wire::CODE_DROP;
 use crate::filter::fields::{EventCtx, FieldEnv};
-use crate::filter::{Filter, Scratch};
-use crate::state::{Ops, State};
+use crate::filter::{Ast, Filter, Scratch};
+use crate::state::{Effect, Ops, State};
 
 /// What [`scan`] selects.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Select<'f> {
     /// Only events matching this filter.
     pub filter: Option<&'f Filter>,
+    /// The filter's AST, for the event-type prefilter (`None`: no prefilter).
+    pub ast: Option<&'f Ast>,
     /// Only events with a timestamp (CLOCK_BOOTTIME ns) at or after this.
     pub from: Option<u64>,
     /// Only events with a timestamp at or before this.
@@ -30,10 +39,26 @@ pub struct Select<'f> {
 /// Rows per batch handed to the sink.
 pub const BATCH_ROWS: usize = 64 * 1024;
 
+/// Event codes `ast` can match (`None`: all of them).
+fn code_mask(ast: &Ast, env: &FieldEnv) -> Option<Vec<bool>> {
+    let n = usize::from(CODE_DROP) + 1;
+    let universe: BTreeSet<String> = (0..n as u16)
+        .map(|c| env.code(c).name.to_string())
+        .collect();
+    let set = crate::filter::event_types(ast, &universe)?;
+    Some(
+        (0..n as u16)
+            .map(|c| set.contains(&*env.code(c).name))
+            .collect(),
+    )
+}
+
 /// Walks `reader`, pushing the selected events into `frame` and handing
-/// each full batch to `sink(batch, ts of its first row)`. The state is
-/// rebuilt from the start (events before `from` are applied, not
-/// extracted); the block index stops the walk after `to`. `split(ts)`
+/// each full batch to `sink(batch, ts of its first row)`. When state is
+/// needed it is rebuilt from the start (events before `from` are applied,
+/// not extracted); otherwise the cursor seeks to `from`. Events whose type
+/// the filter cannot match are skipped before extraction; the block index
+/// stops the walk after `to`. `split(ts)`
 /// returning true forces a batch boundary before the event (partitions).
 /// Returns the number of selected events.
 #[allow(clippy::too_many_arguments)]
@@ -51,9 +76,17 @@ pub fn scan<B: AsRef<[u8]>>(
     })?;
     let env = FieldEnv::new(&table, meta, reader.totals().first_ts.unwrap_or(0));
     let mut state = State::new(Arc::new(Ops::compile(&meta.syscalls)), &meta.snapshot);
+    let stateful = frame.needs_state()
+        || sel
+            .filter
+            .is_some_and(|f| f.fields().into_iter().any(super::frame::needs_state));
+    let mask = sel.ast.and_then(|a| code_mask(a, &env));
     let mut scratch = Scratch::default();
     let mut text = String::new();
     let mut cur = reader.cursor();
+    if let (Some(t), false) = (sel.from, stateful) {
+        cur.seek_time(t)?;
+    }
     let mut n = 0u64;
     let mut batch_ts = 0u64;
     let mut block = usize::MAX;
@@ -69,10 +102,19 @@ pub fn scan<B: AsRef<[u8]>>(
                 }
             }
         }
-        let effect = state.apply(&rec);
+        let effect = if stateful {
+            state.apply(&rec)
+        } else {
+            Effect::default()
+        };
         let ts = rec.ts();
         if sel.from.is_some_and(|f| ts < f) || sel.to.is_some_and(|t| ts > t) {
             continue;
+        }
+        if let Some(m) = &mask {
+            if !m.get(usize::from(rec.code())).copied().unwrap_or(false) {
+                continue;
+            }
         }
         let mut ctx = EventCtx::new(rec, num, &state, &table, meta, &effect, &env, &mut text);
         if let Some(f) = sel.filter {

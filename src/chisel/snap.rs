@@ -23,8 +23,10 @@ fn user(st: &State, p: &Process) -> String {
         .map_or_else(|| p.creds.uid.to_string(), |u| u.name.clone())
 }
 
+/// Live processes by pid: a group that exited in the capture's last
+/// events stays in the state until the next event, but is gone.
 fn sorted(st: &State) -> Vec<&Process> {
-    let mut v: Vec<&Process> = st.processes().collect();
+    let mut v: Vec<&Process> = st.processes().filter(|p| p.exit_status.is_none()).collect();
     v.sort_by_key(|p| p.pid);
     v
 }
@@ -73,7 +75,9 @@ impl Chisel for Snap {
                 let mut threads: Vec<_> = st.threads().collect();
                 threads.sort_by_key(|t| (t.pid, t.tid));
                 for t in threads {
-                    let Some(p) = st.process(t.pid) else { continue };
+                    let Some(p) = st.process(t.pid).filter(|p| p.exit_status.is_none()) else {
+                        continue;
+                    };
                     let cmd = cmdline(p);
                     let cmd = if cmd.is_empty() {
                         t.comm.to_string()
@@ -250,25 +254,21 @@ impl Chisel for Snap {
     }
 }
 
-const SHELLS: &[&str] = &[
-    "bash", "sh", "zsh", "dash", "fish", "ksh", "tcsh", "csh", "ash", "busybox",
-];
-
-/// Session ids of shells seen (optionally only sessions that ran a command).
+/// Login shells (`proc.loginshellid`) of the processes that exec'd, optionally
+/// only those under which a process with the given name ran.
 struct LoginShells {
     command: Option<String>,
     shells: BTreeSet<u32>,
-    with_cmd: BTreeSet<u32>,
 }
 
 impl LoginShells {
     fn see(&mut self, st: &State, p: &Process) {
+        let Some(sh) = super::event::login_shell(st, p) else {
+            return;
+        };
         let comm = st.thread(p.pid).map_or("", |t| &t.comm);
-        if p.tty != 0 && SHELLS.contains(&comm) && p.sid != 0 {
-            self.shells.insert(p.sid);
-        }
-        if self.command.as_deref().is_some_and(|c| c == comm) {
-            self.with_cmd.insert(p.sid);
+        if self.command.as_deref().is_none_or(|c| c == comm) {
+            self.shells.insert(sh);
         }
     }
 }
@@ -283,18 +283,10 @@ impl Chisel for LoginShells {
         Ok(())
     }
 
-    fn finish(&mut self, end: &End<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
-        let st = end.state;
-        let procs: Vec<&Process> = st.processes().collect();
-        for p in procs {
-            self.see(st, p);
-        }
-        let sids: Vec<u32> = match &self.command {
-            Some(_) => self.shells.intersection(&self.with_cmd).copied().collect(),
-            None => self.shells.iter().copied().collect(),
-        };
+    fn finish(&mut self, _end: &End<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
+        let sids: Vec<u32> = self.shells.iter().copied().collect();
         if out.json {
-            writeln!(out.w, "{}", json!({"sids": sids}))?;
+            writeln!(out.w, "{}", json!({"shells": sids}))?;
             return Ok(());
         }
         match &self.command {
@@ -325,7 +317,7 @@ pub(crate) static DEFS: &[ChiselDef] = &[
         desc: "Lists the containers (by cgroup container id) with processes alive at the end of the capture.", args: FILTER_NOTE,
         make: |_, _| Ok(Box::new(Snap(Kind::Containers))) },
     ChiselDef { name: "list_login_shells", category: "Security", short: "List the login shell IDs",
-        desc: "Lists the session ids of interactive shells (a shell with a controlling tty); with a command, only sessions that ran it.",
+        desc: "Lists the login shell ids (proc.loginshellid: the oldest shell among a process and its ancestors) of the processes that exec'd in the capture; with a command, only shells under which it ran.",
         args: &[ArgDef { name: "command", ty: "string", desc: "Only sessions that ran a process with this name", optional: true }],
-        make: |d, i| Ok(Box::new(LoginShells { command: d.arg(i, 0)?.map(str::to_string), shells: BTreeSet::new(), with_cmd: BTreeSet::new() })) },
+        make: |d, i| Ok(Box::new(LoginShells { command: d.arg(i, 0)?.map(str::to_string), shells: BTreeSet::new() })) },
 ];

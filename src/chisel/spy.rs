@@ -263,25 +263,23 @@ impl Chisel for ExecTime {
     }
 }
 
-/// Commands run by interactive users (processes with a tty) and their cds.
+/// Commands run from a login shell (processes with a shell among their
+/// ancestors, as sysdig's `proc.loginshellid`) and their cds: one line per
+/// successful exec or chdir, `TIME SHELL_PID USER) COMMAND`.
 struct SpyUsers;
 
 impl Chisel for SpyUsers {
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
         let Some(p) = ev.process() else { return Ok(()) };
-        if p.tty == 0 {
+        let Some(shell) = super::event::login_shell(ev.state, p) else {
             return Ok(());
-        }
+        };
         let user = ev
             .state
             .user(p.creds.uid)
             .map_or_else(|| p.creds.uid.to_string(), |u| u.name.clone());
         let line = if ev.rec.code() == CODE_EXEC {
-            p.args()
-                .iter()
-                .map(|a| a.as_ref())
-                .collect::<Vec<&str>>()
-                .join(" ")
+            super::event::exeline(p)
         } else if ev.name() == "chdir" && ev.rec.ret() == 0 {
             let mut s = "cd ".to_string();
             s.push_str(&String::from_utf8_lossy(ev.path().unwrap_or(b"")));
@@ -294,14 +292,14 @@ impl Chisel for SpyUsers {
             return Ok(writeln!(
                 out.w,
                 "{}",
-                json!({"evt.time": time, "user.name": user, "proc.pid": p.pid, "cmd": line})
+                json!({"evt.time": time, "user.name": user, "proc.pid": p.pid, "proc.loginshellid": shell, "cmd": line})
             )?);
         }
         let mut esc = String::new();
         escape_bytes(line.as_bytes(), &mut esc);
         let mut u = String::new();
         escape_bytes(user.as_bytes(), &mut u);
-        writeln!(out.w, "{time} {} {u}) {esc}", p.pid)?;
+        writeln!(out.w, "{time} {shell} {u}) {esc}")?;
         Ok(())
     }
 

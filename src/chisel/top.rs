@@ -413,10 +413,32 @@ impl Chisel for FdCount {
 
 const TOP_FD: usize = 50;
 
-/// Bytes in/out per second of event time (`iobytes`, `iobytes_file`).
+/// Which FDs an `iobytes*` chisel counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IoFds {
+    /// Any FD (`iobytes`).
+    All,
+    /// Files (`iobytes_file`).
+    File,
+    /// IPv4/IPv6 sockets (`iobytes_net`).
+    Net,
+}
+
+/// Bytes in/out per wall-clock second (UTC, from the event time) of the
+/// capture: `iobytes`, `iobytes_file`, `iobytes_net`. Seconds without I/O
+/// are not printed (sysdig prints them as zeros).
 struct IoBytes {
-    files_only: bool,
+    fds: IoFds,
     agg: GroupAgg,
+}
+
+impl IoBytes {
+    fn make(fds: IoFds) -> Box<dyn Chisel> {
+        Box::new(IoBytes {
+            fds,
+            agg: GroupAgg::new(&[("sec", KeyType::U64)], &["in", "out"]),
+        })
+    }
 }
 
 impl Chisel for IoBytes {
@@ -424,20 +446,25 @@ impl Chisel for IoBytes {
         let Some((dir, n)) = ev.io() else {
             return Ok(());
         };
-        if self.files_only && ev.fd().is_none_or(|f| fd_type(f) != "file") {
+        let keep = match self.fds {
+            IoFds::All => true,
+            IoFds::File => ev.fd().is_some_and(|f| fd_type(f) == "file"),
+            IoFds::Net => ev.fd().is_some_and(is_ip),
+        };
+        if !keep {
             return Ok(());
         }
-        let sec = ev.rec.ts() / 1_000_000_000;
+        let sec = ev.env.epoch(ev.rec.ts()).max(0) as u64 / 1_000_000_000;
         let (i, o) = if dir == IoDir::In { (n, 0) } else { (0, n) };
         self.agg.push(&[Key::U64(sec)], &[i, o])
     }
 
-    fn finish(&mut self, end: &End<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
+    fn finish(&mut self, _end: &End<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
         let df = self.agg.finish("sec", usize::MAX)?;
         for r in (0..df.height()).rev() {
             let sec = cell_u64(&df, "sec", r);
             let (i, o) = (cell_u64(&df, "in", r), cell_u64(&df, "out", r));
-            let t = end.env.epoch(sec.saturating_mul(1_000_000_000));
+            let t = sec.saturating_mul(1_000_000_000) as i64;
             if out.json {
                 writeln!(
                     out.w,
@@ -557,7 +584,7 @@ pub(crate) static DEFS: &[ChiselDef] = &[
         short: "Sum of I/O bytes on any type of FD",
         desc: "Counts the bytes read from and written to any FD, per second of capture time.",
         args: &[],
-        make: |_, _| Ok(Box::new(IoBytes { files_only: false, agg: GroupAgg::new(&[("sec", KeyType::U64)], &["in", "out"]) })),
+        make: |_, _| Ok(IoBytes::make(IoFds::All)),
     },
     ChiselDef {
         name: "iobytes_file",
@@ -565,14 +592,14 @@ pub(crate) static DEFS: &[ChiselDef] = &[
         short: "Sum of file I/O bytes",
         desc: "Counts the bytes read from and written to files, per second of capture time.",
         args: &[],
-        make: |_, _| Ok(Box::new(IoBytes { files_only: true, agg: GroupAgg::new(&[("sec", KeyType::U64)], &["in", "out"]) })),
+        make: |_, _| Ok(IoBytes::make(IoFds::File)),
     },
     ChiselDef {
         name: "iobytes_net",
         category: "Net",
         short: "Sum of network I/O bytes",
-        desc: "Counts the bytes sent and received on IPv4/IPv6 sockets (one total line, as sysdig's).",
+        desc: "Counts the bytes read from and written to IPv4/IPv6 sockets, per second of capture time.",
         args: &[],
-        make: |d, i| Table::new(d, i, vec![k(KeyField::FdType, "Type")], (Value::Bytes, "Bytes"), Cond::NetIo, 10),
+        make: |_, _| Ok(IoBytes::make(IoFds::Net)),
     },
 ];

@@ -10,18 +10,24 @@ use polars::prelude::{DataFrame, PolarsError};
 use polars_io::prelude::{CsvWriter, JsonFormat, JsonWriter, SerWriter};
 
 use super::args::{ChiselsArgs, ExportArgs, QueryArgs, ReadArgs};
-use saker::capture::{self, CaptureReader};
+use saker::capture::CaptureReader;
 use saker::chisel::{self, export, frame, query, ChiselError, Init, Out, RunOpts};
-use saker::filter::{self, fields::Fields, Filter};
+use saker::filter::{self, fields::Fields, Ast, Filter};
+use saker::source::CaptureBytes;
 
-fn compile_filter(words: &[String]) -> Result<Option<Filter>> {
+/// The filter of `words` and its AST (for the event-type prefilter).
+fn compile_filter(words: &[String]) -> Result<Option<(Ast, Filter)>> {
     if words.is_empty() {
         return Ok(None);
     }
     let text = words.join(" ");
-    match filter::compile_str(&text, &Fields) {
-        Ok(f) => Ok(Some(f)),
+    let ast = match filter::parser::parse(&text) {
+        Ok(a) => a,
         Err(e) => bail!("filter: {e}"),
+    };
+    match filter::compile(&ast, &Fields) {
+        Ok(f) => Ok(Some((ast, f))),
+        Err(e) => bail!("filter: {}", e.locate(&text)),
     }
 }
 
@@ -74,8 +80,11 @@ fn progress_bar(blocks: usize) -> ProgressBar {
     pb
 }
 
-fn open(path: &std::path::Path) -> Result<CaptureReader<memmap2::Mmap>> {
-    capture::open(path).with_context(|| format!("opening {}", path.display()))
+/// Opens our format or a sysdig/Falco `.scap` file (told by magic bytes).
+fn open(path: &std::path::Path) -> Result<CaptureReader<CaptureBytes>> {
+    Ok(saker::source::open(path)
+        .with_context(|| format!("opening {}", path.display()))?
+        .reader)
 }
 
 /// `saker read -r FILE [FILTER] -c CHISEL [ARGS...]`.
@@ -97,7 +106,7 @@ pub fn run_read(a: &ReadArgs) -> Result<i32> {
     let mut text = String::new();
     let mut keep = |ev: &chisel::Event<'_>| match &filt {
         None => true,
-        Some(f) => {
+        Some((_, f)) => {
             let mut ctx = saker::filter::fields::EventCtx::new(
                 ev.rec, ev.num, ev.state, &table, meta, ev.effect, &fenv, &mut text,
             );
@@ -199,7 +208,8 @@ pub fn run_query(a: &QueryArgs) -> Result<i32> {
     let r = open(&a.file)?;
     let filt = compile_filter(a.filter.as_slice())?;
     let sel = query::Select {
-        filter: filt.as_ref(),
+        filter: filt.as_ref().map(|(_, f)| f),
+        ast: filt.as_ref().map(|(a, _)| a),
         from: a.from.as_deref().map(|s| parse_time(s, &r)).transpose()?,
         to: a.to.as_deref().map(|s| parse_time(s, &r)).transpose()?,
     };
@@ -322,7 +332,8 @@ pub fn run_export(a: &ExportArgs) -> Result<i32> {
         ),
     };
     let sel = query::Select {
-        filter: filt.as_ref(),
+        filter: filt.as_ref().map(|(_, f)| f),
+        ast: filt.as_ref().map(|(a, _)| a),
         from: a.from.as_deref().map(|s| parse_time(s, &r)).transpose()?,
         to: a.to.as_deref().map(|s| parse_time(s, &r)).transpose()?,
     };

@@ -1,160 +1,123 @@
-//! Chisel and export benchmark: topprocs_cpu-style / topfiles_bytes /
-//! topscalls over a large capture (events/s), side by side with
-//! `sysdig -r F -c CHISEL` when a sysdig .scap is given, and export
-//! throughput with peak RSS (VmHWM).
+//! Chisel and export benchmark (issue 6).
 //!
-//! `cargo bench --bench chisels` (env: CHISEL_CAPTURE=a saker capture to use
-//! instead of recording one; CHISEL_SCAP=a .scap for the sysdig column;
-//! CHISEL_ITERS=loop iterations of the recorded workload).
+//! 1. `saker read -r F -c CHISEL` against `sysdig -r F -c CHISEL` on the
+//!    SAME `.scap` file (saker imports it directly), interleaved rounds,
+//!    median ratio, for topprocs_cpu, topfiles_bytes and topscalls (target
+//!    ≥ 10×). The external captures are small (sysdig's startup would
+//!    dominate), so F is sf_mpm-event_full_capture.scap with its event
+//!    blocks repeated K times (~1M raw events at K=28).
+//! 2. `saker export --format parquet` throughput (rows/s) and peak memory
+//!    (VmHWM, RssAnon) of the child at two capture sizes, N and 10N, from
+//!    saker captures made with `saker convert`: memory must stay flat.
+//!
+//! `cargo build --release && cargo bench --bench chisels`
+//! (env: BENCH_ROUNDS=rounds, CHISEL_K=copies for part 1, EXPORT_K=copies
+//! for size N of part 2, default 3; 10N uses 10×EXPORT_K).
+
+#[path = "common/run.rs"]
+mod run;
+#[path = "common/scap_big.rs"]
+mod scap_big;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
 
-use saker::capture;
-use saker::chisel::{self, Init, Out, RunOpts};
+use run::{have_sysdig, saker_bin, side_by_side, time_cmd};
 
-fn vm_hwm_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+fn env_usize(k: &str, d: usize) -> usize {
+    std::env::var(k)
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
+        .max(1)
 }
 
-fn saker_bin() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/saker");
-    let alt = std::env::var_os("CARGO_TARGET_DIR").map(|d| PathBuf::from(d).join("release/saker"));
-    alt.filter(|p| p.exists()).unwrap_or(p)
-}
-
-/// Records the loop workload (root only) into `dir`.
-fn record(dir: &Path) -> Option<PathBuf> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 || !saker_bin().exists() {
-        return None;
-    }
-    let lp = dir.join("saker-loop");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workload/loop.c");
-    let st = Command::new("cc")
-        .args(["-O2", "-o"])
-        .arg(&lp)
-        .arg(&src)
-        .status()
-        .ok()?;
-    if !st.success() {
-        return None;
-    }
-    let cap = dir.join("big.scap");
-    let iters = std::env::var("CHISEL_ITERS").unwrap_or_else(|_| "200000".into());
-    let o = Command::new(saker_bin())
-        .args(["record", "-q", "--only-cmd", "-w"])
-        .arg(&cap)
-        .arg("--")
-        .arg(&lp)
-        .arg(&iters)
-        .output()
-        .ok()?;
-    o.status.success().then_some(cap)
+fn source() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/captures/external/sf_mpm-event_full_capture.scap")
 }
 
 fn main() {
+    let bin = saker_bin();
+    assert!(bin.exists(), "build first: cargo build --release");
     let tmp = tempfile::tempdir().expect("tempdir");
-    let cap = std::env::var_os("CHISEL_CAPTURE")
-        .map(PathBuf::from)
-        .or_else(|| record(tmp.path()))
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/system-1s.scap"));
-    let r = capture::open(&cap).expect("open capture");
-    let events = r.totals().events;
+    let k = env_usize("CHISEL_K", 28);
+    let big = tmp.path().join("big.scap");
+    let events = scap_big::enlarge(&source(), &big, k).expect("enlarge");
+    let p = big.to_str().expect("utf-8 path");
     println!(
-        "capture {} ({} events, {} blocks)",
-        cap.display(),
-        events,
-        r.blocks().len()
+        "capture: {} event blocks repeated {k}x = {events} raw events, {} bytes; {} rounds, medians",
+        source().display(),
+        std::fs::metadata(&big).map(|m| m.len()).unwrap_or(0),
+        run::rounds()
     );
-    let (_, env) = chisel::env_of(&r).expect("env");
-    for name in [
-        "topscalls",
-        "topfiles_bytes",
-        "topprocs_file",
-        "topprocs_cpu",
-    ] {
-        let def = chisel::find(name).unwrap();
-        let init = Init {
-            args: &[],
-            has_latency: env.has_latency,
-        };
-        let Ok(mut c) = def.create(&init) else {
-            println!("{name:<16} skipped (needs latency)");
-            continue;
-        };
-        let mut sink = std::io::sink();
-        let mut out = Out {
-            w: &mut sink,
-            json: false,
-        };
-        let t = Instant::now();
-        chisel::run(
-            &r,
-            &env,
-            c.as_mut(),
-            RunOpts::default(),
-            &mut |_| true,
-            &mut out,
-            &mut |_| {},
-        )
-        .unwrap();
-        let s = t.elapsed().as_secs_f64();
-        println!(
-            "{name:<16} {:>8.3} s  {:>12.0} events/s",
-            s,
-            events as f64 / s
-        );
-        if let Some(scap) = std::env::var_os("CHISEL_SCAP") {
-            let t = Instant::now();
-            let o = Command::new("sysdig")
-                .arg("-r")
-                .arg(&scap)
-                .args(["-c", name])
-                .output();
-            if o.is_ok_and(|o| o.status.success()) {
-                println!(
-                    "{:<16} {:>8.3} s  (sysdig -r {} -c {name})",
-                    "",
-                    t.elapsed().as_secs_f64(),
-                    Path::new(&scap).display()
-                );
-            }
+    let sysdig = have_sysdig();
+    println!(
+        "{:<16} {:>9} {:>9} {:>14} {:>14} {:>7} {:>9}",
+        "chisel", "saker s", "sysdig s", "saker ev/s", "sysdig ev/s", "ratio", "cpu ratio"
+    );
+    for name in ["topprocs_cpu", "topfiles_bytes", "topscalls"] {
+        let ours = ["read", "-r", p, "-c", name];
+        if sysdig {
+            let v = side_by_side(&ours, &["-r", p, "-c", name]);
+            println!(
+                "{name:<16} {:>9.3} {:>9.3} {:>14.0} {:>14.0} {:>6.1}x {:>8.1}x",
+                v.saker,
+                v.sysdig,
+                events as f64 / v.saker,
+                events as f64 / v.sysdig,
+                v.ratio,
+                v.cpu_ratio
+            );
+        } else {
+            let mut v: Vec<f64> = (0..run::rounds())
+                .map(|_| time_cmd(&bin, &ours).secs)
+                .collect();
+            let s = run::median(&mut v);
+            println!("{name:<16} {s:>9.3} {:>9} {:>14.0}", "-", events as f64 / s);
         }
     }
-    let out = tmp.path().join("ev.parquet");
-    let fields: Vec<String> = chisel::frame::DEFAULT_FIELDS
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let before = vm_hwm_kb();
-    let t = Instant::now();
-    let w = chisel::export::export(
-        &r,
-        Default::default(),
-        &fields,
-        chisel::export::Format::Parquet,
-        &out,
-        false,
-        &mut |_| {},
-    )
-    .expect("export");
-    let s = t.elapsed().as_secs_f64();
-    let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    println!();
+    let ek = env_usize("EXPORT_K", 3);
     println!(
-        "export parquet   {:>8.3} s  {:>12.0} rows/s  {} bytes  VmHWM {} kB (before {} kB)",
-        s,
-        w.rows as f64 / s,
-        size,
-        vm_hwm_kb(),
-        before
+        "{:<10} {:>10} {:>12} {:>9} {:>12} {:>11} {:>11}",
+        "export", "raw ev", "capture B", "s", "rows/s", "VmHWM kB", "RssAnon kB"
     );
+    for (label, kk) in [("N", ek), ("10N", ek * 10)] {
+        let scap = tmp.path().join(format!("exp-{kk}.scap"));
+        let ev = scap_big::enlarge(&source(), &scap, kk).expect("enlarge");
+        let cap = tmp.path().join(format!("exp-{kk}.sakr"));
+        let o = std::process::Command::new(&bin)
+            .arg("convert")
+            .arg(&scap)
+            .arg("-w")
+            .arg(&cap)
+            .arg("-q")
+            .output()
+            .expect("convert");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::remove_file(&scap).ok();
+        let out = tmp.path().join("ev.parquet");
+        let c = cap.to_str().expect("utf-8 path");
+        let o = out.to_str().expect("utf-8 path");
+        let r = time_cmd(&bin, &["export", "-r", c, "--format", "parquet", "-o", o]);
+        let rows = parquet_rows(&out);
+        println!(
+            "{label:<10} {ev:>10} {:>12} {:>9.3} {:>12.0} {:>11} {:>11}",
+            std::fs::metadata(&cap).map(|m| m.len()).unwrap_or(0),
+            r.secs,
+            rows as f64 / r.secs,
+            r.hwm_kb,
+            r.anon_kb
+        );
+    }
+}
+
+/// Rows of the exported Parquet file (read back, so a broken export fails).
+fn parquet_rows(p: &Path) -> u64 {
+    use polars_io::prelude::*;
+    let f = std::fs::File::open(p).expect("open parquet");
+    ParquetReader::new(f)
+        .finish()
+        .expect("read parquet")
+        .height() as u64
 }

@@ -1,0 +1,143 @@
+//! `.scap` import speed (issue 4): `saker read -r F FILTER` against
+//! `sysdig -r F FILTER` on the same file with the same filter, output to
+//! /dev/null, interleaved rounds, median ratio (target ≥ 10×); on the
+//! largest external captures and on one enlarged to ~1M events by
+//! repeating its event blocks. Then `saker convert` sizes against the
+//! original and against gzip -9 of the raw scap.
+//!
+//! `cargo build --release && cargo bench --bench scap`
+//! (env: BENCH_ROUNDS=rounds, SCAP_K=copies of the event blocks).
+
+#[path = "common/run.rs"]
+mod run;
+#[path = "common/scap_big.rs"]
+mod scap_big;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use run::{have_sysdig, saker_bin, side_by_side};
+
+fn external(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/captures/external")
+        .join(name)
+}
+
+/// Events in `f` as imported (records after enter/exit pairing).
+fn raw_events(f: &Path) -> u64 {
+    let b = std::fs::read(f).expect("read");
+    saker::scap::import(&b)
+        .map(|i| i.stats.raw_events)
+        .unwrap_or(0)
+}
+
+const FILTERS: &[&str] = &[
+    "evt.type=open or evt.type=openat",
+    "proc.name=httpd and fd.type=file",
+];
+
+fn main() {
+    let bin = saker_bin();
+    assert!(bin.exists(), "build first: cargo build --release");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let k: usize = std::env::var("SCAP_K")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(28);
+    let big = tmp.path().join("big.scap");
+    let src = external("sf_mpm-event_full_capture.scap");
+    scap_big::enlarge(&src, &big, k).expect("enlarge");
+    let mut files = vec![
+        external("sf_mpm-event_full_capture.scap"),
+        external("sf_nginx_nginx.scap"),
+        external("sf_objectstore_download.scap"),
+    ];
+    files.push(big.clone());
+    let sysdig = have_sysdig();
+    if !sysdig {
+        println!("sysdig not installed: saker column only");
+    }
+    println!("rounds: {} (median of each)", run::rounds());
+    println!(
+        "{:<40} {:>9} {:<36} {:>9} {:>9} {:>12} {:>7} {:>9}",
+        "file", "raw ev", "filter", "saker s", "sysdig s", "saker ev/s", "ratio", "cpu ratio"
+    );
+    for f in &files {
+        let name = f.file_name().unwrap_or_default().to_string_lossy();
+        let name = if *f == big {
+            format!("{name} ({k}x mpm-event)")
+        } else {
+            name.into_owned()
+        };
+        let ev = raw_events(f);
+        let p = f.to_str().expect("utf-8 path");
+        for filt in FILTERS {
+            let v = if sysdig {
+                side_by_side(&["read", "-r", p, filt], &["-r", p, filt])
+            } else {
+                let mut v: Vec<f64> = (0..run::rounds())
+                    .map(|_| run::time_cmd(&bin, &["read", "-r", p, filt]).secs)
+                    .collect();
+                run::Versus {
+                    saker: run::median(&mut v),
+                    sysdig: f64::NAN,
+                    ratio: f64::NAN,
+                    cpu_ratio: f64::NAN,
+                }
+            };
+            println!(
+                "{name:<40} {ev:>9} {filt:<36} {:>9.3} {:>9.3} {:>12.0} {:>6.1}x {:>8.1}x",
+                v.saker,
+                v.sysdig,
+                ev as f64 / v.saker,
+                v.ratio,
+                v.cpu_ratio
+            );
+        }
+    }
+    println!();
+    println!(
+        "{:<40} {:>11} {:>11} {:>11} {:>9} {:>9}",
+        "convert", "scap bytes", "gzip -9", "saker", "/scap", "/gzip"
+    );
+    for f in &files {
+        let out = tmp.path().join("conv.sakr");
+        let o = std::process::Command::new(&bin)
+            .arg("convert")
+            .arg(f)
+            .arg("-w")
+            .arg(&out)
+            .output()
+            .expect("convert");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let raw = std::fs::read(f).expect("read");
+        let raw = match saker::scap::detect(&raw) {
+            saker::scap::FileKind::Gzip => {
+                let mut v = Vec::new();
+                std::io::Read::read_to_end(
+                    &mut flate2::read::MultiGzDecoder::new(&raw[..]),
+                    &mut v,
+                )
+                .expect("gunzip");
+                v
+            }
+            _ => raw,
+        };
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&raw).expect("gzip");
+        let gz = gz.finish().expect("gzip").len() as f64;
+        let ours = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0) as f64;
+        println!(
+            "{:<40} {:>11} {:>11} {:>11} {:>8.3}x {:>8.3}x",
+            f.file_name().unwrap_or_default().to_string_lossy(),
+            raw.len(),
+            gz,
+            ours,
+            ours / raw.len() as f64,
+            ours / gz
+        );
+        let msg = String::from_utf8_lossy(&o.stderr);
+        println!("  {}", msg.trim().lines().last().unwrap_or(""));
+    }
+}
