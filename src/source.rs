@@ -84,6 +84,36 @@ pub struct Opened {
     pub origin: Origin,
 }
 
+/// Why a capture stops early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incomplete {
+    /// Offset of the first byte not read: into our file, or into the
+    /// decompressed `.scap` stream (the compressed file for gzip errors).
+    pub offset: Option<u64>,
+    /// What was found there.
+    pub reason: String,
+}
+
+impl Opened {
+    /// `None` when the whole capture was read. An imported `.scap` file
+    /// that ends early (truncated, corrupt, an unexpected block) is
+    /// incomplete although its converted copy is a complete saker file.
+    pub fn incomplete(&self) -> Option<Incomplete> {
+        if let Origin::Scap { stats, .. } = &self.origin {
+            if let Some(e) = &stats.truncation {
+                return Some(Incomplete {
+                    offset: e.offset(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+        self.reader.truncation().map(|t| Incomplete {
+            offset: Some(t.offset),
+            reason: t.reason.clone(),
+        })
+    }
+}
+
 /// Opens `path`, whatever its kind.
 pub fn open(path: &Path) -> Result<Opened, SourceError> {
     let p = path.display().to_string();

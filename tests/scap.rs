@@ -110,3 +110,77 @@ fn convert_writes_a_verified_smaller_capture() {
     ]);
     assert_eq!(bad.status.code(), Some(2), "ours is not a .scap");
 }
+
+fn external_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/captures/external")
+        .join(name)
+}
+
+/// Container name, image and privileged flag come from the capture's
+/// container metadata; the goldens are the distinct lines of
+/// `sysdig -r F -p '%thread.tid|%container.id|...' 'container.id!=host'`.
+#[test]
+fn container_fields_match_sysdig() {
+    let fmt = "%thread.tid|%container.id|%container.name|%container.image|%container.image.repository|%container.image.tag|%container.privileged";
+    for name in [
+        "psp_privileged",
+        "psp_run_as_user_0_container",
+        "psp_run_as_user_65534_container",
+        "psp_write_tmp_test",
+    ] {
+        let f = external_file(&format!("{name}.scap"));
+        let o = run(&[
+            "read",
+            "-r",
+            f.to_str().unwrap(),
+            "-p",
+            fmt,
+            "container.id!=host",
+        ]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let mut ours: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+        ours.sort();
+        ours.dedup();
+        let golden = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("tests/golden/scap/containers/{name}.txt")),
+        )
+        .unwrap();
+        let theirs: Vec<String> = golden.lines().map(str::to_string).collect();
+        assert_eq!(ours, theirs, "{name}");
+    }
+}
+
+/// A cut `.scap` file opens with what came before the cut, and `info`
+/// says it is incomplete and where.
+#[test]
+fn truncated_scap_is_reported_incomplete() {
+    let src = std::fs::read(external_file("sample.scap")).unwrap();
+    let dir = tmpdir();
+    let cut = dir.path().join("cut.scap");
+    std::fs::write(&cut, &src[..src.len() * 2 / 3]).unwrap();
+    let o = run(&["info", "--json", cut.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["complete"], false);
+    let at = v["truncated_at"].as_u64().expect("an offset");
+    assert!(at > 0 && at <= src.len() as u64 * 2 / 3, "{at}");
+    assert!(v["events"].as_u64().unwrap() > 0);
+    let whole = run(&[
+        "info",
+        "--json",
+        external_file("sample.scap").to_str().unwrap(),
+    ]);
+    let w: serde_json::Value = serde_json::from_str(&stdout(&whole)).unwrap();
+    assert_eq!(
+        (w["complete"].clone(), w["truncated_at"].clone()),
+        (true.into(), serde_json::Value::Null)
+    );
+    let text = run(&["info", cut.to_str().unwrap()]);
+    assert!(
+        stdout(&text).contains(&format!("complete:    NO: truncated at offset {at}")),
+        "{}",
+        stdout(&text)
+    );
+}

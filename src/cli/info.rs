@@ -28,7 +28,8 @@ pub fn run(a: &InfoArgs) -> Result<i32> {
     for (code, n) in &t.counts {
         *syscalls.entry(table.name(*code).into_owned()).or_default() += n;
     }
-    let complete = r.is_complete();
+    let incomplete = opened.incomplete();
+    let complete = r.is_complete() && incomplete.is_none();
     let packed: u64 = r.blocks().iter().map(|b| u64::from(b.compressed_len)).sum();
     if a.json {
         let v = serde_json::json!({
@@ -46,7 +47,7 @@ pub fn run(a: &InfoArgs) -> Result<i32> {
             "compressed_event_bytes": packed,
             "compression_ratio": if packed > 0 { t.uncompressed_bytes as f64 / packed as f64 } else { 0.0 },
             "complete": complete,
-            "truncated_at": r.truncation().map(|x| x.offset),
+            "truncated_at": incomplete.as_ref().and_then(|x| x.offset),
             "format": match &opened.origin { Origin::Saker => "saker", Origin::Scap { .. } => "scap" },
             "raw_scap_events": match &opened.origin { Origin::Scap { stats, .. } => Some(stats.raw_events), Origin::Saker => None },
             "processes_at_start": meta.snapshot.procs.iter().filter(|p| p.pid == p.tid).count(),
@@ -80,9 +81,6 @@ pub fn run(a: &InfoArgs) -> Result<i32> {
             "format:      {z}sysdig/Falco .scap ({file_bytes} bytes): {} raw events -> {} events ({} enter/exit pairs, {} unfinished)",
             stats.raw_events, stats.records, stats.paired, stats.unfinished
         )?;
-        if let Some(e) = &stats.truncation {
-            writeln!(out, "             NOT complete: {e}")?;
-        }
     }
     match (start, end) {
         (Some(s), Some(e)) => writeln!(
@@ -111,12 +109,13 @@ pub fn run(a: &InfoArgs) -> Result<i32> {
         "blocks:      {}  (events: {} bytes raw, {packed} compressed, {ratio:.1}x; file {} bytes)",
         t.blocks, t.uncompressed_bytes, t.bytes
     )?;
-    match r.truncation() {
+    match &incomplete {
         None => writeln!(out, "complete:    yes")?,
         Some(tr) => writeln!(
             out,
             "complete:    NO: truncated at offset {} ({})",
-            tr.offset, tr.reason
+            tr.offset.map_or_else(|| "?".to_string(), |o| o.to_string()),
+            tr.reason
         )?,
     }
     let nproc = meta

@@ -17,6 +17,9 @@ use crate::event::table::Syscalls;
 use crate::event::wire::{CODE_COMPAT_BASE, F_UNFINISHED};
 use crate::event::{ParamKind, RecordBuilder};
 
+/// EVF flag: feed the event to state tracking, do not show it.
+pub const SCAP_DF_STATE_ONLY: u32 = 1;
+
 /// A param to attach: arg index, kind, data.
 type OutParam = (u8, ParamKind, Vec<u8>);
 
@@ -54,6 +57,8 @@ pub struct Converter<'a> {
     pub(super) sink: Sink,
     pub(super) stats: ImportStats,
     pub(super) containers: Vec<String>,
+    /// CPUs inside a dropping period (`drop>` seen, `drop<` not yet).
+    pub(super) drop_open: std::collections::HashSet<u16>,
 }
 
 /// libs event names that differ from the x86_64 syscall names.
@@ -130,6 +135,7 @@ impl<'a> Converter<'a> {
             sink: Sink::default(),
             stats: ImportStats::default(),
             containers: Vec::new(),
+            drop_open: Default::default(),
         }
     }
 
@@ -215,6 +221,13 @@ impl<'a> Converter<'a> {
             return;
         };
         let base = exit.or(enter).expect("one of enter/exit is given");
+        if base.flags & SCAP_DF_STATE_ONLY != 0 {
+            // libs applies state-only events to its tables but never shows
+            // them: their state effects on threads (EXEC/FORK/EXIT records)
+            // are already emitted; the syscall itself stays hidden.
+            self.stats.state_only_hidden += 1;
+            return;
+        }
         let tid = base.tid as u32;
         let pid = self.threads.pid_of(tid, &mut self.stats);
         let ret = exit.map_or(0, exit_ret);
@@ -245,6 +258,17 @@ impl<'a> Converter<'a> {
         for (i, a) in desc.args.iter().enumerate() {
             let idx = i as u8;
             match a.kind {
+                ArgKind::Scalar if name == "prctl" && a.name == "arg2" => {
+                    // scap splits arg2 into arg2_str (PR_SET_NAME/PR_GET_NAME)
+                    // and arg2_int; state reads a Str param for the name and
+                    // the scalar for the rest (PR_SET_CHILD_SUBREAPER...).
+                    if let Some((v, ty)) = find(evs, "arg2_int") {
+                        args[i] = self.scalar(name, "arg2", v, ty);
+                    }
+                    if let Some((v, _)) = find(evs, "arg2_str") {
+                        params.push((idx, ParamKind::Str, strip_nul(v).to_vec()));
+                    }
+                }
                 ArgKind::Scalar | ArgKind::Fd | ArgKind::Dirfd => {
                     if let Some((v, ty)) = find(evs, &a.name) {
                         args[i] = self.scalar(name, &a.name, v, ty);
@@ -326,8 +350,9 @@ impl<'a> Converter<'a> {
                     ("clone" | "clone3" | "fork" | "vfork", "flags") => {
                         clone_flags_from_ppm(x as u32)
                     }
-                    // PPM_AF_* equal the kernel's AF_* values.
-                    (_, "family" | "domain") => x as u64,
+                    // PPM_AF_* equal the kernel's AF_* values, and
+                    // PPM_PR_* the kernel's PR_* options.
+                    (_, "family" | "domain") | ("prctl", "option") => x as u64,
                     _ => {
                         self.stats.flags_dropped += 1;
                         0

@@ -48,17 +48,30 @@ pub fn detect(bytes: &[u8]) -> FileKind {
 /// Decompresses (multi-member) gzip `bytes`, failing with
 /// [`ScapError::TooLarge`] once more than `limit` bytes come out.
 pub fn gunzip(bytes: &[u8], limit: u64) -> Result<Vec<u8>, ScapError> {
-    let dec = flate2::read::MultiGzDecoder::new(bytes);
-    let mut out = Vec::with_capacity(bytes.len().saturating_mul(4).min(64 << 20));
-    let mut take = dec.take(limit.saturating_add(1));
-    match take.read_to_end(&mut out) {
-        Ok(_) if out.len() as u64 > limit => Err(ScapError::TooLarge { limit }),
-        Ok(_) => Ok(out),
-        Err(e) => Err(ScapError::Gzip {
-            reason: e.to_string(),
-            decompressed: out.len() as u64,
-        }),
+    match gunzip_partial(bytes, limit)? {
+        (out, None) => Ok(out),
+        (_, Some(e)) => Err(e),
     }
+}
+
+/// gunzip (every member) keeping what came out before a decoding error,
+/// whose offset is the compressed bytes consumed by then.
+pub fn gunzip_partial(bytes: &[u8], limit: u64) -> Result<(Vec<u8>, Option<ScapError>), ScapError> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    let err = {
+        let mut dec = flate2::bufread::MultiGzDecoder::new(&mut rest).take(limit.saturating_add(1));
+        dec.read_to_end(&mut out).err()
+    };
+    if out.len() as u64 > limit {
+        return Err(ScapError::TooLarge { limit });
+    }
+    let err = err.map(|e| ScapError::Gzip {
+        reason: e.to_string(),
+        offset: (bytes.len() - rest.len()) as u64,
+        decompressed: out.len() as u64,
+    });
+    Ok((out, err))
 }
 
 #[cfg(test)]

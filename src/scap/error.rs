@@ -1,7 +1,8 @@
 //! The one error type of the `.scap` importer: what went wrong and at which
 //! byte offset of the (decompressed) file.
 
-/// Errors reading a `.scap` capture. Offsets are into the decompressed bytes.
+/// Errors reading a `.scap` capture. Offsets are into the decompressed
+/// bytes, except [`ScapError::Gzip`]'s, which is into the compressed file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScapError {
@@ -12,10 +13,15 @@ pub enum ScapError {
         reason: String,
     },
     /// gzip decoding failed.
-    #[error("gzip: {reason} (after {decompressed} decompressed bytes)")]
+    #[error(
+        "gzip: {reason} at compressed offset {offset} (after {decompressed} decompressed bytes)"
+    )]
     Gzip {
         /// The decoder's message.
         reason: String,
+        /// Compressed bytes the decoder had consumed when it failed (an
+        /// upper bound of the bad spot: the decoder reads ahead).
+        offset: u64,
         /// Bytes decoded before the failure.
         decompressed: u64,
     },
@@ -53,6 +59,16 @@ pub enum ScapError {
         /// What is wrong.
         reason: String,
     },
+    /// A block that is neither an event nor a section header after the
+    /// events started: libscap ends the event stream there (its restart
+    /// expects a section header).
+    #[error("offset {offset}: block type {block_type:#x} after the events started (not a section header); the event stream ends here")]
+    UnexpectedBlock {
+        /// Offset of the block.
+        offset: u64,
+        /// Its type.
+        block_type: u32,
+    },
     /// The file has no section header block first.
     #[error("offset {offset}: expected a section header block, found block type {block_type:#x}")]
     NoSectionHeader {
@@ -76,7 +92,9 @@ impl ScapError {
             Self::Truncated { offset, .. }
             | Self::BadBlock { offset, .. }
             | Self::BadEvent { offset, .. }
-            | Self::NoSectionHeader { offset, .. } => Some(*offset),
+            | Self::NoSectionHeader { offset, .. }
+            | Self::UnexpectedBlock { offset, .. }
+            | Self::Gzip { offset, .. } => Some(*offset),
             _ => None,
         }
     }

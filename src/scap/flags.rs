@@ -72,9 +72,36 @@ pub fn clone_flags_from_ppm(ppm: u32) -> u64 {
     f
 }
 
+/// Our exec `EXE_FLAGS` from libs execve-exit `flags` (`PPM_EXE_WRITABLE`
+/// 1, `PPM_EXE_UPPER_LAYER` 2, `PPM_EXE_FROM_MEMFD` 4; `PPM_EXE_LOWER_LAYER`
+/// 8 has no bit of ours and is dropped).
+pub fn exe_flags_from_ppm(ppm: u32) -> u64 {
+    use crate::event::wire::exec;
+    let mut f = 0;
+    for (p, ours) in [
+        (1, exec::EXE_WRITABLE),
+        (2, exec::EXE_UPPER_LAYER),
+        (4, exec::EXE_NO_LINKS),
+    ] {
+        if ppm & p != 0 {
+            f |= ours;
+        }
+    }
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exe_flags() {
+        use crate::event::wire::exec;
+        assert_eq!(exe_flags_from_ppm(0), 0);
+        assert_eq!(exe_flags_from_ppm(1), exec::EXE_WRITABLE);
+        assert_eq!(exe_flags_from_ppm(2 | 8), exec::EXE_UPPER_LAYER);
+        assert_eq!(exe_flags_from_ppm(4), exec::EXE_NO_LINKS);
+    }
 
     #[test]
     fn open_flags() {

@@ -13,6 +13,25 @@
 //! as their `ts`, and [`Machine::boottime_to_epoch_ns`] is 0, so `evt.time`
 //! is exact; `Machine::boot_time_ns` holds MI's boot time (0 in old files).
 //!
+//! # Blocks after the events start
+//! As libscap: before the first event block, metadata blocks of unknown
+//! type are skipped by their length (`skipped_blocks`). Once events have
+//! started, only event blocks or a new section header (a concatenated
+//! capture) may follow; any other block, metadata ones (PL, FDL...)
+//! included, ends the event stream with [`ScapError::UnexpectedBlock`] in
+//! `stats.truncation` (libscap's restart finds no section header and
+//! fails). A later section's metadata is read: its process list adds the
+//! threads we do not track yet (to the snapshot too), fds, users and
+//! interfaces are merged, its machine info is ignored.
+//!
+//! # Drops and state-only events
+//! `drop>`/`drop<` mark a CPU's dropping period; each period becomes one
+//! DROP gap of count 1, a lower bound, since the markers carry only the
+//! sampling ratio (`stats.drop_periods`). EVF events flagged
+//! `SCAP_DF_STATE_ONLY` produce no syscall record (libs hides them); their
+//! thread effects (EXEC, FORK, EXIT records) are kept. Their fd effects are
+//! lost: our wire format has no "state only" record flag.
+//!
 //! # What is lossy
 //! See [`ImportStats`] and the `convert`/`special` docs: libs-encoded flags
 //! without a translation table become 0 (`flags_dropped`), socket tuples keep
@@ -37,6 +56,8 @@ mod proptests;
 mod tests;
 #[cfg(test)]
 mod tests_golden;
+#[cfg(test)]
+mod tests_synth;
 
 use std::collections::HashMap;
 
@@ -47,7 +68,7 @@ use crate::event::meta::{RecorderConfig, Snapshot, Summary};
 use crate::event::table::Syscalls;
 use block::{bt, is_event_block, parse_shb, pl_version, Blocks};
 use convert::{Converter, Counts};
-pub use detect::{detect, gunzip, FileKind, DEFAULT_MAX_DECOMPRESSED};
+pub use detect::{detect, gunzip, gunzip_partial, FileKind, DEFAULT_MAX_DECOMPRESSED};
 pub use error::ScapError;
 use parse::{decode_event, Decoded, RawEvent};
 
@@ -85,6 +106,10 @@ pub struct ImportStats {
     pub unknown_threads: u64,
     /// Events flagged state-only (`SCAP_DF_STATE_ONLY`).
     pub state_only: u64,
+    /// Of those, syscall events hidden (no record; their thread effects kept).
+    pub state_only_hidden: u64,
+    /// Dropping periods (`drop` markers) recorded as gaps.
+    pub drop_periods: u64,
     /// Flag args whose libs encoding we cannot translate (stored as 0).
     pub flags_dropped: u64,
     /// Syscall events whose name is not in our table, by name (dropped).
@@ -108,6 +133,68 @@ pub struct ScapExtra {
     pub containers: Vec<String>,
     /// Internal event counts by name.
     pub internal_events: Counts,
+}
+
+/// What a capture's container metadata events say about one container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerMeta {
+    /// Short (12-character) id, as `container.id`.
+    pub id: String,
+    /// Name (`container.name`).
+    pub name: String,
+    /// Image (`container.image`).
+    pub image: String,
+    /// Image repository (`container.image.repository`).
+    pub repo: String,
+    /// Image tag (`container.image.tag`).
+    pub tag: String,
+    /// Image id (`container.image.id`).
+    pub image_id: String,
+    /// Whether it runs privileged, when the metadata says.
+    pub privileged: Option<bool>,
+}
+
+/// The containers an imported capture describes (its [`KIND_SCAP`] extra
+/// section), by id. Later events for an id replace earlier ones, except that
+/// an `incomplete` placeholder (written before the runtime answered) never
+/// replaces a complete description. Empty for our own captures.
+pub fn containers(meta: &CaptureMeta) -> HashMap<String, ContainerMeta> {
+    let mut out: HashMap<String, ContainerMeta> = HashMap::new();
+    let Some(extra) = meta
+        .extra
+        .iter()
+        .find(|(k, _)| *k == KIND_SCAP)
+        .and_then(|(_, b)| serde_json::from_slice::<ScapExtra>(b).ok())
+    else {
+        return out;
+    };
+    for j in &extra.containers {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(j) else {
+            continue;
+        };
+        let c = &v["container"];
+        let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+        let m = ContainerMeta {
+            id: s("id"),
+            name: s("name"),
+            image: s("image"),
+            repo: s("imagerepo"),
+            tag: s("imagetag"),
+            image_id: s("imageid"),
+            privileged: c["privileged"].as_bool(),
+        };
+        if m.id.is_empty() {
+            continue;
+        }
+        let incomplete = m.name == "incomplete" || m.image == "incomplete";
+        match out.get(&m.id) {
+            Some(old) if incomplete && old.name != "incomplete" => {}
+            _ => {
+                out.insert(m.id.clone(), m);
+            }
+        }
+    }
+    out
 }
 
 /// The result of an import.
@@ -169,34 +256,28 @@ pub fn import_with(bytes: &[u8], opts: ImportOptions) -> Result<ScapImport, Scap
     }
 }
 
-/// gunzip keeping what came out before a decoding error.
-fn gunzip_partial(bytes: &[u8], limit: u64) -> Result<(Vec<u8>, Option<ScapError>), ScapError> {
-    use std::io::Read;
-    let mut out = Vec::new();
-    let mut dec = flate2::read::MultiGzDecoder::new(bytes).take(limit.saturating_add(1));
-    let err = dec.read_to_end(&mut out).err();
-    if out.len() as u64 > limit {
-        return Err(ScapError::TooLarge { limit });
-    }
-    let err = err.map(|e| ScapError::Gzip {
-        reason: e.to_string(),
-        decompressed: out.len() as u64,
-    });
-    Ok((out, err))
-}
-
 /// Iterates the raw events of an uncompressed scap file, in file order,
-/// skipping metadata blocks and unknown event types; stops after the first error.
+/// skipping metadata blocks and unknown event types; stops after the first
+/// error, and (as libscap) at a non-event block other than a section header
+/// once events have started.
 pub fn events(raw: &[u8]) -> impl Iterator<Item = Result<RawEvent<'_>, ScapError>> {
-    let mut failed = false;
+    let (mut failed, mut in_events) = (false, false);
     Blocks::new(raw).filter_map(move |b| {
         if failed {
             return None;
         }
         let r = b.and_then(|b| {
             if !is_event_block(b.btype) {
+                if in_events && b.btype != bt::SHB {
+                    return Err(ScapError::UnexpectedBlock {
+                        offset: b.offset,
+                        block_type: b.btype,
+                    });
+                }
+                in_events = in_events && b.btype != bt::SHB;
                 return Ok(None);
             }
+            in_events = true;
             match decode_event(&b)? {
                 Decoded::Event(e) => Ok(Some(e)),
                 Decoded::UnknownType(_) => Ok(None),
@@ -233,19 +314,39 @@ fn import_raw(raw: &[u8]) -> Result<ScapImport, ScapError> {
         (1u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let mut first_ts = None;
     let mut truncation = None;
+    // Whether an event block came after the last section header: from then
+    // on only events or a new section header may follow (libscap).
+    let mut in_events = false;
+    // Process-list entries of a later section, merged at its first event.
+    let mut later: Vec<crate::event::meta::ProcInfo> = Vec::new();
     for b in blocks {
         let res = (|| -> Result<(), ScapError> {
             let b = b?;
             if is_event_block(b.btype) {
                 raw_events += 1;
-                let c = conv.get_or_insert_with(|| {
-                    finish_snapshot(&mut snap, &mut fds);
-                    Converter::new(&snap.procs)
-                });
+                in_events = true;
+                let c = match conv.as_mut() {
+                    Some(c) => {
+                        if !later.is_empty() {
+                            let start = snap.procs.len();
+                            let known: std::collections::HashSet<u32> =
+                                snap.procs.iter().map(|p| p.tid).collect();
+                            snap.procs
+                                .extend(later.drain(..).filter(|p| !known.contains(&p.tid)));
+                            finish_snapshot(&mut snap, start, &mut fds);
+                            c.threads.seed(&snap.procs[start..]);
+                        }
+                        c
+                    }
+                    None => {
+                        finish_snapshot(&mut snap, 0, &mut fds);
+                        conv.insert(Converter::new(&snap.procs))
+                    }
+                };
                 match decode_event(&b)? {
                     Decoded::Event(e) => {
                         v1 += u64::from(e.v1);
-                        state_only += u64::from(e.flags & 1 != 0);
+                        state_only += u64::from(e.flags & convert::SCAP_DF_STATE_ONLY != 0);
                         if e.ts != 0 && first_ts.is_none() {
                             first_ts = Some(e.ts);
                         }
@@ -255,29 +356,57 @@ fn import_raw(raw: &[u8]) -> Result<ScapImport, ScapError> {
                 }
                 return Ok(());
             }
+            if in_events && b.btype != bt::SHB {
+                // libscap returns SCAP_UNEXPECTED_BLOCK and sinsp restarts
+                // the capture, which fails on anything but a section header:
+                // the stream ends. Metadata blocks (PL, FDL...) are no
+                // exception; only after a new section header are they read.
+                return Err(ScapError::UnexpectedBlock {
+                    offset: b.offset,
+                    block_type: b.btype,
+                });
+            }
             match b.btype {
                 bt::SHB => {
                     parse_shb(&b)?;
                     sections += 1;
+                    in_events = false;
                 }
-                bt::MI | bt::MI_INT => meta.machine = state::parse_mi(&b)?,
+                // The first section's machine describes the capture.
+                bt::MI | bt::MI_INT if conv.is_none() => meta.machine = state::parse_mi(&b)?,
+                bt::MI | bt::MI_INT => {
+                    state::parse_mi(&b)?;
+                }
                 bt::FDL | bt::FDL_INT | bt::FDL_V2 => {
                     let (tid, list) = state::parse_fdl(&b, b.btype == bt::FDL_V2)?;
                     fds.entry(tid).or_default().extend(list);
                 }
                 bt::UL | bt::UL_INT | bt::UL_V2 => {
                     let (u, g) = state::parse_ul(&b, b.btype == bt::UL_V2)?;
-                    snap.users.extend(u);
-                    snap.groups.extend(g);
+                    for x in u {
+                        if !snap.users.iter().any(|k| k.uid == x.uid) {
+                            snap.users.push(x);
+                        }
+                    }
+                    for x in g {
+                        if !snap.groups.iter().any(|k| k.gid == x.gid) {
+                            snap.groups.push(x);
+                        }
+                    }
                 }
-                bt::IL | bt::IL_INT | bt::IL_V2 => extra
-                    .interfaces
-                    .extend(state::parse_il(&b, b.btype == bt::IL_V2)?),
+                bt::IL | bt::IL_INT | bt::IL_V2 => {
+                    for i in state::parse_il(&b, b.btype == bt::IL_V2)? {
+                        if !extra.interfaces.contains(&i) {
+                            extra.interfaces.push(i);
+                        }
+                    }
+                }
                 t => match pl_version(t) {
-                    // Process lists after events started (concatenated
-                    // captures) only describe threads we already track.
                     Some(v) if conv.is_none() => snap.procs.extend(state::parse_pl(&b, v)?),
-                    Some(_) => skipped += 1,
+                    // A later section (concatenated captures) adds the
+                    // threads it describes that we do not track yet.
+                    Some(v) => later.extend(state::parse_pl(&b, v)?),
+                    // Unknown metadata: skipped by its length, as libscap does.
                     None => skipped += 1,
                 },
             }
@@ -289,7 +418,7 @@ fn import_raw(raw: &[u8]) -> Result<ScapImport, ScapError> {
         }
     }
     let conv = conv.unwrap_or_else(|| {
-        finish_snapshot(&mut snap, &mut fds);
+        finish_snapshot(&mut snap, 0, &mut fds);
         Converter::new(&snap.procs)
     });
     let (sink, mut stats, containers, _threads) = conv.finish();
@@ -321,11 +450,15 @@ fn import_raw(raw: &[u8]) -> Result<ScapImport, ScapError> {
     })
 }
 
-/// Attaches fd lists to their threads, resolves parent thread ids to
-/// thread group ids and fills container ids.
-fn finish_snapshot(snap: &mut Snapshot, fds: &mut HashMap<u32, Vec<crate::event::meta::FdInfo>>) {
+/// Attaches fd lists to the threads `snap.procs[start..]`, resolves their
+/// parent thread ids to thread group ids and fills container ids.
+fn finish_snapshot(
+    snap: &mut Snapshot,
+    start: usize,
+    fds: &mut HashMap<u32, Vec<crate::event::meta::FdInfo>>,
+) {
     let pid_of: HashMap<u32, u32> = snap.procs.iter().map(|p| (p.tid, p.pid)).collect();
-    for p in &mut snap.procs {
+    for p in snap.procs.iter_mut().skip(start) {
         if let Some(list) = fds.remove(&p.tid) {
             p.fds.extend(list);
         }

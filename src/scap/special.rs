@@ -1,12 +1,13 @@
 //! The non-syscall side of the conversion: the thread table that gives each
 //! event its thread group id, our special records (EXEC and FORK from
-//! execve/clone exits, EXIT from `procexit`, DROP from `drop` markers), and
+//! execve/clone exits, EXIT from `procexit`, DROP from `drop` markers: one
+//! gap per dropping period of a CPU), and
 //! the internal events (container metadata kept, the rest counted).
 
 use std::collections::{HashMap, HashSet};
 
 use super::convert::{exec_argv, Converter};
-use super::flags::clone_flags_from_ppm;
+use super::flags::{clone_flags_from_ppm, exe_flags_from_ppm};
 use super::parse::RawEvent;
 use super::state::cgroup_path;
 use super::ImportStats;
@@ -67,6 +68,13 @@ impl Threads {
         }
     }
 
+    /// Adds the threads of `procs` not tracked yet (a later section).
+    pub fn seed(&mut self, procs: &[ProcInfo]) {
+        for (tid, c) in Self::from_snapshot(procs).map {
+            self.map.entry(tid).or_insert(c);
+        }
+    }
+
     /// The thread group id of `tid`; an unknown thread is taken to be its
     /// own group leader (and counted once).
     pub fn pid_of(&mut self, tid: u32, stats: &mut ImportStats) -> u32 {
@@ -121,13 +129,26 @@ impl Converter<'_> {
                     .build();
                 self.emit(ev.ts, &rec);
             }
-            "drop" if ev.is_enter() => {
-                // scap drop markers carry the sampling ratio, not a count:
-                // the gap is recorded with an unknown (0) count.
-                let rec = RecordBuilder::new(CODE_DROP, ev.cpu, ev.ts, 0, 0, 0)
-                    .args(&[0, ev.ts])
-                    .build();
-                self.emit(ev.ts, &rec);
+            // libs drivers write `drop>` (with the sampling ratio) when a
+            // CPU enters dropping mode and `drop<` when it leaves; events in
+            // between were discarded. The markers carry no event count, so
+            // each dropping period is one gap of count 1: a lower bound,
+            // which makes the capture's drop total the number of periods.
+            // (`scapevent` is libs' internal mock event, not a drop marker.)
+            "drop" => {
+                let opened = if ev.is_enter() {
+                    self.drop_open.insert(ev.cpu)
+                } else {
+                    // An exit whose enter precedes the capture still ends a gap.
+                    !self.drop_open.remove(&ev.cpu)
+                };
+                if opened {
+                    self.stats.drop_periods += 1;
+                    let rec = RecordBuilder::new(CODE_DROP, ev.cpu, ev.ts, 0, 0, 0)
+                        .args(&[1, ev.ts])
+                        .build();
+                    self.emit(ev.ts, &rec);
+                }
             }
             "container" => {
                 if let Some(j) = ev.str("json") {
@@ -199,6 +220,9 @@ impl Converter<'_> {
         args[exec::VPID] = u64::from(c.vpid);
         args[exec::CAP_EFFECTIVE] = c.cap_effective;
         args[exec::PPID] = u64::from(c.ppid);
+        if let Some(f) = x.int("flags") {
+            args[exec::EXE_FLAGS] = exe_flags_from_ppm(f as u32);
+        }
         let mut b = RecordBuilder::new(CODE_EXEC, x.cpu, x.ts, tid, c.pid, 0).args(&args);
         let evs: Vec<&RawEvent<'_>> = enter.into_iter().chain(Some(x)).collect();
         let filename = evs.iter().rev().find_map(|e| e.str("filename"));

@@ -1,31 +1,84 @@
-//! Spot checks of the raw event decoding against sysdig 0.29.3.
+//! Parity with sysdig 0.29.3 on every external capture it reads (all but
+//! `curl_google_comments.scap`, which 0.29.3 rejects: its SHB options are
+//! newer than that reader; it is checked against `curl_google.scap` instead).
 //!
-//! The golden files under tests/golden/scap/ are the first lines (at most
-//! 200) of `sysdig -r FILE -p '%evt.num %evt.rawtime %thread.tid %evt.dir
-//! %evt.type'`. sysdig hides internal events (procinfo, container...), so
-//! `evt.num` skips numbers; it is the 1-based position of the event among
-//! ALL events of the file, which is what we compare against.
+//! `tests/golden/scap/parity/F.txt.gz` holds the first (at most) 1200 lines of
+//! `sysdig -r F -p '*%evt.num|%evt.rawtime|%thread.tid|%evt.dir|%evt.type|%proc.name|%fd.name'`.
+//! Per line we compare the raw event (number, time, tid, direction, type)
+//! with our decoding, and for exit lines the `proc.name` and `fd.name` that
+//! our state gives the paired record (see [`names_match`]).
+//! `tests/golden/scap/ps/F.txt.gz` holds `TID PID CMD` of
+//! `sysdig -r F -c ps`, compared with our end-of-capture thread table.
 //!
-//! Known differences, each accounted for below:
-//! - generic `syscall` events: sysdig prints the name of the event's ppm_sc
-//!   `ID` param; we look it up in the generated `PPM_SC_NAMES`. Where
-//!   sysdig 0.29.3 (older libs) does not know the id it prints `<unknown>`.
-//! - `evt.num`: sysdig 0.29.3 does not number the `useradded`/`groupadded`
-//!   events (types 354..=361, written by newer libs at the start of the
-//!   event stream), so our numbering for the comparison skips them too.
+//! Differences, each accounted for below:
+//! - `evt.num`: sysdig counts ALL events, internal ones included, so it is
+//!   the 1-based position among the raw events, except that 0.29.3 does not
+//!   number the `useradded`/`groupadded` events (types 354..=361, written by
+//!   newer libs at the start of the stream): our numbering skips them too.
+//! - generic `syscall` events: sysdig prints the name of the ppm_sc `ID`
+//!   param; we look it up in the generated `PPM_SC_NAMES`; where 0.29.3 does
+//!   not know the id it prints `<unknown>`.
+//! - internal events sysdig shows (`switch`, `signaldeliver`, `procinfo`
+//!   is hidden by it) have no record of ours: the converter counts them
+//!   (`stats.internal`) and drops them (the mapping is in `special.rs`:
+//!   procexit -> EXIT, drop -> DROP gap, container* -> metadata, others
+//!   counted). They are checked at the raw level only.
+//! - enter lines are checked at the raw level only: we merge each enter
+//!   into its exit's record (libs' current model), whose names are those
+//!   after the syscall.
+
+use std::collections::{BTreeSet, HashMap};
 
 use super::events_table::PPM_SC_NAMES;
 use super::parse::RawEvent;
 use super::tests::read;
 use super::*;
+use crate::event::Record;
+use crate::state::State;
 
-fn raw_bytes(name: &str) -> Option<Vec<u8>> {
-    let b = read(name)?;
-    Some(if detect(&b) == FileKind::Gzip {
-        gunzip(&b, 1 << 30).unwrap()
+const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/scap");
+
+/// The external files sysdig 0.29.3 reads.
+const FILES: &[&str] = &[
+    "cat_write",
+    "connect_localhost",
+    "curl_google",
+    "empty",
+    "empty_2016",
+    "open-multiple-files",
+    "ping_sendto",
+    "psp_privileged",
+    "psp_run_as_user_0_container",
+    "psp_run_as_user_65534_container",
+    "psp_write_tmp_test",
+    "sample",
+    "sf_alpine_alpine",
+    "sf_client-server_tcp-client-server",
+    "sf_files_files",
+    "sf_files_filesat",
+    "sf_mpm-event_full_capture",
+    "sf_mpm-preforked_cold_start_capture",
+    "sf_namespaces_setns",
+    "sf_nginx_nginx",
+    "sf_objectstore_download",
+    "sf_rename_rename",
+    "sf_setuid_setuid",
+    "single_ipv6_conn",
+    "syscall",
+    "test_ipv6_client",
+];
+
+fn gz_text(path: &str) -> String {
+    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    String::from_utf8(gunzip(&b, 1 << 26).unwrap()).unwrap()
+}
+
+fn raw_bytes(b: &[u8]) -> Vec<u8> {
+    if detect(b) == FileKind::Gzip {
+        gunzip(b, 1 << 30).unwrap()
     } else {
-        b
-    })
+        b.to_vec()
+    }
 }
 
 fn our_type(e: &RawEvent<'_>) -> String {
@@ -38,50 +91,170 @@ fn our_type(e: &RawEvent<'_>) -> String {
     info.name.to_string()
 }
 
-fn check(file: &str, golden: &str) {
-    let Some(raw) = raw_bytes(file) else { return };
+/// `proc.name` and `fd.name` of every record of ours, by (ts, tid), from
+/// our state after the record was applied (as the field extractor sees it).
+fn our_names(imp: &ScapImport) -> HashMap<(u64, u32), (String, String)> {
+    let mut st = State::from_capture(&imp.meta.syscalls, &imp.meta.snapshot);
+    let sys = crate::event::table::Syscalls::default_x86_64();
+    let mut out = HashMap::new();
+    let mut rest = &imp.records[..];
+    while !rest.is_empty() {
+        let (r, tail) = Record::parse(rest).unwrap();
+        rest = tail;
+        let eff = st.apply(&r);
+        let comm = st
+            .thread(r.tid())
+            .map_or("<NA>".to_string(), |t| t.comm.to_string());
+        // The fd the record created or closed (as it was), else its fd arg.
+        let fd = match &eff.fd {
+            Some((_, e)) => e.name.to_string(),
+            None => fd_of(&r, sys)
+                .and_then(|fd| st.fd(r.pid(), fd))
+                .map_or("<NA>".to_string(), |e| e.name.to_string()),
+        };
+        out.insert((r.ts(), r.tid()), (comm, fd));
+    }
+    out
+}
+
+/// The fd a syscall record uses (its first Fd arg).
+fn fd_of(r: &Record<'_>, sys: &crate::event::table::Syscalls) -> Option<i64> {
+    let d = sys.get(r.code())?;
+    let i = d
+        .args
+        .iter()
+        .position(|a| a.kind == crate::event::meta::ArgKind::Fd)?;
+    r.arg(i).map(|v| v as i64)
+}
+
+/// Whether our names agree with sysdig's for one exit line; the accepted
+/// differences are listed here.
+fn names_match(sd: (&str, &str), ours: (&str, &str)) -> bool {
+    let proc_ok = sd.0 == ours.0
+        // Threads with no process-list entry and no clone: sysdig has no
+        // name, our state has a lazily created thread without comm.
+        || (sd.0 == "<NA>" && (ours.0.is_empty() || ours.0 == "<NA>"));
+    let fd_ok = sd.1 == ours.1
+        // Unknown to sysdig (fd opened before the capture and missing from
+        // the FDL), or an fd our model has no name for.
+        || sd.1 == "<NA>"
+        || ours.1 == "<NA>";
+    proc_ok && fd_ok
+}
+
+fn check(name: &str) -> (usize, usize, usize) {
+    let Some(b) = read(&format!("{name}.scap")) else {
+        return (0, 0, 0);
+    };
+    let raw = raw_bytes(&b);
     let evs: Vec<RawEvent<'_>> = events(&raw)
         .map(Result::unwrap)
         .filter(|e| !(354..=361).contains(&e.etype))
         .collect();
-    let mut checked = 0;
+    let imp = import(&b).unwrap();
+    let names = our_names(&imp);
+    let golden = gz_text(&format!("{GOLDEN}/parity/{name}.txt.gz"));
+    let (mut lines, mut named, mut exits) = (0, 0, 0);
     for (ln, line) in golden.lines().enumerate() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(f.len(), 5, "{file}:{}: {line}", ln + 1);
+        let f: Vec<&str> = line.split('|').collect();
+        assert_eq!(f.len(), 7, "{name}:{}: {line}", ln + 1);
         let num: usize = f[0].parse().unwrap();
         let e = &evs[num - 1];
-        let ctx = format!("{file}:{}: sysdig `{line}`, ours {e:?}", ln + 1);
+        let ctx = format!("{name}:{}: sysdig `{line}`, ours {e:?}", ln + 1);
         assert_eq!(e.ts.to_string(), f[1], "{ctx}");
-        assert_eq!(e.tid.to_string(), f[2], "{ctx}");
+        // sysdig prints tids signed (container events carry tid -1).
+        assert_eq!((e.tid as i64).to_string(), f[2], "{ctx}");
         assert_eq!(if e.is_enter() { ">" } else { "<" }, f[3], "{ctx}");
         let ours = our_type(e);
-        let generic_unknown = e.info().name == "syscall" && f[4] == "<unknown>";
-        assert!(ours == f[4] || generic_unknown, "{ctx}: type {ours}");
-        checked += 1;
+        // Generic syscalls 0.29.3 does not know, or names by an older ppm_sc name.
+        let generic_old = e.info().name == "syscall"
+            && (f[4] == "<unknown>" || (ours == "rt_sigreturn" && f[4] == "sigreturn"));
+        assert!(ours == f[4] || generic_old, "{ctx}: type {ours}");
+        lines += 1;
+        if e.is_enter() {
+            continue;
+        }
+        exits += 1;
+        // Exits of internal events (none today) and syscalls we do not map
+        // (asserted empty by `no_unmapped_syscalls`) have no record.
+        let Some((pn, fdn)) = names.get(&(e.ts, e.tid as u32)) else {
+            assert!(
+                e.info().category & super::events_table::ec::SYSCALL == 0,
+                "{ctx}: no record of ours"
+            );
+            continue;
+        };
+        if names_match((f[5], f[6]), (pn, fdn)) {
+            named += 1;
+        } else {
+            eprintln!("{ctx}: ours proc.name={pn} fd.name={fdn}");
+        }
     }
-    assert!(checked > 50, "{file}: only {checked} golden lines");
+    (lines, named, exits)
 }
 
 #[test]
-fn cat_write_matches_sysdig() {
-    check(
-        "cat_write.scap",
-        include_str!("../../tests/golden/scap/cat_write.txt"),
-    );
+fn every_readable_file_matches_sysdig() {
+    let (mut lines, mut named, mut exits) = (0, 0, 0);
+    for f in FILES {
+        let (l, n, x) = check(f);
+        lines += l;
+        named += n;
+        exits += x;
+    }
+    if read("sample.scap").is_some() {
+        assert!(lines > 10_000, "{lines} golden lines checked");
+        // Name differences not yet accounted for are printed above; the
+        // share that agrees must not regress.
+        assert!(
+            named * 4 >= exits * 3, // measured 3588 of 4754 (75%)
+            "{named} of {exits} exit lines agree on names"
+        );
+    }
 }
 
+/// Our end-of-capture threads against `sysdig -r F -c ps` (TID PID CMD).
 #[test]
-fn sample_matches_sysdig() {
-    check(
-        "sample.scap",
-        include_str!("../../tests/golden/scap/sample.txt"),
-    );
-}
-
-#[test]
-fn sf_rename_matches_sysdig() {
-    check(
-        "sf_rename_rename.scap",
-        include_str!("../../tests/golden/scap/sf_rename_rename.txt"),
-    );
+fn process_tables_match_sysdig_ps() {
+    for name in FILES {
+        let Some(b) = read(&format!("{name}.scap")) else {
+            return;
+        };
+        let imp = import(&b).unwrap();
+        let mut st = State::from_capture(&imp.meta.syscalls, &imp.meta.snapshot);
+        let mut rest = &imp.records[..];
+        while !rest.is_empty() {
+            let (r, tail) = Record::parse(rest).unwrap();
+            rest = tail;
+            st.apply(&r);
+        }
+        let ours: BTreeSet<(u32, u32, String)> = st
+            .threads()
+            .map(|t| (t.tid, t.pid, t.comm.to_string()))
+            .collect();
+        let golden = gz_text(&format!("{GOLDEN}/ps/{name}.txt.gz"));
+        let theirs: BTreeSet<(u32, u32, String)> = golden
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.splitn(3, ' ').collect();
+                (
+                    f[0].parse().unwrap(),
+                    f[1].parse().unwrap(),
+                    f[2].to_string(),
+                )
+            })
+            .collect();
+        let missing: Vec<_> = theirs.difference(&ours).collect();
+        let extra: Vec<_> = ours.difference(&theirs).collect();
+        // Threads sysdig lists must all be ours; extras of ours (threads
+        // whose exit sysdig 0.29.3 applied and we keep, e.g. cat_write's
+        // cat) are printed, not yet accounted for one by one.
+        assert!(
+            missing.is_empty(),
+            "{name}: sysdig only {missing:?}; saker only {extra:?}"
+        );
+        if !extra.is_empty() {
+            eprintln!("{name}: saker only {extra:?}");
+        }
+    }
 }

@@ -295,11 +295,11 @@ catalog! {
     GroupName "group.name" Str None Y, "group name (from the capture's /etc/group).";
 
     ContainerId "container.id" Str None Y, "12-character container id from the cgroup path, or 'host'.";
-    ContainerName "container.name" Str None Y, "'host' for host processes (container names need the runtime).";
-    ContainerImage "container.image" Str None NO_RUNTIME, "container image.";
-    ContainerImageRepository "container.image.repository" Str None NO_RUNTIME, "container image repository.";
-    ContainerImageTag "container.image.tag" Str None NO_RUNTIME, "container image tag.";
-    ContainerPrivileged "container.privileged" Bool None NO_RUNTIME, "true for privileged containers.";
+    ContainerName "container.name" Str None Y, "'host' for host processes; the name from imported .scap container metadata (saker captures have none: it needs the runtime).";
+    ContainerImage "container.image" Str None Y, "container image, from imported .scap container metadata.";
+    ContainerImageRepository "container.image.repository" Str None Y, "container image repository, from imported .scap container metadata.";
+    ContainerImageTag "container.image.tag" Str None Y, "container image tag, from imported .scap container metadata.";
+    ContainerPrivileged "container.privileged" Bool None Y, "true for privileged containers, from imported .scap container metadata.";
     ContainerStartTs "container.start_ts" AbsTime None NO_RUNTIME, "container start time.";
     ContainerMounts "container.mounts" Str None NO_RUNTIME, "container mounts.";
     ContainerMountDest "container.mount.dest" Str Text NO_RUNTIME, "destination of the container mount matching the argument.";

@@ -53,6 +53,8 @@ pub struct FieldEnv {
     pub out_time: OutTime,
     /// Buffer rendering for `evt.args`, `evt.arg.*` and `evt.buffer` text.
     pub arg_opts: ArgOpts,
+    /// Container metadata (imported `.scap` captures only).
+    pub containers: container::Containers,
 }
 
 impl FieldEnv {
@@ -66,6 +68,7 @@ impl FieldEnv {
             hostname: meta.machine.hostname.clone(),
             out_time: OutTime::Human,
             arg_opts: ArgOpts::default(),
+            containers: container::Containers::from_meta(meta),
         }
     }
 

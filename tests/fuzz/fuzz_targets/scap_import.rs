@@ -1,10 +1,13 @@
 //! Any bytes (plain, or gzip): import a scap capture and re-decode every
-//! record it produced; must never panic.
+//! record it produced, read its container metadata and write it as a saker
+//! capture; must never panic. The error that ends a plain file points
+//! inside it.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use saker::event::Record;
-use saker::scap::{import_with, ImportOptions};
+use saker::capture::WriterOptions;
+use saker::scap::{containers, detect, import_with, to_capture, FileKind, ImportOptions};
 
 fuzz_target!(|data: &[u8]| {
     let opts = ImportOptions { max_decompressed: 64 << 20 };
@@ -14,4 +17,12 @@ fuzz_target!(|data: &[u8]| {
         let (_, tail) = Record::parse(rest).expect("imported records are valid");
         rest = tail;
     }
+    if let (FileKind::Scap, Some(off)) = (
+        detect(data),
+        imp.stats.truncation.as_ref().and_then(|e| e.offset()),
+    ) {
+        assert!(off <= data.len() as u64, "error offset {off} beyond the input");
+    }
+    let _ = containers(&imp.meta);
+    let _ = to_capture(&imp, WriterOptions::default());
 });
