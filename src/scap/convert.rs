@@ -258,7 +258,7 @@ impl<'a> Converter<'a> {
         for (i, a) in desc.args.iter().enumerate() {
             let idx = i as u8;
             match a.kind {
-                ArgKind::Scalar if name == "prctl" && a.name == "arg2" => {
+                ArgKind::Scalar | ArgKind::Str if name == "prctl" && a.name == "arg2" => {
                     // scap splits arg2 into arg2_str (PR_SET_NAME/PR_GET_NAME)
                     // and arg2_int; state reads a Str param for the name and
                     // the scalar for the rest (PR_SET_CHILD_SUBREAPER...).

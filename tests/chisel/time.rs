@@ -218,7 +218,7 @@ fn query_from_to_equals_a_full_scan() {
         ),
         (
             "evt.num,evt.rawtime,proc.name",
-            Some("proc.name contains a"),
+            Some("proc.name contains l"),
         ),
     ] {
         let sql = "SELECT * FROM events ORDER BY evt_num";
