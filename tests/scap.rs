@@ -147,7 +147,13 @@ fn container_fields_match_sysdig() {
                 .join(format!("tests/golden/scap/containers/{name}.txt")),
         )
         .unwrap();
-        let theirs: Vec<String> = golden.lines().map(str::to_string).collect();
+        // sysdig prints the container event itself (tid -1); saker keeps container
+        // events as capture metadata, not as records, so those lines have no twin.
+        let theirs: Vec<String> = golden
+            .lines()
+            .filter(|l| !l.starts_with("-1|"))
+            .map(str::to_string)
+            .collect();
         assert_eq!(ours, theirs, "{name}");
     }
 }
@@ -159,13 +165,14 @@ fn truncated_scap_is_reported_incomplete() {
     let src = std::fs::read(external_file("sample.scap")).unwrap();
     let dir = tmpdir();
     let cut = dir.path().join("cut.scap");
-    std::fs::write(&cut, &src[..src.len() * 2 / 3]).unwrap();
+    // sample.scap's process and fd lists fill its first ~93 KB; cut among the events.
+    std::fs::write(&cut, &src[..src.len() * 9 / 10]).unwrap();
     let o = run(&["info", "--json", cut.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["complete"], false);
     let at = v["truncated_at"].as_u64().expect("an offset");
-    assert!(at > 0 && at <= src.len() as u64 * 2 / 3, "{at}");
+    assert!(at > 0 && at <= src.len() as u64 * 9 / 10, "{at}");
     assert!(v["events"].as_u64().unwrap() > 0);
     let whole = run(&[
         "info",
