@@ -86,4 +86,3 @@ fn verify_finds_a_flipped_byte_and_says_where() {
     let ok = run(&["verify", sample("cat-hostname.scap").to_str().unwrap()]);
     assert_eq!(ok.status.code(), Some(0));
 }
-

@@ -78,9 +78,12 @@ fn parse_extra(text: &str) -> Vec<(u16, String)> {
         .collect()
 }
 
+/// `(number, name)` pairs of one ABI.
+type Numbered = Vec<(u16, String)>;
+
 /// Native and compat `(number, name)` lists: the embedded UAPI tables plus
 /// the newer syscalls of `unistd_64_extra.txt`.
-fn numbers() -> (Vec<(u16, String)>, Vec<(u16, String)>) {
+fn numbers() -> (Numbered, Numbered) {
     let base = Syscalls::default_x86_64().table();
     let mut native: Vec<(u16, String)> = base
         .syscalls

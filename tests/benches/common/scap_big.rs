@@ -25,9 +25,12 @@ fn ts_off(ty: u32) -> usize {
     8 + 2 + if EVF_TYPES.contains(&ty) { 4 } else { 0 }
 }
 
-/// Splits an uncompressed scap file into (header bytes, event blocks as
-/// `(offset, len, type)`). `None` if it is not a plain little-endian scap.
-pub fn split(b: &[u8]) -> Option<(Vec<u8>, Vec<(usize, usize, u32)>)> {
+/// An event block of a scap file: `(offset, len, type)`.
+pub type EventBlock = (usize, usize, u32);
+
+/// Splits an uncompressed scap file into (header bytes, event blocks).
+/// `None` if it is not a plain little-endian scap.
+pub fn split(b: &[u8]) -> Option<(Vec<u8>, Vec<EventBlock>)> {
     if u32_at(b, 0)? != 0x0A0D_0D0A || u32_at(b, 8)? != 0x1A2B_3C4D {
         return None;
     }
