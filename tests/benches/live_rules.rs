@@ -6,7 +6,11 @@
 //! `cargo build --release && cargo bench --bench live_rules`
 //! (env: LIVE_ROUNDS, default 5; LIVE_ITERS, default 200000).
 
-use std::path::{Path, PathBuf};
+#[path = "common/run.rs"]
+mod run;
+
+use run::{build_loop, env_or, median};
+use std::path::Path;
 use std::process::Command;
 
 const STABLE: &str = concat!(
@@ -14,37 +18,12 @@ const STABLE: &str = concat!(
     "/../shared/falco/falco_rules.yaml"
 );
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn build_loop(dir: &Path) -> PathBuf {
-    let out = dir.join("saker-loop");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workload/loop.c");
-    let st = Command::new("cc")
-        .args(["-O2", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .expect("cc");
-    assert!(st.success());
-    out
-}
-
 /// The loop's own time: the first stdout line that is a plain number (alerts are JSON).
 fn loop_ns(stdout: &str) -> f64 {
     stdout
         .lines()
         .find_map(|l| l.trim().parse().ok())
         .expect("loop prints its time")
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 struct Run {
@@ -107,7 +86,7 @@ fn main() {
     let rounds = env_or("LIVE_ROUNDS", 5);
     let iters = env_or("LIVE_ITERS", 200_000);
     let dir = tempfile::tempdir().expect("tempdir");
-    let lp = build_loop(dir.path());
+    let lp = build_loop(dir.path()).expect("cc builds tests/workload/loop.c");
     let cap = dir.path().join("bench.cap");
     let (mut plain, mut ruled) = (Vec::new(), Vec::new());
     let (mut drops_plain, mut drops_rules, mut skipped, mut skipped_ev) = (0, 0, 0, 0);

@@ -8,6 +8,10 @@
 //! `cargo build --release && cargo bench --bench replay`
 //! (env: REPLAY_ROUNDS, default 3; REPLAY_EVENTS, default 2000000).
 
+#[path = "common/run.rs"]
+mod run;
+
+use run::{build_loop, env_or};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -34,13 +38,6 @@ fn cpu_now() -> f64 {
     ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn can_record() -> Option<PathBuf> {
     let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/saker");
     // SAFETY: geteuid has no preconditions.
@@ -64,18 +61,6 @@ fn record(bin: &Path, cap: &Path, cmd: &[&str]) -> Option<PathBuf> {
         .status()
         .ok()?;
     st.success().then(|| cap.to_path_buf())
-}
-
-fn build_loop(dir: &Path) -> Option<PathBuf> {
-    let out = dir.join("saker-loop");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workload/loop.c");
-    let st = Command::new("cc")
-        .args(["-O2", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .ok()?;
-    st.success().then_some(out)
 }
 
 /// A saker capture of `n` synthetic records, in memory.

@@ -4,32 +4,16 @@
 //!
 //! `cargo bench --bench spine` (env: SPINE_ROUNDS, SPINE_ITERS).
 
+#[path = "common/run.rs"]
+mod run;
+
+use run::{build_loop, env_or, median};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use saker::capture;
 use saker::event::table::Syscalls;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn build_loop(dir: &Path) -> PathBuf {
-    let out = dir.join("saker-loop");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workload/loop.c");
-    let st = Command::new("cc")
-        .args(["-O2", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .expect("cc");
-    assert!(st.success());
-    out
-}
 
 fn saker_bin() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/saker");
@@ -43,11 +27,6 @@ fn loop_ns(out: &[u8]) -> f64 {
         .next()
         .and_then(|l| l.trim().parse().ok())
         .expect("loop prints its time")
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 struct Traced {
@@ -167,7 +146,7 @@ fn main() {
     let rounds = env_or("SPINE_ROUNDS", 7);
     let iters = env_or("SPINE_ITERS", 200_000);
     let dir = tempfile::tempdir().unwrap();
-    let lp = build_loop(dir.path());
+    let lp = build_loop(dir.path()).expect("cc builds tests/workload/loop.c");
     let saker = saker_bin();
     let cap = dir.path().join("bench.scap");
     let cap_lat = dir.path().join("bench-latency.scap");

@@ -1,7 +1,8 @@
-//! Bench helpers shared by `chisels` and `scap`: the saker binary, timing a
-//! command with its output discarded, peak memory of a child, medians.
+//! Bench helpers shared by the benches: the saker binary, the spine loop
+//! program, env settings, timing a command with its output discarded, peak
+//! memory of a child, medians.
 
-// Shared by two benches; each uses a subset of it.
+// Shared by several benches; each uses a subset of it.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,28 @@ pub fn saker_bin() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/saker");
     let alt = std::env::var_os("CARGO_TARGET_DIR").map(|d| PathBuf::from(d).join("release/saker"));
     alt.filter(|p| p.exists()).unwrap_or(p)
+}
+
+/// A number from the environment, else `default`.
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The spine loop (`tests/workload/loop.c`) built with `cc -O2` into `dir`;
+/// `None` if it does not compile.
+pub fn build_loop(dir: &Path) -> Option<PathBuf> {
+    let out = dir.join("saker-loop");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/workload/loop.c");
+    let st = Command::new("cc")
+        .args(["-O2", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .ok()?;
+    st.success().then_some(out)
 }
 
 /// Whether `sysdig` can run here.
