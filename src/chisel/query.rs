@@ -8,7 +8,6 @@
 //! but extracts nothing before `from`; [`query`] runs SQL (polars `SQLContext`)
 //! over an `events` table built from those batches.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use polars::prelude::*;
@@ -18,9 +17,9 @@ use super::frame::{column_name, suggest, Frame};
 use super::ChiselError;
 use crate::capture::CaptureReader;
 use crate::event::table::Syscalls;
-use crate::event::wire::CODE_DROP;
 use crate::filter::fields::{EventCtx, FieldEnv};
 use crate::filter::{Ast, Filter, Scratch};
+use crate::output::pipeline::code_mask;
 use crate::state::{Effect, Ops, State};
 
 /// What [`scan`] selects.
@@ -38,20 +37,6 @@ pub struct Select<'f> {
 
 /// Rows per batch handed to the sink.
 pub const BATCH_ROWS: usize = 64 * 1024;
-
-/// Event codes `ast` can match (`None`: all of them).
-fn code_mask(ast: &Ast, env: &FieldEnv) -> Option<Vec<bool>> {
-    let n = usize::from(CODE_DROP) + 1;
-    let universe: BTreeSet<String> = (0..n as u16)
-        .map(|c| env.code(c).name.to_string())
-        .collect();
-    let set = crate::filter::event_types(ast, &universe)?;
-    Some(
-        (0..n as u16)
-            .map(|c| set.contains(&*env.code(c).name))
-            .collect(),
-    )
-}
 
 /// Walks `reader`, pushing the selected events into `frame` and handing
 /// each full batch to `sink(batch, ts of its first row)`. When state is

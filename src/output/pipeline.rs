@@ -113,8 +113,9 @@ pub fn table_of(meta: &crate::capture::CaptureMeta) -> Syscalls {
     Syscalls::new(meta.syscalls.clone()).unwrap_or_else(|_| Syscalls::default_x86_64().clone())
 }
 
-/// Event codes a filter can match (`None`: all).
-fn code_mask(ast: &Ast, env: &FieldEnv) -> Option<Vec<bool>> {
+/// Event codes a filter can match, indexed by code (`None`: all); shared by
+/// `read` and the chisels' `query`/`export` scan.
+pub fn code_mask(ast: &Ast, env: &FieldEnv) -> Option<Vec<bool>> {
     let n = usize::from(CODE_DROP) + 1;
     let universe: BTreeSet<String> = (0..n as u16)
         .map(|c| env.code(c).name.to_string())
