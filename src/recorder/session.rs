@@ -217,6 +217,7 @@ pub fn record(
             output: opts.output.clone(),
             rotate_bytes: opts.rotate_mb.map(|m| m * 1_000_000),
             rotate_every: opts.rotate_secs.map(Duration::from_secs),
+            started,
             rotate_files: opts.rotate_files,
             zstd_level: opts.zstd_level,
             block_size: opts.block_size,

@@ -30,8 +30,11 @@ pub struct WriterConfig {
     pub output: PathBuf,
     /// Rotate after this many bytes.
     pub rotate_bytes: Option<u64>,
-    /// Rotate after this long.
+    /// Rotate after this long. Periods are counted from `started`, not from
+    /// when a file was ready, so a slow snapshot does not make them drift.
     pub rotate_every: Option<Duration>,
+    /// When recording started (probes attached): the first period's origin.
+    pub started: Instant,
     /// Reuse file names after this many files.
     pub rotate_files: Option<u32>,
     /// zstd level.
@@ -202,6 +205,16 @@ impl Rotation {
                 .is_some_and(|d| self.opened.elapsed() >= d)
     }
 
+    /// Start of the next file's period: one period after this file's, or now
+    /// when more than a whole period was missed (no burst of empty files).
+    fn next_period(&self) -> Instant {
+        let now = Instant::now();
+        match self.cfg.rotate_every {
+            Some(d) if self.opened + d + d > now => self.opened + d,
+            _ => now,
+        }
+    }
+
     fn close(self, mut summary: Summary) -> Result<FileReport, RecordError> {
         let st = self.writer.stats();
         summary.events = st.events;
@@ -232,10 +245,11 @@ pub fn spawn_writer(
         .name("saker-writer".into())
         .spawn(move || {
             let (writer, path) = Rotation::open(&cfg, 0)?;
+            let opened = cfg.started;
             let mut rot = Rotation {
                 cfg,
                 index: 0,
-                opened: Instant::now(),
+                opened,
                 writer,
                 path,
                 drops: 0,
@@ -263,10 +277,11 @@ pub fn spawn_writer(
                             let next = rot.index + 1;
                             let (w, p) = Rotation::open(&rot.cfg, next)?;
                             let cfg = rot.cfg.clone();
+                            let opened = rot.next_period();
                             let fresh = Rotation {
                                 cfg,
                                 index: next,
-                                opened: Instant::now(),
+                                opened,
                                 writer: w,
                                 path: p,
                                 drops: 0,
