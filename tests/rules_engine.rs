@@ -380,8 +380,8 @@ fn record_rules_alert_live_and_the_capture_replays_to_them() {
     use std::io::BufRead;
     let dir = tmpdir();
     let cap = dir.path().join("shadow.cap");
-    // The alert must arrive while the command is still running (it sleeps after the read).
-    let started = std::time::Instant::now();
+    // The alert must arrive while the command is still running (it sleeps
+    // after the read): no wall-clock bound, which a loaded machine breaks.
     let mut child = saker()
         .args(["record", "-q", "--only-cmd", "--rules", "default", "-w"])
         .arg(&cap)
@@ -393,7 +393,6 @@ fn record_rules_alert_live_and_the_capture_replays_to_them() {
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
-    let live_after = started.elapsed();
     assert!(
         child.try_wait().unwrap().is_none(),
         "the alert came only after recording stopped: {first}"
@@ -401,10 +400,6 @@ fn record_rules_alert_live_and_the_capture_replays_to_them() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
     assert!(child.wait().unwrap().success());
-    assert!(
-        live_after < std::time::Duration::from_secs(3),
-        "{live_after:?}"
-    );
     let live: Vec<String> = std::iter::once(first.trim_end().to_string())
         .chain(rest.lines().map(str::to_string))
         .filter(|l| !l.is_empty())

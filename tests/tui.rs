@@ -203,7 +203,7 @@ fn tmux(args: &[&str]) -> String {
 }
 
 fn wait_for(session: &str, text: &str) -> String {
-    wait_long(session, text, 10)
+    wait_long(session, text, 30)
 }
 
 fn wait_long(session: &str, text: &str, secs: u64) -> String {
@@ -254,7 +254,7 @@ fn end_to_end_in_tmux() {
     assert!(s.contains("Help (? to close)"), "{s}");
     tmux(&["send-keys", "-t", &name, "?", "q"]);
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5)
+    while start.elapsed() < Duration::from_secs(20)
         && Command::new("tmux")
             .args(["-L", &name, "has-session", "-t", &name])
             .status()

@@ -79,3 +79,16 @@ pub fn tmpdir() -> tempfile::TempDir {
         .tempdir()
         .expect("tempdir")
 }
+
+/// Waits (up to 60 s, so a loaded machine does not fail the test) until
+/// `path` exists and holds at least `bytes` bytes; false on timeout.
+pub fn wait_for_file(path: &Path, bytes: u64) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(60) {
+        if std::fs::metadata(path).is_ok_and(|m| m.len() >= bytes) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
