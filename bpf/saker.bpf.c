@@ -29,6 +29,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SOCKADDR_MAX 128
 #define PATH_MAX_DEPTH 32
 #define TS_COMPAT 0x0002
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define AF_INET 2
+#define AF_INET6 10
 #define IOV_ARGS(cnt, max) (((__u64)(cnt) & 0xffffffff) | ((__u64)(max) << 32))
 #define SPEC_SKIP_ON_SUCCESS 0x01 /* saker_sc_spec.pad[0]: args invalid after success (execve) */
 
@@ -381,6 +385,99 @@ __noinline __u32 put_msghdr(struct saker_scratch *s, __u32 off, __u8 idx, __u64 
 	return put_iov(s, off, idx, (__u64)m.msg_iov, IOV_ARGS(m.msg_iovlen, max));
 }
 
+/* The struct file of the current task's fd `fd`, or NULL. */
+static __always_inline struct file *fd_file(__u64 fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if (fd >= max)
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd & 0xffffffff]);
+	return f;
+}
+
+/* The local address of socket `fd` (inet, inet6) as a raw sockaddr param. */
+__noinline __u32 put_sock_local(struct saker_scratch *s, __u32 off, __u8 idx, __u64 fd)
+{
+	if (!s)
+		return off;
+	if (room(off) < 28) {
+		mark_truncated(s);
+		return off;
+	}
+	struct file *f = fd_file(fd);
+	if (!f)
+		return off;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return off;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (port == 0) /* nothing bound (a refused connect gives its port back) */
+		return off;
+	__u32 doff = (off + sizeof(struct saker_param)) & OFF_MASK;
+	__u8 *d = at(s, doff);
+	__u32 len;
+	/* struct sockaddr_in{,6}: family (host order), port (network order), address */
+	if (family == AF_INET) {
+		__builtin_memset(d, 0, 16);
+		*(__u16 *)d = family;
+		d[2] = port >> 8;
+		d[3] = port & 0xff;
+		*(__u32 *)(d + 4) = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		len = 16;
+	} else if (family == AF_INET6) {
+		__builtin_memset(d, 0, 28);
+		*(__u16 *)d = family;
+		d[2] = port >> 8;
+		d[3] = port & 0xff;
+		bpf_core_read(d + 8, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		len = 28;
+	} else {
+		return off;
+	}
+	struct saker_param *p = param_at(s, off);
+	p->len = len;
+	p->idx = idx;
+	p->kind = SAKER_P_SOCKADDR;
+	return off + sizeof(*p) + len;
+}
+
+/* pipe/pipe2's int[2] followed by the pipe's inode number (u64): 16 bytes. */
+__noinline __u32 put_pipe_fds(struct saker_scratch *s, __u32 off, __u8 idx, __u64 uptr)
+{
+	if (!s)
+		return off;
+	if (room(off) < 16) {
+		mark_truncated(s);
+		return off;
+	}
+	__s32 fds[2];
+	if (!uptr || bpf_probe_read_user(fds, sizeof(fds), (void *)uptr))
+		return off;
+	__u64 ino = 0;
+	if (fds[0] >= 0) {
+		struct file *f = fd_file(fds[0]);
+		if (f)
+			ino = BPF_CORE_READ(f, f_inode, i_ino);
+	}
+	__u32 doff = (off + sizeof(struct saker_param)) & OFF_MASK;
+	__u8 *d = at(s, doff);
+	*(__s32 *)d = fds[0];
+	*(__s32 *)(d + 4) = fds[1];
+	*(__u64 *)(d + 8) = ino;
+	struct saker_param *p = param_at(s, off);
+	p->len = 16;
+	p->idx = idx;
+	p->kind = SAKER_P_STRUCT;
+	return off + sizeof(*p) + 16;
+}
+
 static __always_inline __u32 put_arg(struct saker_scratch *s, __u32 off, __u8 i, __u8 kind, __u8 aux,
 				     __u64 *args, __s64 ret)
 {
@@ -389,6 +486,9 @@ static __always_inline __u32 put_arg(struct saker_scratch *s, __u32 off, __u8 i,
 	__u64 out = ret > 0 ? (__u64)ret : 0;
 	switch (kind) {
 	case SAKER_A_STR:
+		/* A conditional string (prctl's arg2): only for the option in aux. */
+		if (aux && args[0] != aux)
+			return off;
 		return put_str(s, off, IK(i, SAKER_P_STR), a, true);
 	case SAKER_A_BUF_IN:
 		return put_buf(s, off, IK(i, SAKER_P_BUF), a, alen < snaplen ? alen : snaplen);
@@ -421,6 +521,12 @@ static __always_inline __u32 put_arg(struct saker_scratch *s, __u32 off, __u8 i,
 		if (ret < 0)
 			return off;
 		return put_buf(s, off, IK(i, SAKER_P_STRUCT), a, aux);
+	case SAKER_A_SOCK_LOCAL:
+		return put_sock_local(s, off, i, a);
+	case SAKER_A_PIPE_FDS:
+		if (ret < 0)
+			return off;
+		return put_pipe_fds(s, off, i, a);
 	}
 	return off;
 }
@@ -688,6 +794,11 @@ __noinline __u32 put_path(struct saker_scratch *s, __u32 off, __u8 idx, __u64 dp
 		got += n;
 		d = parent;
 	}
+	/* Cut unless the walk ended at the root (checked here, not in the loop,
+	 * so the loop carries no extra state for the verifier). */
+	if (d != BPF_CORE_READ(d, d_parent) &&
+	    (d != BPF_CORE_READ(vm, mnt_root) || BPF_CORE_READ(mnt, mnt_parent) != mnt))
+		mark_truncated(s);
 	/* Internal mounts (memfd, pipes) stop at their root: keep its name. */
 	if (got == 0) {
 		const unsigned char *name = BPF_CORE_READ(d, d_name.name);
@@ -729,6 +840,8 @@ __noinline __u32 put_cgroup(struct saker_scratch *s, __u32 off, __u8 idx, __u64 
 		got += n;
 		kn = parent;
 	}
+	if (kn && BPF_CORE_READ(kn, __parent)) /* deeper than 16 levels, or unreadable */
+		mark_truncated(s);
 	struct saker_param *p = param_at(s, off);
 	p->len = got;
 	p->idx = idx;

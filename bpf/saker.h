@@ -36,7 +36,7 @@
 
 /* Per-argument capture kinds (struct saker_sc_spec.kind), set from user space. */
 #define SAKER_A_NONE 0
-#define SAKER_A_STR 1          /* user string */
+#define SAKER_A_STR 1          /* user string; aux != 0: only when arg 0 == aux (prctl) */
 #define SAKER_A_BUF_IN 2       /* input buffer, length in arg aux */
 #define SAKER_A_BUF_OUT 3      /* output buffer, length = return value */
 #define SAKER_A_SOCKADDR_IN 4  /* sockaddr, length in arg aux */
@@ -48,6 +48,8 @@
 #define SAKER_A_ARGV 10        /* NULL-terminated array of strings */
 #define SAKER_A_STRUCT_IN 11   /* fixed struct, aux = size in bytes */
 #define SAKER_A_STRUCT_OUT 12  /* fixed struct read only on success */
+#define SAKER_A_SOCK_LOCAL 13  /* fd arg of connect: the socket's local address at exit */
+#define SAKER_A_PIPE_FDS 14    /* int[2] of pipe/pipe2 + the pipe's inode (16-byte struct) */
 
 #define SAKER_MAX_SYSCALLS 512
 #define SAKER_MAX_PIDS 16

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use saker::capture;
 
-use crate::record::assert_workload;
+use crate::record::{assert_cat_hostname, assert_workload};
 use crate::util::{run, stdout};
 
 fn sample(name: &str) -> PathBuf {
@@ -39,6 +39,17 @@ fn every_sample_is_complete_and_intact() {
 #[test]
 fn workload_sample_has_the_known_syscalls() {
     assert_workload(&sample("workload.scap"), Path::new("/tmp"));
+}
+
+/// The sample was recorded on a machine whose /etc/hostname held its
+/// hostname (as the capture's machine section says) and a newline.
+#[test]
+fn cat_hostname_sample_reads_the_hostname() {
+    let cap = sample("cat-hostname.scap");
+    let r = capture::open(&cap).unwrap();
+    let content = format!("{}\n", r.meta().machine.hostname);
+    assert!(content.len() > 1);
+    assert_cat_hostname(&cap, content.as_bytes());
 }
 
 #[test]

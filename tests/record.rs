@@ -1,5 +1,6 @@
 //! Recording for real with BPF: the workload, `cat /etc/hostname`, kill -9,
-//! rotation, overload drops, unfinished syscalls, file mode.
+//! overload drops and their gap markers, unfinished syscalls, compat
+//! syscalls, filters and stop conditions (rotation: `record/files.rs`).
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -15,6 +16,7 @@ use crate::util::{bpf_guard, c_program, run, stderr, tmpdir, workload};
 
 mod files;
 mod lifecycle;
+mod objects;
 
 /// Every event of a capture, owned, with the table to name them.
 struct Events {
@@ -180,6 +182,56 @@ fn workload_syscalls_are_recorded_exactly() {
     assert_workload(&cap, dir.path());
 }
 
+/// Checks a recording of `cat /etc/hostname` (stdout a pipe) whose file held
+/// `content`: the exec of cat with its argv, the openat of the path, the read
+/// of the file's bytes from that fd, and their write to stdout.
+pub fn assert_cat_hostname(cap: &Path, content: &[u8]) {
+    let (ev, _) = Events::load(cap);
+    let recs: Vec<Record> = ev.iter().collect();
+    let exec = recs
+        .iter()
+        .find(|r| {
+            r.code() == wire::CODE_EXEC
+                && r.param(wire::exec::P_ARGV)
+                    .is_some_and(|p| p.data == b"cat\0/etc/hostname\0")
+        })
+        .expect("exec of cat with its argv");
+    assert_eq!(
+        Events::str_param(exec, wire::exec::P_COMM).as_deref(),
+        Some("cat")
+    );
+    let at = recs
+        .iter()
+        .position(|r| {
+            r.pid() == exec.pid()
+                && ev.name(r) == "openat"
+                && Events::str_param(r, 1).as_deref() == Some("/etc/hostname")
+        })
+        .expect("cat's openat of /etc/hostname");
+    let open = recs[at];
+    assert!(open.ret() >= 0);
+    let fd = open.ret() as u64;
+    let read = recs[at..]
+        .iter()
+        .find(|r| {
+            r.tid() == open.tid() && ev.name(r) == "read" && r.arg(0) == Some(fd) && r.ret() > 0
+        })
+        .expect("read of the file after its open");
+    let n = content.len().min(80);
+    assert_eq!(read.param(1).unwrap().data, &content[..n]);
+    assert_eq!(read.ret() as usize, content.len());
+    let write = recs[at..]
+        .iter()
+        .find(|r| r.tid() == open.tid() && ev.name(r) == "write")
+        .expect("write to stdout");
+    assert_eq!(write.arg(0), Some(1));
+    assert_eq!(write.param(1).unwrap().data, &content[..n]);
+    let close = recs[at..]
+        .iter()
+        .find(|r| r.tid() == open.tid() && ev.name(r) == "close" && r.arg(0) == Some(fd));
+    assert!(close.is_some_and(|c| c.ret() == 0), "the fd is closed");
+}
+
 #[test]
 fn cat_hostname_open_and_read() {
     let Some(_g) = bpf_guard("cat_hostname_open_and_read") else {
@@ -198,26 +250,8 @@ fn cat_hostname_open_and_read() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let content = std::fs::read("/etc/hostname").unwrap();
-    let (ev, _) = Events::load(&cap);
-    let recs: Vec<Record> = ev.iter().collect();
-    let at = recs
-        .iter()
-        .position(|r| {
-            ev.name(r) == "openat" && Events::str_param(r, 1).as_deref() == Some("/etc/hostname")
-        })
-        .expect("openat of /etc/hostname");
-    let open = recs[at];
-    assert!(open.ret() >= 0);
-    let fd = open.ret() as u64;
-    let read = recs[at..]
-        .iter()
-        .find(|r| {
-            r.tid() == open.tid() && ev.name(r) == "read" && r.arg(0) == Some(fd) && r.ret() > 0
-        })
-        .expect("read of the file after its open");
-    let n = content.len().min(80);
-    assert_eq!(read.param(1).unwrap().data, &content[..n]);
-    assert_eq!(read.ret() as usize, content.len());
+    assert_eq!(o.stdout, content, "cat's output passes through");
+    assert_cat_hostname(&cap, &content);
 }
 
 #[test]
@@ -284,44 +318,6 @@ fn killed_recorder_leaves_a_readable_file() {
 }
 
 #[test]
-fn rotation_makes_standalone_files() {
-    let Some(_g) = bpf_guard("rotation_makes_standalone_files") else {
-        return;
-    };
-    let dir = tmpdir();
-    let base = dir.path().join("rot.scap");
-    let o = record(&[
-        "record",
-        "-q",
-        "-w",
-        base.to_str().unwrap(),
-        "-G",
-        "1",
-        "-W",
-        "5",
-        "-M",
-        "2.6",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let files: Vec<_> = (0..5)
-        .map(|i| dir.path().join(format!("rot.scap{i}")))
-        .filter(|p| p.exists())
-        .collect();
-    assert!(files.len() >= 3, "2.6 s at one file per second: {files:?}");
-    for (i, f) in files.iter().enumerate() {
-        let r = capture::open(f).unwrap();
-        assert!(r.is_complete(), "{} is complete", f.display());
-        assert!(r.verify().is_ok());
-        assert_eq!(r.meta().config.rotation_index, i as u32);
-        assert!(
-            r.meta().snapshot.procs.len() > 5,
-            "each file has its own snapshot"
-        );
-        assert!(!r.meta().syscalls.syscalls.is_empty());
-    }
-}
-
-#[test]
 fn overload_drops_are_marked_in_the_stream() {
     let Some(_g) = bpf_guard("overload_drops_are_marked_in_the_stream") else {
         return;
@@ -357,6 +353,29 @@ fn overload_drops_are_marked_in_the_stream() {
     assert_eq!(marked, total, "gap markers account for every lost event");
     assert_eq!(r.summary().unwrap().drops, total);
     assert_eq!(r.totals().drops, total);
+    // `read` prints each marker as a line (text) or a gap object (JSON).
+    let text = run(&["read", "-r", cap.to_str().unwrap()]);
+    let lines: Vec<String> = crate::util::stdout(&text)
+        .lines()
+        .filter(|l| l.starts_with("--- "))
+        .map(str::to_string)
+        .collect();
+    let lost: u64 = lines
+        .iter()
+        .filter_map(|l| l[4..].split(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(lost, total, "text marker lines add up to the drops");
+    assert!(
+        lines.iter().all(|l| l.contains(" events lost on CPU ")),
+        "{lines:?}"
+    );
+    let json = run(&["read", "-j", "-r", cap.to_str().unwrap()]);
+    let lost: u64 = crate::util::stdout(&json)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["gap"]["lost"].as_u64())
+        .sum();
+    assert_eq!(lost, total, "JSON gap objects add up to the drops");
 }
 
 #[test]
@@ -537,4 +556,70 @@ fn sigterm_stops_cleanly() {
     assert!(r.is_complete(), "a signal stop writes the footer");
     assert_eq!(r.summary().unwrap().stop_reason, "signal");
     assert!(r.verify().is_ok());
+}
+
+/// A live consumer (`RecordHooks`) gets the first file's metadata once,
+/// before any records: the same metadata the file holds.
+#[test]
+fn hooks_get_the_meta_before_the_records() {
+    use saker::capture::CaptureMeta;
+    use saker::recorder::{RecordHooks, RecordOptions};
+    let Some(_g) = bpf_guard("hooks_get_the_meta_before_the_records") else {
+        return;
+    };
+    #[derive(Default)]
+    struct Hooks {
+        meta: Vec<CaptureMeta>,
+        early: u64,
+        records: u64,
+    }
+    impl RecordHooks for Hooks {
+        fn on_start(&mut self, meta: &CaptureMeta) {
+            self.meta.push(meta.clone());
+        }
+        fn on_records(&mut self, batch: &[u8]) {
+            if self.meta.is_empty() {
+                self.early += 1;
+            }
+            let mut rest = batch;
+            while let Ok((_, tail)) = Record::parse(rest) {
+                self.records += 1;
+                rest = tail;
+            }
+        }
+    }
+    let dir = tmpdir();
+    let opts = RecordOptions {
+        output: dir.path().join("hooks.scap"),
+        duration: None,
+        max_events: None,
+        snaplen: 80,
+        rotate_mb: None,
+        rotate_secs: None,
+        rotate_files: None,
+        zstd_level: 3,
+        pids: Vec::new(),
+        comms: Vec::new(),
+        only_cmd: true,
+        latency: false,
+        ring_bytes: 1 << 20,
+        block_size: 1 << 20,
+        command: vec!["cat".into(), "/etc/hostname".into()],
+        command_line: vec!["test".into()],
+        command_log: Some(dir.path().join("cat.log")),
+    };
+    let mut h = Hooks::default();
+    let rep = saker::recorder::record(&opts, &mut h).expect("recording");
+    assert_eq!(rep.command_status, Some(0));
+    assert_eq!(h.meta.len(), 1, "on_start is called once");
+    assert_eq!(h.early, 0, "no records before on_start");
+    let file = capture::open(&rep.files[0]).unwrap();
+    assert_eq!(&h.meta[0], file.meta());
+    assert!(!h.meta[0].snapshot.procs.is_empty());
+    assert_eq!(h.records, file.totals().events, "the hooks saw every event");
+    assert_eq!(
+        std::fs::read(dir.path().join("cat.log")).unwrap(),
+        std::fs::read("/etc/hostname").unwrap(),
+        "the command's output went to its log"
+    );
 }

@@ -240,7 +240,8 @@ pub struct RecordArgs {
     #[arg(long = "rule-matching", value_enum, requires = "rules")]
     pub rule_matching: Option<Matching>,
     /// Watch the recording in the TUI while it is written (quit stops it); its alerts pane
-    /// runs the `-R` rules, else saker's default ruleset.
+    /// runs the `-R` rules, else saker's default ruleset. A `-- CMD` then reads /dev/null
+    /// and writes its stdout and stderr to FILE.log (mode 0600), not over the screen.
     #[arg(
         long,
         conflicts_with_all = ["file_size", "seconds", "json", "disable_tags", "enable_tags", "min_priority", "rule_matching"]

@@ -96,7 +96,15 @@ fn options(a: &RecordArgs) -> Result<RecordOptions> {
         block_size: a.block_kb * 1024,
         command: a.command.clone(),
         command_line: std::env::args().collect(),
+        command_log: (a.tui && !a.command.is_empty()).then(|| command_log(&a.write)),
     })
+}
+
+/// `--tui -- CMD`: the command's output goes to `FILE.log`, not over the screen.
+fn command_log(capture: &std::path::Path) -> std::path::PathBuf {
+    let mut p = capture.as_os_str().to_owned();
+    p.push(".log");
+    p.into()
 }
 
 fn print_summary(r: &RecordReport) {
@@ -190,9 +198,13 @@ fn rules_summary(r: &LiveReport, quiet: bool) {
 pub fn run(a: &RecordArgs) -> Result<i32> {
     let opts = options(a)?;
     if a.tui {
+        let log = opts.command_log.clone();
         let report = super::tui::run_live(opts, &a.rules)?;
         if !a.quiet {
             print_summary(&report);
+            if let Some(l) = log {
+                eprintln!("  command output: {}", l.display());
+            }
         }
         return Ok(report.command_status.unwrap_or(0));
     }

@@ -263,7 +263,8 @@ fn u64_le(d: &[u8], off: usize) -> Option<u64> {
 fn push_struct(desc: &ArgDesc, data: &[u8], out: &mut String) {
     let base = desc.ctype.trim_start_matches("const ");
     match (base, data.len()) {
-        ("int *", 8) => {
+        // pipe's fd pair may be followed by the pipe's inode (shown as fd.ino).
+        ("int *", 8 | 16) => {
             let a = i32::from_le_bytes([data[0], data[1], data[2], data[3]]);
             let b = i32::from_le_bytes([data[4], data[5], data[6], data[7]]);
             let _ = write!(out, "[{a},{b}]");

@@ -171,6 +171,15 @@ fn exec_argv_and_structs() {
             .args(&[0x10, libc::O_CLOEXEC as u64])
             .param(0, ParamKind::Struct, &fds);
     assert_eq!(show(&rec.build()), "res=0 fildes=[3,4] flags=O_CLOEXEC");
+    fds.extend_from_slice(&192_417u64.to_le_bytes());
+    let rec = sys("pipe2", 0)
+        .args(&[0x10, 0])
+        .param(0, ParamKind::Struct, &fds);
+    assert_eq!(
+        show(&rec.build()),
+        "res=0 fildes=[3,4] flags=0",
+        "with the inode"
+    );
     let mut how = ((libc::O_RDONLY | libc::O_CLOEXEC) as u64)
         .to_le_bytes()
         .to_vec();

@@ -23,6 +23,9 @@ pub const CODE_EXEC: u16 = 1025;
 pub const CODE_EXIT: u16 = 1026;
 /// Gap marker: events were lost on a CPU.
 pub const CODE_DROP: u16 = 1027;
+/// `cpu` of a record whose CPU is not known (an unfinished syscall whose
+/// thread's last CPU procfs did not give, a malformed ring slot's marker).
+pub const CPU_UNKNOWN: u16 = u16::MAX;
 
 /// The syscall had not returned when recording stopped.
 pub const F_UNFINISHED: u8 = 0x01;

@@ -21,7 +21,7 @@ use super::OutputError;
 use crate::capture::CaptureReader;
 use crate::event::display::ArgOpts;
 use crate::event::table::Syscalls;
-use crate::event::wire::{drop as wdrop, CODE_DROP};
+use crate::event::wire::{drop as wdrop, CODE_DROP, CPU_UNKNOWN};
 use crate::filter::fields::{Class, EventCtx, Fid, FieldEnv, Fields, OutTime, Shown};
 use crate::filter::{Ast, FieldInfo, Filter, Scratch, ValueBuf};
 use crate::state::{Effect, State};
@@ -91,6 +91,18 @@ fn block_prints_nothing<B: AsRef<[u8]>>(
 }
 
 /// Whether extracting `f` needs the reconstructed state.
+/// The line printed for a gap marker: `lost` events lost on `cpu`
+/// ([`CPU_UNKNOWN`]: a CPU nobody knows, `null` in JSON).
+fn gap_line(line: &mut String, lost: u64, cpu: u16, json: bool) {
+    use std::fmt::Write as _;
+    let _ = match (json, cpu) {
+        (true, CPU_UNKNOWN) => writeln!(line, "{{\"gap\":{{\"lost\":{lost},\"cpu\":null}}}}"),
+        (true, c) => writeln!(line, "{{\"gap\":{{\"lost\":{lost},\"cpu\":{c}}}}}"),
+        (false, CPU_UNKNOWN) => writeln!(line, "--- {lost} events lost on an unknown CPU ---"),
+        (false, c) => writeln!(line, "--- {lost} events lost on CPU {c} ---"),
+    };
+}
+
 fn needs_state(f: &FieldInfo) -> bool {
     match Fields::def_of(f) {
         Some(d) if d.class() == Class::Evt => {
@@ -216,18 +228,12 @@ pub fn run<B: AsRef<[u8]>>(
             let code = rec.code();
             if code == CODE_DROP {
                 line.clear();
-                let lost = rec.arg(wdrop::COUNT).unwrap_or(0);
-                if opts.json {
-                    line.push_str(&format!(
-                        "{{\"gap\":{{\"lost\":{lost},\"cpu\":{}}}}}\n",
-                        rec.cpu()
-                    ));
-                } else {
-                    line.push_str(&format!(
-                        "--- {lost} events lost on CPU {} ---\n",
-                        rec.cpu()
-                    ));
-                }
+                gap_line(
+                    &mut line,
+                    rec.arg(wdrop::COUNT).unwrap_or(0),
+                    rec.cpu(),
+                    opts.json,
+                );
                 out.write_all(line.as_bytes())?;
                 stats.gaps += 1;
                 continue;
@@ -269,4 +275,30 @@ pub fn run<B: AsRef<[u8]>>(
     }
     out.flush()?;
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gap(lost: u64, cpu: u16, json: bool) -> String {
+        let mut s = String::new();
+        gap_line(&mut s, lost, cpu, json);
+        s
+    }
+
+    #[test]
+    fn gap_lines_name_the_cpu_or_say_it_is_unknown() {
+        assert_eq!(gap(3, 1, false), "--- 3 events lost on CPU 1 ---\n");
+        assert_eq!(
+            gap(1, CPU_UNKNOWN, false),
+            "--- 1 events lost on an unknown CPU ---\n"
+        );
+        let v: serde_json::Value = serde_json::from_str(&gap(7, 0, true)).unwrap();
+        assert_eq!(v["gap"]["lost"], 7);
+        assert_eq!(v["gap"]["cpu"], 0);
+        let v: serde_json::Value = serde_json::from_str(&gap(2, CPU_UNKNOWN, true)).unwrap();
+        assert_eq!(v["gap"]["lost"], 2);
+        assert!(v["gap"]["cpu"].is_null(), "{v}");
+    }
 }

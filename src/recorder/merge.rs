@@ -11,7 +11,7 @@
 //! slot that holds no valid record becomes a gap marker of its own: a
 //! capture never hides a loss.
 
-use crate::event::wire::{RecordBuilder, CODE_DROP};
+use crate::event::wire::{RecordBuilder, CODE_DROP, CPU_UNKNOWN};
 
 /// Staging area for drained records.
 #[derive(Debug, Default)]
@@ -41,7 +41,7 @@ impl Merger {
             // A lost event: reported in-stream like a ring overflow, at the
             // time of the last good record (CPU unknown).
             self.malformed += 1;
-            let marker = RecordBuilder::new(CODE_DROP, u16::MAX, self.last_ts, 0, 0, 1)
+            let marker = RecordBuilder::new(CODE_DROP, CPU_UNKNOWN, self.last_ts, 0, 0, 1)
                 .args(&[1, self.last_ts])
                 .build();
             self.stage(self.last_ts, &marker);

@@ -13,7 +13,9 @@ pub mod writer;
 use std::path::Path;
 
 use crate::event::meta::{ArgKind, SyscallTable};
-use crate::event::wire::{ParamKind, RecordBuilder, CODE_COMPAT_BASE, F_COMPAT, F_UNFINISHED};
+use crate::event::wire::{
+    ParamKind, RecordBuilder, CODE_COMPAT_BASE, CPU_UNKNOWN, F_COMPAT, F_UNFINISHED,
+};
 pub use session::{record, NoHooks, RecordHooks, RecordOptions, RecordReport, Status};
 
 /// Errors of a recording session.
@@ -81,11 +83,11 @@ pub fn inflight_records(
         } else {
             (t.nr, F_UNFINISHED)
         };
-        // The CPU it last ran on; u16::MAX ("unknown") if procfs did not say.
+        // The CPU it last ran on; CPU_UNKNOWN if procfs did not say.
         let cpu = t
             .cpu
             .and_then(|c| u16::try_from(c).ok())
-            .unwrap_or(u16::MAX);
+            .unwrap_or(CPU_UNKNOWN);
         let mut b = RecordBuilder::new(code, cpu, now, t.tid, t.pid, 0)
             .flags(flags)
             .args(&t.args[..nargs]);

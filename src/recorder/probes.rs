@@ -60,6 +60,11 @@ fn capture_kind(k: ArgKind) -> u8 {
     }
 }
 
+/// `SAKER_A_SOCK_LOCAL`: the socket's local address, on connect's fd arg.
+const SAKER_A_SOCK_LOCAL: u8 = 13;
+/// `SAKER_A_PIPE_FDS`: pipe's `int[2]` followed by the pipe's inode.
+const SAKER_A_PIPE_FDS: u8 = 14;
+
 /// What to record, as the probes see it.
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
@@ -95,7 +100,13 @@ fn set_specs(specs: &mut [skel::types::saker_sc_spec], table: &SyscallTable, com
         };
         spec.nargs = d.args.len().min(6) as u8;
         for (i, a) in d.args.iter().take(6).enumerate() {
-            spec.kind[i] = capture_kind(a.kind);
+            spec.kind[i] = match (d.name.as_str(), a.kind) {
+                // Extras read from kernel objects at exit: connect's local
+                // endpoint, the pipe's inode after pipe's fd pair.
+                ("connect", ArgKind::Fd) if i == 0 => SAKER_A_SOCK_LOCAL,
+                ("pipe" | "pipe2", ArgKind::StructOut) => SAKER_A_PIPE_FDS,
+                (_, k) => capture_kind(k),
+            };
             spec.aux[i] = a.aux;
         }
         if d.name == "execve" || d.name == "execveat" {

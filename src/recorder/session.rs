@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
 use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,8 +16,9 @@ use libbpf_rs::RingBufferBuilder;
 
 use super::merge::Merger;
 use super::probes::{ProbeConfig, ProbeError, Probes};
-use super::writer::{spawn_writer, WriterConfig, WriterMsg, WriterShared};
+use super::writer::{spawn_writer, FirstFile, WriterConfig, WriterMsg, WriterShared};
 use super::{inflight_records, RecordError};
+use crate::capture::CaptureMeta;
 use crate::event::meta::{RecorderConfig, Summary};
 use crate::event::wire::{RecordBuilder, CODE_DROP};
 
@@ -62,6 +63,10 @@ pub struct RecordOptions {
     pub command: Vec<String>,
     /// The command line, stored in the capture.
     pub command_line: Vec<String>,
+    /// Where the command's output goes: `None` inherits saker's stdio; a
+    /// path gives the command /dev/null as stdin and that file (created or
+    /// truncated, mode 0600) as stdout and stderr.
+    pub command_log: Option<PathBuf>,
 }
 
 /// Live figures for a status line.
@@ -109,6 +114,10 @@ pub struct RecordReport {
 
 /// Observes a session while it runs (live rules, the TUI, a status line).
 pub trait RecordHooks {
+    /// The first file is written: its metadata (machine, recorder config,
+    /// syscall table, start snapshot). Called once, before any records and
+    /// before the command starts.
+    fn on_start(&mut self, _meta: &CaptureMeta) {}
     /// A time-ordered batch of wire records about to be written.
     fn on_records(&mut self, _batch: &[u8]) {}
     /// About once a second.
@@ -130,17 +139,37 @@ pub(crate) fn boottime_ns() -> u64 {
 }
 
 /// Starts the command to record, if there is one.
-fn start_command(command: &[String]) -> Result<Option<Child>, RecordError> {
+fn start_command(
+    command: &[String],
+    log: Option<&std::path::Path>,
+) -> Result<Option<Child>, RecordError> {
     let Some((prog, args)) = command.split_first() else {
         return Ok(None);
     };
-    let c = Command::new(prog)
-        .args(args)
-        .spawn()
-        .map_err(|e| RecordError::Io {
-            what: format!("starting {prog}"),
+    let mut cmd = Command::new(prog);
+    cmd.args(args);
+    if let Some(log) = log {
+        use std::os::unix::fs::OpenOptionsExt;
+        let out = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(log)
+            .map_err(|e| RecordError::Io {
+                what: format!("creating the command log {}", log.display()),
+                source: e,
+            })?;
+        let err = out.try_clone().map_err(|e| RecordError::Io {
+            what: "duplicating the command log's fd".into(),
             source: e,
         })?;
+        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+    }
+    let c = cmd.spawn().map_err(|e| RecordError::Io {
+        what: format!("starting {prog}"),
+        source: e,
+    })?;
     Ok(Some(c))
 }
 
@@ -235,19 +264,26 @@ pub fn record(
     let mut stop_reason = String::from("signal");
     let mut last_status = Instant::now();
     let mut out = Vec::with_capacity(1 << 20);
+    // Records drained while the first file is being written: the hooks get
+    // them after `on_start`.
+    let mut early = Vec::new();
     loop {
         if stop.load(Ordering::Relaxed) {
             break;
         }
         if !file_ready {
-            match writer.first_file_ready() {
-                Some(true) => {
+            match writer.first_file() {
+                FirstFile::Ready(meta) => {
                     file_ready = true;
+                    hooks.on_start(&meta);
+                    if !early.is_empty() {
+                        hooks.on_records(&std::mem::take(&mut early));
+                    }
                     // The command starts once its capture file exists.
-                    child = start_command(&opts.command)?;
+                    child = start_command(&opts.command, opts.command_log.as_deref())?;
                 }
-                Some(false) => {}
-                None => return Err(writer.join_error()),
+                FirstFile::Pending => {}
+                FirstFile::Failed => return Err(writer.join_error()),
             }
         }
         std::thread::sleep(POLL);
@@ -258,7 +294,11 @@ pub fn record(
             .release(watermark, limit - written, &mut out);
         if !out.is_empty() {
             written += n;
-            hooks.on_records(&out);
+            if file_ready {
+                hooks.on_records(&out);
+            } else {
+                early.extend_from_slice(&out);
+            }
             let batch = std::mem::replace(&mut out, Vec::with_capacity(1 << 20));
             shared.backlog.fetch_add(1, Ordering::Relaxed);
             if tx.send(WriterMsg::Records(batch)).is_err() {
@@ -290,6 +330,17 @@ pub fn record(
 
     // Stop: detach, drain what is left, then account for what never made it.
     probes.detach();
+    if !file_ready {
+        match writer.wait_first_file() {
+            FirstFile::Ready(meta) => {
+                hooks.on_start(&meta);
+                if !early.is_empty() {
+                    hooks.on_records(&early);
+                }
+            }
+            _ => return Err(writer.join_error()),
+        }
+    }
     let _ = rb.consume();
     let mut tail = Vec::new();
     let room = limit - written;

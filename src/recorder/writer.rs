@@ -97,18 +97,35 @@ pub struct FileReport {
 /// The running writer thread.
 pub struct WriterHandle {
     join: JoinHandle<Result<Vec<FileReport>, RecordError>>,
-    opened: mpsc::Receiver<()>,
+    opened: mpsc::Receiver<Box<CaptureMeta>>,
+}
+
+/// Where the first file is.
+#[derive(Debug)]
+pub enum FirstFile {
+    /// Its snapshot is still being taken.
+    Pending,
+    /// Written, with this metadata (reported once).
+    Ready(Box<CaptureMeta>),
+    /// The writer failed before (see [`WriterHandle::join_error`]).
+    Failed,
 }
 
 impl WriterHandle {
-    /// Whether the first file (with its snapshot) is written: `Some(true)`
-    /// once it is, `Some(false)` while it is still being taken, `None` if
-    /// the writer failed before (see [`WriterHandle::join_error`]).
-    pub fn first_file_ready(&self) -> Option<bool> {
+    /// Whether the first file (with its snapshot) is written.
+    pub fn first_file(&self) -> FirstFile {
         match self.opened.try_recv() {
-            Ok(()) => Some(true),
-            Err(mpsc::TryRecvError::Empty) => Some(false),
-            Err(mpsc::TryRecvError::Disconnected) => None,
+            Ok(meta) => FirstFile::Ready(meta),
+            Err(mpsc::TryRecvError::Empty) => FirstFile::Pending,
+            Err(mpsc::TryRecvError::Disconnected) => FirstFile::Failed,
+        }
+    }
+
+    /// Waits until the first file is written (or the writer failed).
+    pub fn wait_first_file(&self) -> FirstFile {
+        match self.opened.recv() {
+            Ok(meta) => FirstFile::Ready(meta),
+            Err(_) => FirstFile::Failed,
         }
     }
 
@@ -168,7 +185,7 @@ impl Rotation {
     fn open(
         cfg: &WriterConfig,
         index: u32,
-    ) -> Result<(CaptureWriter<std::fs::File>, PathBuf), RecordError> {
+    ) -> Result<(CaptureWriter<std::fs::File>, PathBuf, CaptureMeta), RecordError> {
         let machine = super::procfs::machine_info()?;
         let snapshot = super::procfs::snapshot(&super::procfs::SnapshotOptions::default())?;
         let mut config = cfg.config.clone();
@@ -193,7 +210,7 @@ impl Rotation {
             block_size: cfg.block_size,
         };
         let w = CaptureWriter::create(&path, &meta, opts)?;
-        Ok((w, path))
+        Ok((w, path, meta))
     }
 
     fn due(&self) -> bool {
@@ -234,17 +251,17 @@ impl Rotation {
 /// first file, then writes the batches it is sent. The probes are attached
 /// before, so nothing forked during the snapshot is missed; records that
 /// arrive meanwhile wait in the channel and follow the snapshot.
-/// [`WriterHandle::first_file_ready`] says when the file exists.
+/// [`WriterHandle::first_file`] says when the file exists.
 pub fn spawn_writer(
     cfg: WriterConfig,
     shared: Arc<WriterShared>,
 ) -> Result<(mpsc::SyncSender<WriterMsg>, WriterHandle), RecordError> {
     let (tx, rx) = mpsc::sync_channel::<WriterMsg>(QUEUE);
-    let (opened_tx, opened) = mpsc::sync_channel::<()>(1);
+    let (opened_tx, opened) = mpsc::sync_channel::<Box<CaptureMeta>>(1);
     let join = std::thread::Builder::new()
         .name("saker-writer".into())
         .spawn(move || {
-            let (writer, path) = Rotation::open(&cfg, 0)?;
+            let (writer, path, meta) = Rotation::open(&cfg, 0)?;
             let opened = cfg.started;
             let mut rot = Rotation {
                 cfg,
@@ -254,7 +271,7 @@ pub fn spawn_writer(
                 path,
                 drops: 0,
             };
-            let _ = opened_tx.send(());
+            let _ = opened_tx.send(Box::new(meta));
             let mut files = Vec::new();
             let mut base_bytes = 0u64;
             let mut base_raw = 0u64;
@@ -275,7 +292,7 @@ pub fn spawn_writer(
                     WriterMsg::Records(batch) => {
                         if rot.due() {
                             let next = rot.index + 1;
-                            let (w, p) = Rotation::open(&rot.cfg, next)?;
+                            let (w, p, _) = Rotation::open(&rot.cfg, next)?;
                             let cfg = rot.cfg.clone();
                             let opened = rot.next_period();
                             let fresh = Rotation {

@@ -189,12 +189,21 @@ impl State {
                 self.put_fd(pid, b, FdEntry::socket(info.clone(), flags));
                 self.put_fd(pid, a, FdEntry::socket(info, flags))
             }
-            Op::Connect { fd, addr } => {
-                let Some(fd) = self.fd_arg(rec, fd) else {
+            Op::Connect { fd: fd_idx, addr } => {
+                let Some(fd) = self.fd_arg(rec, fd_idx) else {
                     return Effect::default();
                 };
                 let addr = self.addr_param(rec, addr);
+                // The recorder adds the socket's local address at exit as a
+                // sockaddr param on the fd argument.
+                let local = rec
+                    .param(fd_idx)
+                    .filter(|p| p.kind() == Some(ParamKind::Sockaddr))
+                    .and_then(|p| sockaddr::parse(p.data));
                 self.update_socket(pid, fd, addr.as_ref(), |s, a| {
+                    if local.is_some() {
+                        s.local = local;
+                    }
                     s.remote = a.filter(|a| a.family() != AF_UNSPEC).cloned();
                     if s.role == Role::Unknown {
                         s.role = Role::Client;

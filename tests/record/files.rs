@@ -1,6 +1,6 @@
 //! Real recordings of what `saker record` does with files and the terminal:
-//! `-C` size rotation, `-W` round robin, mode 0600, the gap-marker lines
-//! `read` prints, and the status line / summary / `-q`.
+//! `-C` size rotation, `-G`/`-W` round robin of standalone files, mode 0600,
+//! the status line / summary / `-q`, and `--tui`'s command log.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -104,6 +104,11 @@ fn round_robin_reuses_w_names() {
         assert_eq!(mode(&slot(i)), 0o600);
         let r = capture::open(&slot(i)).unwrap();
         assert!(r.is_complete() && r.verify().is_ok());
+        assert!(
+            r.meta().snapshot.procs.len() > 5,
+            "each file has its own snapshot"
+        );
+        assert!(!r.meta().syscalls.syscalls.is_empty(), "and syscall table");
         let idx = r.meta().config.rotation_index;
         assert_eq!(idx % 2, i, "file {idx} goes to slot {}", idx % 2);
         seen.push(idx);
@@ -112,50 +117,6 @@ fn round_robin_reuses_w_names() {
         seen.iter().max().unwrap() >= &2,
         "more files than -W were made and the old ones replaced: {seen:?}"
     );
-}
-
-#[test]
-fn read_prints_gap_markers_in_text_and_json() {
-    let Some(_g) = bpf_guard("read_prints_gap_markers_in_text_and_json") else {
-        return;
-    };
-    let dir = tmpdir();
-    let cap = dir.path().join("gaps.scap");
-    let o = record(&[
-        "record",
-        "-q",
-        "--json",
-        "--ring-kb",
-        "16",
-        "-w",
-        cap.to_str().unwrap(),
-        "--",
-        "sh",
-        "-c",
-        "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let drops = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["drops"]
-        .as_u64()
-        .unwrap();
-    assert!(drops > 0, "a 16 KiB ring overflows");
-    let text = run(&["read", "-r", cap.to_str().unwrap()]);
-    let lost: u64 = stdout(&text)
-        .lines()
-        .filter_map(|l| l.strip_prefix("--- "))
-        .filter_map(|l| l.split(' ').next()?.parse::<u64>().ok())
-        .sum();
-    assert_eq!(lost, drops, "text marker lines add up to the drops");
-    assert!(stdout(&text)
-        .lines()
-        .any(|l| l.starts_with("--- ") && l.contains(" events lost on CPU ")));
-    let json = run(&["read", "-j", "-r", cap.to_str().unwrap()]);
-    let lost: u64 = stdout(&json)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v["gap"]["lost"].as_u64())
-        .sum();
-    assert_eq!(lost, drops, "JSON gap objects add up to the drops");
 }
 
 #[test]
@@ -211,4 +172,84 @@ fn status_line_summary_and_quiet() {
         "-q on a TTY: {:?}",
         String::from_utf8_lossy(&q.stdout)
     );
+}
+
+/// tmux on its own server socket (named like the session).
+fn tmux(session: &str, args: &[&str]) -> String {
+    let o = Command::new("tmux")
+        .args(["-L", session])
+        .args(args)
+        .output()
+        .expect("tmux");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The pane's screen once it shows `text` (or after `secs`).
+fn screen_with(session: &str, text: &str, secs: u64) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let s = tmux(session, &["capture-pane", "-p", "-t", session]);
+        if s.contains(text) || start.elapsed().as_secs() > secs {
+            return s;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// `record --tui -- CMD`: the command reads /dev/null and writes FILE.log;
+/// nothing it prints reaches the terminal the TUI draws on.
+#[test]
+fn tui_command_output_goes_to_the_log() {
+    let Some(_g) = bpf_guard("tui_command_output_goes_to_the_log") else {
+        return;
+    };
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is installed by .ci/setup.sh"
+        );
+        eprintln!("SKIP tui_command_output_goes_to_the_log: no tmux");
+        return;
+    }
+    let dir = tmpdir();
+    let cap = dir.path().join("live.scap");
+    let raw = dir.path().join("pane.raw");
+    let name = format!("saker-rec-tui-{}", std::process::id());
+    // `read` gets EOF at once from /dev/null (a terminal would block it).
+    let cmd = format!(
+        "{} record --tui -w {} -- sh -c 'echo out-$((6*7)); echo err-$((6*8)) >&2; \
+         read x; echo stdin-$x-eof; sleep 1'; echo REC\"\"-EXIT=$?",
+        env!("CARGO_BIN_EXE_saker"),
+        cap.display()
+    );
+    let s = name.as_str();
+    tmux(
+        s,
+        &["new-session", "-d", "-s", s, "-x", "120", "-y", "40", "sh"],
+    );
+    let pipe = format!("cat >> '{}'", raw.display());
+    tmux(s, &["pipe-pane", "-t", s, "-o", &pipe]);
+    tmux(s, &["send-keys", "-t", s, &cmd, "Enter"]);
+    let stopped = screen_with(s, "recording stopped", 40);
+    tmux(s, &["send-keys", "-t", s, "q"]);
+    let done = screen_with(s, "REC-EXIT=", 20);
+    tmux(s, &["kill-session", "-t", s]);
+    assert!(stopped.contains("recording stopped (command)"), "{stopped}");
+    assert!(done.contains("REC-EXIT=0"), "{done}");
+    let log = dir.path().join("live.scap.log");
+    assert!(
+        done.contains("command output: "),
+        "the summary names the log: {done}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "out-42\nerr-48\nstdin--eof\n"
+    );
+    assert_eq!(mode(&log), 0o600);
+    let pane = String::from_utf8_lossy(&std::fs::read(&raw).unwrap()).into_owned();
+    assert!(pane.contains("Timeline"), "the TUI was drawn: {pane:.200}");
+    // (The typed command line holds none of these: they are computed.)
+    for m in ["out-42", "err-48", "stdin--eof"] {
+        assert!(!pane.contains(m), "{m} reached the terminal");
+    }
 }
