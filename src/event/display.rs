@@ -352,11 +352,19 @@ fn push_arg(
         | ArgKind::SockaddrOut
             if params.peek().is_some() =>
         {
+            let mut addrs = 0;
             for p in params {
-                let label = if p.kind() == Some(ParamKind::Sockaddr) {
-                    "addr"
-                } else {
-                    "data"
+                // A second address is the socket's own end (imported tuples).
+                let label = match p.kind() {
+                    Some(ParamKind::Sockaddr) => {
+                        addrs += 1;
+                        if addrs == 1 {
+                            "addr"
+                        } else {
+                            "local"
+                        }
+                    }
+                    _ => "data",
                 };
                 push_labeled(label, &p, Some(d), out, start, opts);
             }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::events_table::{ec, ef, pt, EVENTS, PPM_SC_NAMES};
 use super::flags::{clone_flags_from_ppm, open_flags_from_ppm};
 use super::parse::{strip_nul, RawEvent};
-use super::sock::{from_sockaddr, from_tuple, Side};
+use super::sock::{from_sockaddr, from_tuple, is_ip_tuple, known_end, Side};
 use super::special::Threads;
 use super::ImportStats;
 use crate::event::meta::{ArgKind, ProcInfo};
@@ -305,18 +305,37 @@ impl<'a> Converter<'a> {
                     }
                 }
                 ArgKind::SockaddrIn => {
-                    let sa = find(evs, "addr")
-                        .filter(|(_, ty)| *ty == pt::SOCKADDR)
-                        .and_then(|(v, _)| from_sockaddr(v))
-                        .or_else(|| find(evs, "tuple").and_then(|(v, _)| from_tuple(v, Side::Dst)));
+                    let tuple = find(evs, "tuple").map(|(v, _)| v);
+                    // connect: the exit's tuple names both ends (an IPv4-mapped
+                    // pair as IPv4, as libsinsp); else the enter's address.
+                    let full = tuple.filter(|t| name == "connect" && known_end(t, Side::Dst));
+                    let sa = full
+                        .and_then(|t| from_tuple(t, Side::Dst))
+                        .or_else(|| {
+                            find(evs, "addr")
+                                .filter(|(_, ty)| *ty == pt::SOCKADDR)
+                                .and_then(|(v, _)| from_sockaddr(v))
+                        })
+                        .or_else(|| tuple.and_then(|v| from_tuple(v, Side::Dst)));
                     if let Some(sa) = sa {
                         params.push((idx, ParamKind::Sockaddr, sa));
+                        let local = full.filter(|t| is_ip_tuple(t) && known_end(t, Side::Src));
+                        if let Some(l) = local.and_then(|t| from_tuple(t, Side::Src)) {
+                            params.push((idx, ParamKind::Sockaddr, l));
+                        }
                     }
                 }
                 ArgKind::SockaddrOut => {
-                    if let Some(sa) = find(evs, "tuple").and_then(|(v, _)| from_tuple(v, Side::Src))
-                    {
+                    let tuple = find(evs, "tuple").map(|(v, _)| v);
+                    if let Some(sa) = tuple.and_then(|v| from_tuple(v, Side::Src)) {
                         params.push((idx, ParamKind::Sockaddr, sa));
+                        // accept: the tuple's destination is our (server) end.
+                        let accept = matches!(name, "accept" | "accept4");
+                        let local =
+                            tuple.filter(|t| accept && is_ip_tuple(t) && known_end(t, Side::Dst));
+                        if let Some(l) = local.and_then(|t| from_tuple(t, Side::Dst)) {
+                            params.push((idx, ParamKind::Sockaddr, l));
+                        }
                     }
                 }
                 ArgKind::Argv => {

@@ -259,8 +259,16 @@ fn ip4(r: &mut Rd<'_>) -> Result<String, ScapError> {
     Ok(Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string())
 }
 fn ip6(r: &mut Rd<'_>) -> Result<String, ScapError> {
-    let b: [u8; 16] = r.bytes(16, "IPv6 address")?.try_into().unwrap_or([0; 16]);
-    Ok(Ipv6Addr::from(b).to_string())
+    Ok(ip6_text(r.bytes(16, "IPv6 address")?))
+}
+fn ip6_text(b: &[u8]) -> String {
+    let b: [u8; 16] = b.try_into().unwrap_or([0; 16]);
+    Ipv6Addr::from(b).to_string()
+}
+/// The IPv4 address of an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
+fn v4_of_mapped(b: &[u8]) -> Option<Ipv4Addr> {
+    let b: [u8; 16] = b.try_into().ok()?;
+    Ipv6Addr::from(b).to_ipv4_mapped()
 }
 
 /// One fd entry; `sized` when `r` holds exactly this entry (FDL v2).
@@ -298,7 +306,12 @@ fn fd_entry(r: &mut Rd<'_>, sized: bool) -> Result<FdInfo, ScapError> {
             info.name = sock_name(ino);
         }
         4 => {
-            let (s, d) = (ip6(r)?, ip6(r)?);
+            // As libsinsp, both ends IPv4-mapped: an IPv4 socket.
+            let (sb, db) = (r.bytes(16, "IPv6 address")?, r.bytes(16, "IPv6 address")?);
+            let (s, d) = match (v4_of_mapped(sb), v4_of_mapped(db)) {
+                (Some(s), Some(d)) => (s.to_string(), d.to_string()),
+                _ => (ip6_text(sb), ip6_text(db)),
+            };
             let (sp, dp) = (r.u16("port")?, r.u16("port")?);
             info.socket = Some(inet(r.u8("l4proto")?, s, sp, d, dp, false));
             info.name = sock_name(ino);

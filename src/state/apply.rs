@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::fd::{FdEntry, FdTable, L4Proto, Role, SockInfo, O_CLOEXEC};
 use super::ops::{Cloexec, FlagsSrc, Op};
-use super::sockaddr::{self, SockAddr, AF_UNSPEC};
+use super::sockaddr::{self, SockAddr, AF_INET, AF_INET6, AF_UNSPEC};
 use super::{path, Effect, FdKind, State};
 use crate::event::wire::{
     ParamKind, Record, CODE_DROP, CODE_EXEC, CODE_EXIT, CODE_FORK, CODE_SPECIAL, F_UNFINISHED,
@@ -26,6 +26,15 @@ const SETFL_MASK: u32 = 0o2000 | 0o4000 | 0o20000 | 0o40000 | 0o1000000;
 /// Arg `i` as a C `int` (the kernel truncates int args to 32 bits).
 pub(crate) fn arg_int(rec: &Record<'_>, i: u8) -> Option<i32> {
     rec.arg(usize::from(i)).map(|v| v as u32 as i32)
+}
+
+/// The local end of a socket syscall: a second Sockaddr param on arg `i`
+/// (imports of `.scap` tuples carry both ends; our recorder only the peer).
+fn local_param(rec: &Record<'_>, i: u8) -> Option<SockAddr> {
+    rec.params()
+        .filter(|p| p.idx == i && p.kind() == Some(ParamKind::Sockaddr))
+        .nth(1)
+        .and_then(|p| sockaddr::parse(p.data))
 }
 
 /// Data of the first param on arg `i`.
@@ -141,6 +150,10 @@ impl State {
         }
         let ret = rec.ret();
         let ok = ret >= 0 || matches!(op, Op::Connect { .. }) && ret == -EINPROGRESS;
+        if let (false, Op::Connect { fd, addr }) = (ok, op) {
+            // As libsinsp, a Unix socket is named by the path it tried.
+            return self.failed_unix_connect(rec, pid, fd, addr);
+        }
         if !ok {
             if let Op::Execve { .. } = op {
                 self.clear_exec_seen(tid);
@@ -193,6 +206,7 @@ impl State {
                 let Some(fd) = self.fd_arg(rec, fd_idx) else {
                     return Effect::default();
                 };
+                let local = local_param(rec, addr);
                 let addr = self.addr_param(rec, addr);
                 // The recorder adds the socket's local address at exit as a
                 // sockaddr param on the fd argument.
@@ -205,6 +219,11 @@ impl State {
                         s.local = local;
                     }
                     s.remote = a.filter(|a| a.family() != AF_UNSPEC).cloned();
+                    if let Some(l) = local {
+                        // Both ends known (imported tuples): the pair's family.
+                        s.family = l.family();
+                        s.local = Some(l);
+                    }
                     if s.role == Role::Unknown {
                         s.role = Role::Client;
                     }
@@ -229,15 +248,22 @@ impl State {
                 };
                 let listening = self.fd(pid, i64::from(lfd)).and_then(|e| e.socket.clone());
                 let listening = listening.unwrap_or_default();
+                let local = local_param(rec, addr);
                 let remote = self.addr_param(rec, addr);
-                let family = match listening.family {
-                    0 => remote.as_ref().map_or(0, SockAddr::family),
-                    f => f,
+                let family = match (&local, listening.family) {
+                    (Some(l), _) => l.family(),
+                    (None, 0) => remote.as_ref().map_or(0, SockAddr::family),
+                    (None, f) => f,
+                };
+                // Only stream sockets accept: TCP when IP (as libsinsp).
+                let l4 = match listening.l4 {
+                    L4Proto::Unknown if matches!(family, AF_INET | AF_INET6) => L4Proto::Tcp,
+                    l4 => l4,
                 };
                 let info = SockInfo {
                     family,
-                    l4: listening.l4,
-                    local: listening.local,
+                    l4,
+                    local: local.or(listening.local),
                     remote,
                     role: Role::Server,
                 };
@@ -361,6 +387,24 @@ impl State {
             self.stats.missing_params += 1;
         }
         a
+    }
+
+    /// A failed connect: an existing Unix socket takes the path as its
+    /// peer (libsinsp names it so); other sockets are left as they were.
+    fn failed_unix_connect(&mut self, rec: &Record<'_>, pid: u32, fd: u8, addr: u8) -> Effect {
+        let Some(fd) = self.fd_arg(rec, fd) else {
+            return Effect::default();
+        };
+        let Some(a @ SockAddr::Unix(_)) = param(rec, addr).and_then(sockaddr::parse) else {
+            return Effect::default();
+        };
+        if self
+            .fd(pid, i64::from(fd))
+            .is_none_or(|e| e.kind != FdKind::Socket)
+        {
+            return Effect::default();
+        }
+        self.update_socket(pid, fd, Some(&a), |s, a| s.remote = a.cloned())
     }
 
     /// Updates (creating if unknown) the socket `fd` of `pid`.
