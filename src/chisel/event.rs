@@ -3,8 +3,6 @@
 //! name, fd argument, I/O direction and data param. Nothing here allocates
 //! per event.
 
-use std::fmt::Write as _;
-
 use crate::event::meta::{ArgKind, FdKind};
 use crate::event::table::Syscalls;
 use crate::event::wire::{ParamKind, CODE_DROP, CODE_EXEC, CODE_EXIT, CODE_FORK, CODE_SPECIAL};
@@ -303,38 +301,28 @@ pub fn endpoints(e: &FdEntry) -> (Option<std::net::SocketAddr>, Option<std::net:
         .map_or((None, None), |s| (ip(&s.local), ip(&s.remote)))
 }
 
-/// sysdig's `fd.name`: the path, or `local->remote` for sockets, written into `out`.
+/// sysdig's `fd.name` into `out`: the path; for IP sockets the tuple in
+/// client-to-server order (`cip:cport->sip:sport`, as the `fd.name` filter
+/// field), so both ends of a connection share one name; for unix sockets
+/// the path of whichever end has one.
 pub fn fd_name(e: &FdEntry, out: &mut String) {
     out.clear();
     if let Some(s) = &e.socket {
-        let w = |a: &Option<SockAddr>, out: &mut String| match a {
-            Some(SockAddr::Ip(sa)) => {
-                let _ = write!(out, "{}:{}", sa.ip(), sa.port());
+        fn unix(a: &Option<SockAddr>) -> Option<&str> {
+            match a {
+                Some(SockAddr::Unix(p)) => Some(p),
+                _ => None,
             }
-            Some(SockAddr::Unix(p)) => out.push_str(p),
-            _ => {}
-        };
-        if s.local.is_some() || s.remote.is_some() {
-            if matches!(s.local, Some(SockAddr::Unix(_)))
-                || matches!(s.remote, Some(SockAddr::Unix(_)))
-            {
-                w(
-                    if s.local.is_some() {
-                        &s.local
-                    } else {
-                        &s.remote
-                    },
-                    out,
-                );
-            } else {
-                w(&s.local, out);
-                out.push_str("->");
-                w(&s.remote, out);
-            }
+        }
+        if let Some(p) = unix(&s.local).or(unix(&s.remote)) {
+            out.push_str(p);
             return;
         }
     }
-    out.push_str(&e.name);
+    let mut b = std::mem::take(out).into_bytes();
+    crate::filter::fields::fd_display_name(e, &mut b);
+    *out =
+        String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 }
 
 /// Shell names for [`login_shell`] (as libsinsp's `proc.loginshellid`).

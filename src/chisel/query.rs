@@ -133,17 +133,19 @@ pub fn query(
     let pe = |e: PolarsError| ChiselError::Polars {
         reason: e.to_string(),
     };
-    let events = match batches.len() {
-        0 => {
-            let mut f = Frame::new(fields, 1)?;
-            f.take()?.lazy()
+    // One DataFrame, not a union of lazy batches: polars plans `COUNT(*)`
+    // over a union as a sum cast to UInt128, a type this build lacks.
+    let mut it = batches.into_iter();
+    let events = match it.next() {
+        None => Frame::new(fields, 1)?.take()?,
+        Some(mut df) => {
+            for b in it {
+                df.vstack_mut_owned(b).map_err(pe)?;
+            }
+            df
         }
-        _ => concat(
-            batches.into_iter().map(|b| b.lazy()).collect::<Vec<_>>(),
-            UnionArgs::default(),
-        )
-        .map_err(pe)?,
-    };
+    }
+    .lazy();
     let mut ctx = SQLContext::new();
     ctx.register("events", events);
     let sql_err = |e: PolarsError| {
@@ -162,6 +164,15 @@ pub fn query(
 /// For "column not found"-style messages: the closest available column, or
 /// the catalogue field to add with `--fields`.
 fn column_hint(msg: &str, fields: &[String]) -> String {
+    if msg.contains("relation") && msg.contains("not found") {
+        return "\nhint: the table is called 'events'".into();
+    }
+    if msg.contains("duplicate output name") {
+        return "\nhint: name each computed column with AS, e.g. `MIN(evt_rawtime) AS first, MAX(evt_rawtime) AS last`".into();
+    }
+    if !msg.contains("column") {
+        return String::new();
+    }
     let Some(name) = quoted_name(msg) else {
         return String::new();
     };
@@ -232,5 +243,112 @@ mod tests {
         assert!(e.contains("--fields") && e.contains("fd.name"), "{e}");
         let e = query(vec![], &fields, "SELEC x").unwrap_err().to_string();
         assert!(e.starts_with("SQL:"), "{e}");
+    }
+
+    /// Two batches with the column types [`Frame`] builds (u64, i64,
+    /// string with nulls, bool), queried with the common SQL shapes:
+    /// `(sql, expected cells of the first row, expected row count)`.
+    #[test]
+    fn common_sql_shapes_on_several_batches() {
+        let fields: Vec<String> = [
+            "evt.num",
+            "evt.type",
+            "proc.pid",
+            "evt.rawres",
+            "evt.rawtime",
+            "fd.name",
+            "evt.failed",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let a = df!(
+            "evt_num" => [1u64, 2, 3],
+            "evt_type" => ["read", "write", "read"],
+            "proc_pid" => [10u64, 10, 20],
+            "evt_rawres" => [5i64, -2, 7],
+            "evt_rawtime" => [1_000_000_001i64, 1_500_000_000, 2_000_000_001],
+            "fd_name" => [Some("/a"), None, Some("/b")],
+            "evt_failed" => [false, true, false],
+        )
+        .unwrap();
+        let b = df!(
+            "evt_num" => [4u64],
+            "evt_type" => ["openat"],
+            "proc_pid" => [30u64],
+            "evt_rawres" => [3i64],
+            "evt_rawtime" => [3_000_000_000i64],
+            "fd_name" => [Some("/a")],
+            "evt_failed" => [false],
+        )
+        .unwrap();
+        let cases: &[(&str, &[&str], usize)] = &[
+            ("SELECT COUNT(*) FROM events", &["4"], 1),
+            ("SELECT COUNT(*) AS n FROM events", &["4"], 1),
+            ("SELECT COUNT(1) AS n FROM events", &["4"], 1),
+            ("SELECT COUNT(fd_name) AS n FROM events", &["3"], 1),
+            ("SELECT COUNT(DISTINCT proc_pid) AS n FROM events", &["3"], 1),
+            ("SELECT COUNT(DISTINCT fd_name) AS n FROM events", &["2"], 1),
+            ("SELECT COUNT(*) AS n, COUNT(DISTINCT evt_type) AS t FROM events", &["4", "3"], 1),
+            ("SELECT SUM(evt_num) AS s, AVG(evt_num) AS a FROM events", &["10", "2.5"], 1),
+            ("SELECT SUM(proc_pid) AS s, MIN(proc_pid) AS lo, MAX(proc_pid) AS hi FROM events", &["70", "10", "30"], 1),
+            ("SELECT SUM(evt_rawres) AS s FROM events", &["13"], 1),
+            ("SELECT evt_type, COUNT(*) AS n FROM events GROUP BY evt_type ORDER BY n DESC, evt_type LIMIT 2", &["read", "2"], 2),
+            ("SELECT proc_pid, SUM(evt_rawres) AS s FROM events GROUP BY proc_pid ORDER BY s DESC LIMIT 1", &["20", "7"], 1),
+            ("SELECT evt_type FROM events GROUP BY evt_type HAVING COUNT(*) > 1", &["read"], 1),
+            ("SELECT COUNT(*) AS n FROM events WHERE evt_type = 'read'", &["2"], 1),
+            ("SELECT COUNT(*) AS n FROM events WHERE evt_type LIKE 'wr%' OR fd_name = '/b'", &["2"], 1),
+            ("SELECT COUNT(*) AS n FROM events WHERE fd_name IS NULL", &["1"], 1),
+            ("SELECT COUNT(*) AS n FROM events WHERE proc_pid >= 20 AND evt_rawres > 0", &["2"], 1),
+            ("SELECT COUNT(*) AS n FROM events WHERE evt_rawres < 0", &["1"], 1),
+            ("SELECT COUNT(*) AS n FROM events WHERE evt_failed", &["1"], 1),
+            ("SELECT COUNT(*) AS n FROM events WHERE proc_pid IN (10, 30)", &["3"], 1),
+            ("SELECT evt_num FROM events ORDER BY evt_num DESC LIMIT 1", &["4"], 1),
+            ("SELECT MIN(evt_rawtime) AS a, MAX(evt_rawtime) AS b FROM events", &["1000000001", "3000000000"], 1),
+            ("SELECT MAX(evt_rawtime) - MIN(evt_rawtime) AS span FROM events", &["1999999999"], 1),
+            ("SELECT evt_rawtime // 1000000000 AS s, COUNT(*) AS n FROM events GROUP BY s ORDER BY s", &["1", "2"], 3),
+            ("SELECT COUNT(*) AS n FROM events WHERE evt_rawtime BETWEEN 1000000000 AND 2000000000", &["2"], 1),
+            ("SELECT STRFTIME(CAST(evt_rawtime / 1000 AS TIMESTAMP), '%Y') AS y FROM events LIMIT 1", &["1970"], 1),
+            ("SELECT COUNT(*) AS n FROM (SELECT DISTINCT proc_pid FROM events)", &["3"], 1),
+            ("SELECT * FROM events WHERE evt_num = 4", &["4", "openat", "30"], 1),
+        ];
+        for (sql, want, rows) in cases {
+            let out = query(vec![a.clone(), b.clone()], &fields, sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            assert_eq!(out.height(), *rows, "{sql}: {out}");
+            let names = out.get_column_names();
+            for (i, w) in want.iter().enumerate() {
+                assert_eq!(
+                    &super::super::agg::cell(&out, names[i], 0),
+                    w,
+                    "{sql}: {out}"
+                );
+            }
+        }
+        // No batch at all (an empty selection) still has the columns.
+        let out = query(
+            vec![],
+            &fields,
+            "SELECT COUNT(*) AS n, SUM(evt_num) AS s FROM events",
+        )
+        .unwrap();
+        assert_eq!(super::super::agg::cell(&out, "n", 0), "0");
+        // Hints name the table and ask for aliases; unsupported functions get none.
+        let e = query(vec![a.clone()], &fields, "SELECT * FROM evnts")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("table is called 'events'"), "{e}");
+        let e = query(
+            vec![a.clone()],
+            &fields,
+            "SELECT MIN(evt_num), MAX(evt_num) FROM events",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("with AS"), "{e}");
+        let e = query(vec![a], &fields, "SELECT NO_SUCH_FN(evt_num) FROM events")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("hint"), "{e}");
     }
 }

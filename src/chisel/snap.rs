@@ -8,9 +8,13 @@ use serde_json::json;
 
 use super::agg::extend;
 use super::event::{endpoints, fd_name, fd_type, l4proto, Event};
-use super::{ArgDef, Chisel, ChiselDef, ChiselError, End, Out};
+use super::{ArgDef, Chisel, ChiselDef, ChiselError, End, Init, Out};
+use crate::event::table::Syscalls;
 use crate::event::text::escape_bytes;
-use crate::state::{Process, Role, State};
+use crate::event::wire::{Record, RecordBuilder, CODE_DROP};
+use crate::filter::fields::{EventCtx, FieldEnv, Fields};
+use crate::filter::{Filter, Scratch};
+use crate::state::{Effect, FdEntry, Process, Role, State};
 
 fn esc(s: &str) -> String {
     let mut o = String::new();
@@ -31,12 +35,80 @@ fn sorted(st: &State) -> Vec<&Process> {
     v
 }
 
-fn cmdline(p: &Process) -> String {
-    p.args()
-        .iter()
-        .map(|a| a.as_ref())
-        .collect::<Vec<&str>>()
-        .join(" ")
+/// sysdig's state-chisel filter argument (`-c lsof "proc.name=sshd"`):
+/// evaluated on a thread with one of its fds, or with none, as if an event
+/// of that thread worked on that fd at the end of the capture.
+struct StateFilter {
+    filter: Filter,
+    /// The capture's syscall table and field environment (set by `bind`).
+    tables: Option<(Syscalls, FieldEnv)>,
+    scratch: Scratch,
+    text: String,
+}
+
+impl StateFilter {
+    fn new(d: &'static ChiselDef, i: &Init<'_>) -> Result<Option<StateFilter>, ChiselError> {
+        let Some(text) = d.arg(i, 0)? else {
+            return Ok(None);
+        };
+        let bad = |reason: String| ChiselError::BadArg {
+            chisel: d.name,
+            arg: "filter",
+            reason,
+        };
+        let ast = crate::filter::parser::parse(text).map_err(|e| bad(e.to_string()))?;
+        let filter =
+            crate::filter::compile(&ast, &Fields).map_err(|e| bad(e.locate(text).to_string()))?;
+        Ok(Some(StateFilter {
+            filter,
+            tables: None,
+            scratch: Scratch::default(),
+            text: String::new(),
+        }))
+    }
+
+    /// Prepares the per-capture tables at the start of `finish`.
+    fn bind(&mut self, end: &End<'_>) -> Result<(), ChiselError> {
+        let table = Syscalls::new(end.meta.syscalls.clone()).map_err(|e| ChiselError::Table {
+            reason: e.to_string(),
+        })?;
+        let env = FieldEnv::new(&table, end.meta, end.env.first_ts);
+        self.tables = Some((table, env));
+        Ok(())
+    }
+
+    /// Whether thread `tid` of `pid`, with fd `fd` (or none), matches.
+    fn matches(&mut self, end: &End<'_>, tid: u32, pid: u32, fd: Option<(i32, &FdEntry)>) -> bool {
+        let bytes = RecordBuilder::new(CODE_DROP, 0, end.last_ts, tid, pid, 0).build();
+        let (Ok((rec, _)), Some((table, env))) = (Record::parse(&bytes), &self.tables) else {
+            return false;
+        };
+        let effect = Effect {
+            fd: fd.map(|(n, e)| (n, e.clone())),
+        };
+        let mut ctx = EventCtx::new(
+            rec,
+            end.matched,
+            end.state,
+            table,
+            end.meta,
+            &effect,
+            env,
+            &mut self.text,
+        );
+        self.filter.matches(&mut ctx, &mut self.scratch)
+    }
+}
+
+/// Whether `f` (if any) keeps thread `tid` of `pid` with fd `fd`.
+fn keep(
+    f: &mut Option<StateFilter>,
+    end: &End<'_>,
+    tid: u32,
+    pid: u32,
+    fd: Option<(i32, &FdEntry)>,
+) -> bool {
+    f.as_mut().is_none_or(|f| f.matches(end, tid, pid, fd))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +119,9 @@ enum Kind {
     Containers,
 }
 
-struct Snap(Kind);
+/// A state chisel: what to list, the optional filter argument, and whether
+/// to print JSON whatever `--json` says (`lscontainers desc`).
+struct Snap(Kind, Option<StateFilter>, bool);
 
 impl Chisel for Snap {
     fn wants_events(&self) -> bool {
@@ -60,6 +134,11 @@ impl Chisel for Snap {
 
     fn finish(&mut self, end: &End<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
         let st = end.state;
+        out.json |= self.2;
+        if let Some(f) = &mut self.1 {
+            f.bind(end)?;
+        }
+        let filt = &mut self.1;
         match self.0 {
             Kind::Ps => {
                 if !out.json {
@@ -78,17 +157,22 @@ impl Chisel for Snap {
                     let Some(p) = st.process(t.pid).filter(|p| p.exit_status.is_none()) else {
                         continue;
                     };
-                    let cmd = cmdline(p);
-                    let cmd = if cmd.is_empty() {
-                        t.comm.to_string()
-                    } else {
-                        cmd
-                    };
+                    if filt.is_some()
+                        && !keep(filt, end, t.tid, t.pid, None)
+                        && !st.fd_table(t.pid).is_some_and(|tb| {
+                            tb.iter()
+                                .any(|(n, e)| keep(filt, end, t.tid, t.pid, Some((n, e))))
+                        })
+                    {
+                        continue;
+                    }
+                    // CMD is the thread's comm, as sysdig's; JSON adds the command line.
+                    let cmd: &str = &t.comm;
                     if out.json {
                         writeln!(
                             out.w,
                             "{}",
-                            json!({"tid": t.tid, "pid": t.pid, "user": user(st, p), "tty": p.tty, "cmd": cmd})
+                            json!({"tid": t.tid, "pid": t.pid, "user": user(st, p), "tty": p.tty, "cmd": cmd, "exeline": super::event::exeline(p)})
                         )?;
                     } else {
                         writeln!(
@@ -98,7 +182,7 @@ impl Chisel for Snap {
                             extend(&t.pid.to_string(), 8),
                             extend(&esc(&user(st, p)), 12),
                             extend(&p.tty.to_string(), 8),
-                            esc(&cmd)
+                            esc(cmd)
                         )?;
                     }
                 }
@@ -126,6 +210,9 @@ impl Chisel for Snap {
                     let mut fds: Vec<_> = table.iter().collect();
                     fds.sort_by_key(|(n, _)| *n);
                     for (n, e) in fds {
+                        if !keep(filt, end, p.pid, p.pid, Some((n, e))) {
+                            continue;
+                        }
                         fd_name(e, &mut name);
                         if out.json {
                             writeln!(
@@ -171,7 +258,10 @@ impl Chisel for Snap {
                         .filter(|(_, e)| matches!(fd_type(e), "ipv4" | "ipv6"))
                         .collect();
                     fds.sort_by_key(|(n, _)| *n);
-                    for (_, e) in fds {
+                    for (n, e) in fds {
+                        if !keep(filt, end, p.pid, p.pid, Some((n, e))) {
+                            continue;
+                        }
                         let (l, r) = endpoints(e);
                         let role = e.socket.as_ref().map_or(Role::Unknown, |s| s.role);
                         let (srv, cli) = if role == Role::Client { (r, l) } else { (l, r) };
@@ -254,10 +344,12 @@ impl Chisel for Snap {
     }
 }
 
-/// Login shells (`proc.loginshellid`) of the processes that exec'd, optionally
-/// only those under which a process with the given name ran.
+/// Login shells (`proc.loginshellid`) of the processes that exec'd; as
+/// sysdig's, optionally only those under which a process ran whose name
+/// contains `command` (`*`: any) and whose arguments contain `arguments`.
 struct LoginShells {
     command: Option<String>,
+    arguments: Option<String>,
     shells: BTreeSet<u32>,
 }
 
@@ -267,7 +359,15 @@ impl LoginShells {
             return;
         };
         let comm = st.thread(p.pid).map_or("", |t| &t.comm);
-        if self.command.as_deref().is_none_or(|c| c == comm) {
+        let name_ok = self
+            .command
+            .as_deref()
+            .is_none_or(|c| c == "*" || comm.contains(c));
+        let args_ok = self
+            .arguments
+            .as_deref()
+            .is_none_or(|a| p.args().iter().any(|x| x.contains(a)));
+        if name_ok && args_ok {
             self.shells.insert(sh);
         }
     }
@@ -300,24 +400,41 @@ impl Chisel for LoginShells {
     }
 }
 
-const FILTER_NOTE: &[ArgDef] = &[];
+const FILTER_ARG: &[ArgDef] = &[ArgDef {
+    name: "filter",
+    ty: "filter",
+    desc: "A filter restricting the list, evaluated on each thread and fd, e.g. 'proc.name=sshd and fd.name contains /etc'",
+    optional: true,
+}];
 
 /// The state chisels.
 pub(crate) static DEFS: &[ChiselDef] = &[
     ChiselDef { name: "ps", category: "System State", short: "List (and optionally filter) the machine processes",
-        desc: "Lists the threads alive at the end of the capture (or at --at TIME), like ps.", args: FILTER_NOTE,
-        make: |_, _| Ok(Box::new(Snap(Kind::Ps))) },
+        desc: "Lists the threads alive at the end of the capture (or at --at TIME), like ps.", args: FILTER_ARG,
+        make: |d, i| Ok(Box::new(Snap(Kind::Ps, StateFilter::new(d, i)?, false))) },
     ChiselDef { name: "lsof", category: "System State", short: "List (and optionally filter) the open file descriptors",
-        desc: "Lists the fds open at the end of the capture (or at --at TIME), like lsof.", args: FILTER_NOTE,
-        make: |_, _| Ok(Box::new(Snap(Kind::Lsof))) },
+        desc: "Lists the fds open at the end of the capture (or at --at TIME), like lsof.", args: FILTER_ARG,
+        make: |d, i| Ok(Box::new(Snap(Kind::Lsof, StateFilter::new(d, i)?, false))) },
     ChiselDef { name: "netstat", category: "System State", short: "List (and optionally filter) network connections",
-        desc: "Lists the IPv4/IPv6 sockets open at the end of the capture (or at --at TIME), like netstat.", args: FILTER_NOTE,
-        make: |_, _| Ok(Box::new(Snap(Kind::Netstat))) },
+        desc: "Lists the IPv4/IPv6 sockets open at the end of the capture (or at --at TIME), like netstat.", args: FILTER_ARG,
+        make: |d, i| Ok(Box::new(Snap(Kind::Netstat, StateFilter::new(d, i)?, false))) },
     ChiselDef { name: "lscontainers", category: "System State", short: "List the running containers",
-        desc: "Lists the containers (by cgroup container id) with processes alive at the end of the capture.", args: FILTER_NOTE,
-        make: |_, _| Ok(Box::new(Snap(Kind::Containers))) },
+        desc: "Lists the containers (by cgroup container id) with processes alive at the end of the capture.", args: &[ArgDef { name: "desc", ty: "string", desc: "'desc': print the list as JSON (as --json)", optional: true }],
+        make: |d, i| {
+            let desc = match d.arg(i, 0)? {
+                None => false,
+                Some("desc") => true,
+                Some(o) => return Err(ChiselError::BadArg { chisel: d.name, arg: "desc", reason: format!("'{}': expected 'desc'", crate::filter::error::escape_str(o)) }),
+            };
+            Ok(Box::new(Snap(Kind::Containers, None, desc)))
+        } },
     ChiselDef { name: "list_login_shells", category: "Security", short: "List the login shell IDs",
         desc: "Lists the login shell ids (proc.loginshellid: the oldest shell among a process and its ancestors) of the processes that exec'd in the capture; with a command, only shells under which it ran.",
-        args: &[ArgDef { name: "command", ty: "string", desc: "Only sessions that ran a process with this name", optional: true }],
-        make: |d, i| Ok(Box::new(LoginShells { command: d.arg(i, 0)?.map(str::to_string), shells: BTreeSet::new() })) },
+        args: &[ArgDef { name: "command", ty: "string", desc: "Only sessions that ran a process whose name contains this ('*': any)", optional: true },
+                ArgDef { name: "arguments", ty: "string", desc: "Only sessions that ran a process whose arguments contain this", optional: true }],
+        make: |d, i| Ok(Box::new(LoginShells {
+            command: d.arg(i, 0)?.map(str::to_string),
+            arguments: d.arg(i, 1)?.map(str::to_string),
+            shells: BTreeSet::new(),
+        })) },
 ];

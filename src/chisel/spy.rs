@@ -266,7 +266,26 @@ impl Chisel for ExecTime {
 /// Commands run from a login shell (processes with a shell among their
 /// ancestors, as sysdig's `proc.loginshellid`) and their cds: one line per
 /// successful exec or chdir, `TIME SHELL_PID USER) COMMAND`.
-struct SpyUsers;
+/// `spy_users`: commands and `cd`s under login shells.
+struct SpyUsers {
+    /// Most generations below the login shell shown.
+    max_depth: Option<u32>,
+}
+
+/// Generations from `p` up to its ancestor `shell` (0 for the shell itself).
+fn depth_below(st: &crate::state::State, p: &crate::state::Process, shell: u32) -> u32 {
+    let mut cur = p;
+    for d in 0..256 {
+        if cur.pid == shell {
+            return d;
+        }
+        match st.process(cur.ppid).filter(|q| q.pid != cur.pid) {
+            Some(q) => cur = q,
+            None => return d,
+        }
+    }
+    256
+}
 
 impl Chisel for SpyUsers {
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
@@ -274,6 +293,12 @@ impl Chisel for SpyUsers {
         let Some(shell) = super::event::login_shell(ev.state, p) else {
             return Ok(());
         };
+        if self
+            .max_depth
+            .is_some_and(|m| depth_below(ev.state, p, shell) > m)
+        {
+            return Ok(());
+        }
         let user = ev
             .state
             .user(p.creds.uid)
@@ -375,18 +400,45 @@ impl Chisel for Around {
 }
 
 const NO_ARGS: &[ArgDef] = &[];
-const MIN_MS: &[ArgDef] = &[ArgDef {
-    name: "min_ms",
-    ty: "int",
-    desc: "Minimum latency in milliseconds (default 0: all)",
+/// sysdig's `disable_color` argument: saker never colors, so only the
+/// value is checked.
+const COLOR: ArgDef = ArgDef {
+    name: "disable_color",
+    ty: "string",
+    desc: "'disable_colors' (accepted for sysdig compatibility: saker never colors its output)",
     optional: true,
-}];
+};
+const COLOR_ONLY: &[ArgDef] = &[COLOR];
+const MIN_MS: &[ArgDef] = &[
+    ArgDef {
+        name: "min_ms",
+        ty: "int",
+        desc: "Minimum latency in milliseconds (default 0: all)",
+        optional: true,
+    },
+    COLOR,
+];
+
+/// Checks the `disable_color` argument at `idx`.
+fn color_arg(d: &'static ChiselDef, i: &Init<'_>, idx: usize) -> Result<(), ChiselError> {
+    match d.arg(i, idx)? {
+        None | Some("disable_colors" | "disable_color") => Ok(()),
+        Some(o) => Err(bad(
+            d,
+            "disable_color",
+            format!(
+                "'{}': expected 'disable_colors'",
+                crate::filter::error::escape_str(o)
+            ),
+        )),
+    }
+}
 
 /// The streaming chisels.
 pub(crate) static DEFS: &[ChiselDef] = &[
     ChiselDef { name: "echo_fds", category: "I/O", short: "Print the data read and written by processes",
         desc: "Prints the data read and written on any FD (escaped). Combine with a filter to restrict it.",
-        args: NO_ARGS, make: |_, _| Ok(buffers(Sel::AllFds)) },
+        args: COLOR_ONLY, make: |d, i| { color_arg(d, i, 0)?; Ok(buffers(Sel::AllFds)) } },
     ChiselDef { name: "spy_file", category: "I/O", short: "Echo any read/write made by any process to all files",
         desc: "Prints the data read from and written to files; optionally only reads (R) or writes (W), and only one file.",
         args: &[ArgDef { name: "read_or_write", ty: "string", desc: "R, W or RW (default RW)", optional: true },
@@ -402,16 +454,18 @@ pub(crate) static DEFS: &[ChiselDef] = &[
         } },
     ChiselDef { name: "spy_ip", category: "Net", short: "Show the data exchanged with the given IP address",
         desc: "Prints the payloads exchanged with an IP end-point.",
-        args: &[ArgDef { name: "host_ip", ty: "ipv4", desc: "The remote or local address", optional: false }],
+        args: &[ArgDef { name: "host_ip", ty: "ipv4", desc: "The remote or local address", optional: false }, COLOR],
         make: |d, i| {
+            color_arg(d, i, 1)?;
             let s = d.arg(i, 0)?.unwrap_or_default();
             let ip = s.parse().map_err(|_| bad(d, "host_ip", format!("'{}' is not an IP address", crate::filter::error::escape_str(s))))?;
             Ok(buffers(Sel::Ip(ip)))
         } },
     ChiselDef { name: "spy_port", category: "Net", short: "Show the data exchanged using the given IP port number",
         desc: "Prints the payloads exchanged on a given port (local or remote).",
-        args: &[ArgDef { name: "host_port", ty: "int", desc: "The port", optional: false }],
+        args: &[ArgDef { name: "host_port", ty: "int", desc: "The port", optional: false }, COLOR],
         make: |d, i| {
+            color_arg(d, i, 1)?;
             let s = d.arg(i, 0)?.unwrap_or_default();
             let p = s.parse().map_err(|_| bad(d, "host_port", format!("'{}' is not a port number", crate::filter::error::escape_str(s))))?;
             Ok(buffers(Sel::Port(p)))
@@ -427,16 +481,24 @@ pub(crate) static DEFS: &[ChiselDef] = &[
         desc: "Prints what processes write to fd 2.", args: NO_ARGS, make: |_, _| Ok(buffers(Sel::Std(2))) },
     ChiselDef { name: "scallslower", category: "Performance", short: "Trace slow syscalls",
         desc: "Lists syscalls slower than min_ms milliseconds (needs `record --latency`).",
-        args: MIN_MS, make: |d, i| Ok(Box::new(Slower { min_ns: min_ms(d, i)? * 1_000_000, files: false, header: false, name: String::new() })) },
+        args: MIN_MS, make: |d, i| { color_arg(d, i, 1)?; Ok(Box::new(Slower { min_ns: min_ms(d, i)? * 1_000_000, files: false, header: false, name: String::new() })) } },
     ChiselDef { name: "fileslower", category: "Performance", short: "Trace slow file I/O",
         desc: "Lists file reads and writes slower than min_ms milliseconds (needs `record --latency`).",
-        args: MIN_MS, make: |d, i| Ok(Box::new(Slower { min_ns: min_ms(d, i)? * 1_000_000, files: true, header: false, name: String::new() })) },
+        args: MIN_MS, make: |d, i| { color_arg(d, i, 1)?; Ok(Box::new(Slower { min_ns: min_ms(d, i)? * 1_000_000, files: true, header: false, name: String::new() })) } },
     ChiselDef { name: "proc_exec_time", category: "Performance", short: "Show process execution time",
         desc: "Lists processes that exited during the capture with their run time (from their start time).",
-        args: NO_ARGS, make: |_, _| Ok(Box::new(ExecTime { header: false })) },
+        args: COLOR_ONLY, make: |d, i| { color_arg(d, i, 0)?; Ok(Box::new(ExecTime { header: false })) } },
     ChiselDef { name: "spy_users", category: "Security", short: "Display interactive user activity",
-        desc: "Lists every command run by processes with a controlling terminal and every directory they cd to.",
-        args: NO_ARGS, make: |_, _| Ok(Box::new(SpyUsers)) },
+        desc: "Lists every command run under a login shell and every directory it cd's to; with max_depth, only processes at most that many generations below their login shell.",
+        args: &[ArgDef { name: "max_depth", ty: "int", desc: "The maximum depth below the login shell to show (default: all)", optional: true }, COLOR],
+        make: |d, i| {
+            color_arg(d, i, 1)?;
+            let max_depth = match d.arg(i, 0)? {
+                None => None,
+                Some(s) => Some(s.parse::<u32>().map_err(|_| bad(d, "max_depth", format!("'{}' is not a number", crate::filter::error::escape_str(s))))?),
+            };
+            Ok(Box::new(SpyUsers { max_depth }))
+        } },
     ChiselDef { name: "around", category: "Misc", short: "Events on the same thread around filter matches",
         desc: "Given a filter, prints the events of the same thread within dump_range_ms milliseconds before and after each match (sysdig writes them to a capture; saker prints them).",
         args: &[ArgDef { name: "dump_range_ms", ty: "int", desc: "Range around each match in milliseconds (default 1000)", optional: true }],
