@@ -206,21 +206,18 @@ impl State {
                 let Some(fd) = self.fd_arg(rec, fd_idx) else {
                     return Effect::default();
                 };
-                let local = local_param(rec, addr);
-                let addr = self.addr_param(rec, addr);
-                // The recorder adds the socket's local address at exit as a
-                // sockaddr param on the fd argument.
+                // The local end: the recorder adds it at exit as a sockaddr
+                // param on the fd argument; the .scap importer (both ends of
+                // a tuple) as a second sockaddr param on the address.
                 let local = rec
                     .param(fd_idx)
                     .filter(|p| p.kind() == Some(ParamKind::Sockaddr))
-                    .and_then(|p| sockaddr::parse(p.data));
+                    .and_then(|p| sockaddr::parse(p.data))
+                    .or_else(|| local_param(rec, addr));
+                let addr = self.addr_param(rec, addr);
                 self.update_socket(pid, fd, addr.as_ref(), |s, a| {
-                    if local.is_some() {
-                        s.local = local;
-                    }
                     s.remote = a.filter(|a| a.family() != AF_UNSPEC).cloned();
                     if let Some(l) = local {
-                        // Both ends known (imported tuples): the pair's family.
                         s.family = l.family();
                         s.local = Some(l);
                     }
