@@ -160,8 +160,7 @@ fn topfiles_bytes_matches_a_walk_of_the_records() {
         g.sort_unstable_by(|a, b| b.cmp(a));
         assert_eq!(g, top, "{s}");
     }
-    // cat copies /etc/hostname with copy_file_range (not I/O for sysdig
-    // either); its reads of libc and locale.alias are counted.
+    // cat's reads of libc, locale.alias and /etc/hostname are counted.
     let got = rows(&chisel_json(
         &sample("cat-hostname.scap"),
         &[],
