@@ -9,7 +9,7 @@ use std::process::Command;
 use saker::capture;
 
 use super::record;
-use crate::util::{bpf_guard, run, stderr, stdout, tmpdir};
+use crate::util::{bpf_guard, stderr, tmpdir};
 
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
