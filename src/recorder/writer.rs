@@ -162,6 +162,34 @@ fn drops_in(batch: &[u8]) -> u64 {
     n
 }
 
+/// Splits a batch at record boundaries into pieces of about `max` bytes (a
+/// record is never split; a malformed tail goes whole into the last piece,
+/// where the capture writer reports it).
+fn pieces(batch: &[u8], max: usize) -> impl Iterator<Item = &[u8]> {
+    let mut rest = batch;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut off = 0usize;
+        while off < max {
+            let Some(h) = rest.get(off..off + 2) else {
+                off = rest.len();
+                break;
+            };
+            let len = usize::from(u16::from_le_bytes([h[0], h[1]]));
+            if len < 32 || off + len > rest.len() {
+                off = rest.len();
+                break;
+            }
+            off += len;
+        }
+        let (piece, tail) = rest.split_at(off);
+        rest = tail;
+        Some(piece)
+    })
+}
+
 struct Rotation {
     cfg: WriterConfig,
     index: u32,
@@ -220,6 +248,25 @@ impl Rotation {
                 .cfg
                 .rotate_every
                 .is_some_and(|d| self.opened.elapsed() >= d)
+    }
+
+    /// Closes this file and opens the next one (with its own snapshot).
+    fn rotate(&mut self) -> Result<FileReport, RecordError> {
+        let next = self.index + 1;
+        let (writer, path, _) = Rotation::open(&self.cfg, next)?;
+        let fresh = Rotation {
+            cfg: self.cfg.clone(),
+            index: next,
+            opened: self.next_period(),
+            writer,
+            path,
+            drops: 0,
+        };
+        let old = std::mem::replace(self, fresh);
+        old.close(Summary {
+            stop_reason: "rotation".into(),
+            ..Summary::default()
+        })
     }
 
     /// Start of the next file's period: one period after this file's, or now
@@ -290,34 +337,21 @@ pub fn spawn_writer(
                 }
                 match msg {
                     WriterMsg::Records(batch) => {
-                        if rot.due() {
-                            let next = rot.index + 1;
-                            let (w, p, _) = Rotation::open(&rot.cfg, next)?;
-                            let cfg = rot.cfg.clone();
-                            let opened = rot.next_period();
-                            let fresh = Rotation {
-                                cfg,
-                                index: next,
-                                opened,
-                                writer: w,
-                                path: p,
-                                drops: 0,
-                            };
-                            let old = std::mem::replace(&mut rot, fresh);
-                            fast = false;
-                            let summary = Summary {
-                                stop_reason: "rotation".into(),
-                                ..Summary::default()
-                            };
-                            let rep = old.close(summary)?;
-                            base_bytes += rep.bytes;
-                            base_raw += rep.raw_bytes;
-                            files.push(rep);
+                        // Rotation is checked between block-sized pieces, so
+                        // a large batch (writer behind) cannot overshoot -C.
+                        for piece in pieces(&batch, rot.cfg.block_size) {
+                            if rot.due() {
+                                let rep = rot.rotate()?;
+                                fast = false;
+                                base_bytes += rep.bytes;
+                                base_raw += rep.raw_bytes;
+                                files.push(rep);
+                            }
+                            let d = drops_in(piece);
+                            rot.drops += d;
+                            shared.drops.fetch_add(d, Ordering::Relaxed);
+                            rot.writer.push_batch(piece)?;
                         }
-                        let d = drops_in(&batch);
-                        rot.drops += d;
-                        shared.drops.fetch_add(d, Ordering::Relaxed);
-                        rot.writer.push_batch(&batch)?;
                         let st = rot.writer.stats();
                         shared
                             .bytes
@@ -363,5 +397,28 @@ mod tests {
         );
         assert_eq!(drops_in(&b), 12);
         assert_eq!(drops_in(&b[..40]), 0);
+    }
+
+    #[test]
+    fn pieces_cut_at_record_boundaries() {
+        let one = RecordBuilder::new(0, 0, 1, 1, 1, 0).args(&[1, 2]).build();
+        let mut b = Vec::new();
+        for _ in 0..10 {
+            b.extend_from_slice(&one);
+        }
+        let n = one.len();
+        let ps: Vec<&[u8]> = pieces(&b, 3 * n).collect();
+        assert_eq!(ps.len(), 4, "3 + 3 + 3 + 1 records");
+        assert!(ps[..3].iter().all(|p| p.len() == 3 * n));
+        assert_eq!(ps[3].len(), n);
+        assert_eq!(ps.concat(), b);
+        // One record larger than the size still makes a piece; a malformed
+        // tail goes whole into the last piece.
+        assert_eq!(pieces(&b, 1).count(), 10);
+        let mut bad = b.clone();
+        bad.extend_from_slice(&[5, 0, 0]);
+        let ps: Vec<&[u8]> = pieces(&bad, 100 * n).collect();
+        assert_eq!(ps, vec![&bad[..]]);
+        assert_eq!(pieces(&[], 10).count(), 0);
     }
 }
