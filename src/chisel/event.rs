@@ -303,7 +303,7 @@ pub fn endpoints(e: &FdEntry) -> (Option<std::net::SocketAddr>, Option<std::net:
         .map_or((None, None), |s| (ip(&s.local), ip(&s.remote)))
 }
 
-/// sysdig's `fd.name`: the path, or `local->remote` for sockets, written into `out`.
+/// sysdig's `fd.name`: the path, or `client->server` for sockets, written into `out`.
 pub fn fd_name(e: &FdEntry, out: &mut String) {
     out.clear();
     if let Some(s) = &e.socket {
@@ -327,9 +327,16 @@ pub fn fd_name(e: &FdEntry, out: &mut String) {
                     out,
                 );
             } else {
-                w(&s.local, out);
-                out.push_str("->");
-                w(&s.remote, out);
+                // client->server, as sysdig: a server's peer is the client.
+                let (c, sv) = match s.role {
+                    crate::state::Role::Server => (&s.remote, &s.local),
+                    _ => (&s.local, &s.remote),
+                };
+                w(c, out);
+                if c.is_some() && sv.is_some() {
+                    out.push_str("->");
+                }
+                w(sv, out);
             }
             return;
         }
