@@ -146,11 +146,15 @@ pub fn open(path: &Path) -> Result<Opened, SourceError> {
         }
         FileKind::Scap | FileKind::Gzip => {
             let gzip = matches!(scap::detect(&head[..n]), FileKind::Gzip);
-            let bytes = std::fs::read(path).map_err(io)?;
-            let imp = scap::import(&bytes).map_err(|source| SourceError::Scap {
-                path: p.clone(),
-                source,
-            })?;
+            // The file's bytes are freed once imported (peak memory).
+            let (imp, file_bytes) = {
+                let bytes = std::fs::read(path).map_err(io)?;
+                let imp = scap::import(&bytes).map_err(|source| SourceError::Scap {
+                    path: p.clone(),
+                    source,
+                })?;
+                (imp, bytes.len() as u64)
+            };
             let ours = scap::to_capture(
                 &imp,
                 WriterOptions {
@@ -162,6 +166,7 @@ pub fn open(path: &Path) -> Result<Opened, SourceError> {
                 path: p.clone(),
                 source,
             })?;
+            let stats = imp.stats;
             let reader = CaptureReader::new(CaptureBytes::Owned(ours)).map_err(|source| {
                 SourceError::Capture {
                     path: p.clone(),
@@ -170,8 +175,8 @@ pub fn open(path: &Path) -> Result<Opened, SourceError> {
             })?;
             let origin = Origin::Scap {
                 gzip,
-                file_bytes: bytes.len() as u64,
-                stats: Box::new(imp.stats),
+                file_bytes,
+                stats: Box::new(stats),
             };
             Ok(Opened { reader, origin })
         }

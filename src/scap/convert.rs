@@ -38,6 +38,10 @@ impl Sink {
     }
     /// Concatenated records in time order.
     pub fn into_sorted(mut self) -> Vec<u8> {
+        // Already in order (the usual case): no second copy.
+        if self.idx.windows(2).all(|w| w[0].0 <= w[1].0) {
+            return self.buf;
+        }
         self.idx.sort_by_key(|&(ts, start, _)| (ts, start));
         let mut out = Vec::with_capacity(self.buf.len());
         for (_, s, l) in self.idx {

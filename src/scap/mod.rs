@@ -435,6 +435,9 @@ fn import_raw(raw: &[u8]) -> Result<ScapImport, ScapError> {
     meta.machine.boottime_to_epoch_ns = 0;
     meta.config = RecorderConfig {
         producer: PRODUCER.into(),
+        // Paired records carry the enter's time (F_ENTER_TS): latency
+        // chisels work as on a `record --latency` capture.
+        latency: stats.paired > 0,
         ..RecorderConfig::default()
     };
     meta.syscalls = Syscalls::default_x86_64().table().clone();

@@ -198,27 +198,44 @@ fn topscalls_matches_sysdig_event_counts() {
     }
 }
 
-/// topconns / topports_server: sysdig names both ends of a connection by
-/// one tuple `client->server` (the scap fd tuple), so the client's and the
-/// server's bytes add up on one row. saker's imported sockets keep the
-/// peer address only (the importer maps the tuple's remote half; the
-/// accepted fd also lacks its l4proto), so the two ends are two rows whose
-/// bytes sum to sysdig's row, and topports_server counts only the end that
-/// knows the server port (the client's). Checked: totals equal, and saker's
-/// per-port bytes never exceed sysdig's.
+/// topscalls_time: imported enter/exit pairs carry the enter's time, so the
+/// capture has latency and the per-syscall time totals are sysdig's
+/// (names as in [`ours_of_libs`]).
 #[test]
-fn topconns_and_ports_agree_with_sysdig_in_total() {
+fn topscalls_time_matches_sysdig() {
     for f in FILES {
-        let total = |v: &[(String, u64)]| v.iter().map(|r| r.1).sum::<u64>();
-        let want = sysdig_rows(f, "topconns");
-        let got = saker_rows(f, &["topconns"]);
-        assert_eq!(total(&got), total(&want), "{f}: {got:?} vs {want:?}");
-        let want: BTreeMap<String, u64> = sysdig_rows(f, "topports_server").into_iter().collect();
-        for (port, n) in saker_rows(f, &["topports_server"]) {
-            assert!(
-                want.get(&port).is_some_and(|w| n <= *w),
-                "{f}: port {port} {n} vs {want:?}"
-            );
+        // `switch`: scheduler events (sysdig gives them the time since the
+        // CPU's previous one) are internal events, no record of ours.
+        let want: BTreeSet<(String, u64)> = sysdig_rows(f, "topscalls_time")
+            .into_iter()
+            .filter(|(n, _)| n != "switch")
+            .map(|(n, v)| (ours_of_libs(&n).to_string(), v))
+            .collect();
+        let mut got: BTreeSet<(String, u64)> =
+            saker_rows(f, &["topscalls_time"]).into_iter().collect();
+        assert!(!want.is_empty(), "{f}");
+        // `<unknown>`: an old generic `syscall` event 0.29.3 cannot name
+        // (see topscalls); saker names it (cat_write: fadvise64).
+        for (_, v) in want.iter().filter(|w| w.0 == "<unknown>") {
+            let named = got.iter().find(|g| g.1 == *v && !want.contains(g)).cloned();
+            let named = named.unwrap_or_else(|| panic!("{f}: no row of ours for <unknown> {v}"));
+            got.remove(&named);
+            got.insert(("<unknown>".into(), *v));
+        }
+        assert_eq!(got, want, "{f}");
+    }
+}
+
+/// topconns / topports_server: the same rows. Both name a connection by
+/// its `client->server` tuple, so the client's and the server's bytes add
+/// up on one row (client-server: both ends are in the capture).
+#[test]
+fn topconns_and_ports_match_sysdig() {
+    for f in FILES {
+        for c in ["topconns", "topports_server"] {
+            let want: BTreeSet<(String, u64)> = sysdig_rows(f, c).into_iter().collect();
+            let got: BTreeSet<(String, u64)> = saker_rows(f, &[c]).into_iter().collect();
+            assert_eq!(got, want, "{f} {c}");
         }
     }
 }
@@ -446,7 +463,6 @@ fn lscontainers_matches_sysdig() {
 /// not compared. sysdig prints the shell id once per row of its internal
 /// table (three times here); saker prints each once.
 #[test]
-#[ignore = "list_login_shells: saker also lists shell 1841 on cat_write, not yet explained"]
 fn spy_users_and_login_shells_match_sysdig() {
     for f in FILES {
         let want: Vec<(String, String, String)> = golden(f, "spy_users")
@@ -474,10 +490,21 @@ fn spy_users_and_login_shells_match_sysdig() {
             })
             .collect();
         assert_eq!(got, want, "{f} spy_users");
-        let want: BTreeSet<u64> = golden(f, "list_login_shells")
+        // sysdig 0.29.3's list_login_shells keeps ONE record (`sids`),
+        // overwritten by every execve, so it prints only the last exec's
+        // shell id (client-server: 7130, not the server's 7955). The ids of
+        // every exec are in its spy_users output: saker lists those.
+        let printed: BTreeSet<u64> = golden(f, "list_login_shells")
             .lines()
             .filter_map(|l| l.trim().parse().ok())
             .collect();
+        let last: BTreeSet<u64> = want
+            .last()
+            .and_then(|w| w.0.parse().ok())
+            .into_iter()
+            .collect();
+        assert_eq!(printed, last, "{f}: sysdig prints the last exec's shell");
+        let want: BTreeSet<u64> = want.iter().filter_map(|w| w.0.parse().ok()).collect();
         let v: serde_json::Value =
             serde_json::from_str(&saker_lines(f, &["list_login_shells"], true).join("")).unwrap();
         let got: BTreeSet<u64> = v["shells"]
