@@ -144,6 +144,41 @@ fn topconns_and_topports_server_on_real_tcp() {
     }
     let ports = rows(&chisel_json(&rec.cap, &[], &["topports_server"]));
     assert_eq!(ports, vec![(rec.port.to_string(), moved)], "{ports:?}");
+    // The other network chisels see the same bytes.
+    assert_eq!(
+        rows(&chisel_json(&rec.cap, &[], &["topprocs_net"])),
+        vec![("python3".to_string(), moved)]
+    );
+    assert_eq!(
+        rows(&chisel_json(&rec.cap, &[], &["fdbytes_by", "fd.sport"])),
+        vec![(rec.port.to_string(), moved)]
+    );
+    let lines = |args: &[&str]| -> Vec<serde_json::Value> {
+        let mut a = vec!["read", "-r", rec.cap.to_str().unwrap(), "--json", "-c"];
+        a.extend_from_slice(args);
+        let o = run(&a);
+        assert!(o.status.success(), "{a:?}: {}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let sum =
+        |v: &[serde_json::Value], k: &str| v.iter().filter_map(|e| e[k].as_u64()).sum::<u64>();
+    let io = lines(&["iobytes_net"]);
+    assert_eq!(
+        (sum(&io, "in"), sum(&io, "out")),
+        (moved / 2, moved / 2),
+        "{io:?}"
+    );
+    let port = rec.port.to_string();
+    for spy in [vec!["spy_port", port.as_str()], vec!["spy_ip", "127.0.0.1"]] {
+        let v = lines(&spy);
+        assert_eq!(sum(&v, "evt.rawres"), moved, "{spy:?}");
+        assert!(v.iter().all(|e| e["evt.buffer"]
+            .as_str()
+            .is_some_and(|b| b.chars().all(|c| c == 'x'))));
+    }
     // A filter narrows it to one connection's server end.
     let one = rows(&chisel_json(
         &rec.cap,
@@ -306,4 +341,55 @@ fn sql_shapes_on_a_fresh_capture() {
     assert!(v
         .windows(2)
         .all(|w| w[0]["s"].as_i64() < w[1]["s"].as_i64()));
+}
+
+/// `around --json` is one JSON object per line with the matches flagged;
+/// sysdig's extra arguments are accepted or rejected by value.
+#[test]
+fn around_json_and_sysdig_arguments() {
+    let Some(rec) = recording() else { return };
+    let cap = rec.cap.to_str().unwrap();
+    let o = run(&[
+        "read",
+        "-r",
+        cap,
+        "--json",
+        "evt.type=connect",
+        "-c",
+        "around",
+        "5",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let matches: Vec<&serde_json::Value> = v.iter().filter(|e| e["match"] == true).collect();
+    assert_eq!(matches.len(), SENDS.len(), "{v:?}");
+    assert!(matches.iter().all(|e| e["evt.type"] == "connect"));
+    assert!(v.len() > matches.len(), "context events too");
+    for ok in [
+        vec!["echo_fds", "disable_colors"],
+        vec!["spy_port", "53", "disable_colors"],
+        vec!["spy_users", "2"],
+        vec!["list_login_shells", "*", "x"],
+        vec!["lscontainers", "desc"],
+    ] {
+        let mut a = vec!["read", "-r", cap, "-c"];
+        a.extend(&ok);
+        let o = run(&a);
+        assert!(o.status.success(), "{ok:?}: {}", stderr(&o));
+    }
+    for (bad, why) in [
+        (vec!["echo_fds", "red"], "expected 'disable_colors'"),
+        (vec!["spy_users", "deep"], "not a number"),
+        (vec!["lscontainers", "x"], "expected 'desc'"),
+        (vec!["ps", "proc.name="], "argument 'filter'"),
+    ] {
+        let mut a = vec!["read", "-r", cap, "-c"];
+        a.extend(&bad);
+        let o = run(&a);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(stderr(&o).contains(why), "{bad:?}: {}", stderr(&o));
+    }
 }
