@@ -383,13 +383,20 @@ print("pyarrow", hrs)
 }
 
 /// Piped, `query` and `export` print no progress bar; under a pseudo
-/// terminal (`script`) the bar is drawn on stderr.
+/// terminal (`script`) the bar is drawn on stderr. The capture is an
+/// external `.scap` converted to saker's format: two blocks.
 #[test]
-#[ignore = "the samples have a single block, so no bar is drawn: needs a multi-block capture"]
 fn progress_bar_only_on_a_terminal() {
-    let cap = sample("workload.scap");
-    let c = cap.to_str().unwrap();
     let d = tmpdir();
+    let cap = d.path().join("mpm.sakr");
+    let src = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/captures/external/sf_mpm-event_full_capture.scap"
+    );
+    let o = run(&["convert", src, "-w", cap.to_str().unwrap(), "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(capture::open(&cap).unwrap().blocks().len() >= 2);
+    let c = cap.to_str().unwrap();
     let out = d.path().join("x.parquet");
     let o = run(&["export", "-r", c, "-o", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
