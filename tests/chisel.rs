@@ -14,6 +14,7 @@ use crate::util::{bpf_guard, run, stderr, stdout, tmpdir};
 
 mod external;
 mod golden;
+mod net;
 mod time;
 
 fn sample(name: &str) -> PathBuf {

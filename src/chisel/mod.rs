@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use crate::capture::{CaptureError, CaptureMeta, CaptureReader};
 use crate::event::table::Syscalls;
-use crate::state::{Ops, State};
+use crate::state::{Effect, Ops, State};
 pub use event::{Env, Event, IoDir};
 
 /// Errors of chisels, queries and exports.
@@ -135,6 +135,11 @@ pub trait Chisel {
     /// Whether the chisel needs per-event calls at all (state chisels
     /// only read the final state).
     fn wants_events(&self) -> bool {
+        true
+    }
+    /// Whether the chisel reads the reconstructed state (processes, fds);
+    /// when neither it nor the filter does, [`run`] does not rebuild it.
+    fn needs_state(&self) -> bool {
         true
     }
     /// Whether [`run`] applies the filter; when false the chisel sees every
@@ -265,6 +270,9 @@ pub fn find(name: &str) -> Result<&'static ChiselDef, ChiselError> {
 pub struct RunOpts {
     /// Stop after the last event with `ts <= at` (state chisels).
     pub at: Option<u64>,
+    /// The filter reads no state (or there is none): with a chisel that
+    /// reads none either, the state is not rebuilt.
+    pub filter_stateless: bool,
 }
 
 /// Per-capture facts from a reader: syscall table and [`Env`].
@@ -303,12 +311,17 @@ pub fn run<B: AsRef<[u8]>>(
     let mut matched = 0u64;
     let mut last_ts = 0u64;
     let mut block = usize::MAX;
+    let stateful = chisel.needs_state() || !opts.filter_stateless;
     while let Some(r) = cur.next() {
         let (num, rec) = r?;
         if opts.at.is_some_and(|at| rec.ts() > at) {
             break;
         }
-        let effect = state.apply(&rec);
+        let effect = if stateful {
+            state.apply(&rec)
+        } else {
+            Effect::default()
+        };
         last_ts = rec.ts();
         if !chisel.wants_events() {
             continue;

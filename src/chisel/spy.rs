@@ -345,17 +345,25 @@ struct Around {
 }
 
 impl Around {
-    fn line(ev: &Event<'_>) -> String {
+    /// One event as a text line (`<== match` marks matches) or a JSON object.
+    fn line(ev: &Event<'_>, json: bool, matched: bool) -> String {
+        let time = fmt_time(ev.env.epoch(ev.rec.ts()));
+        if json {
+            return json!({"evt.num": ev.num + 1, "evt.time": time, "proc.name": ev.proc_name(),
+                "thread.tid": ev.rec.tid(), "evt.type": ev.name(), "evt.res": ev.rec.ret(), "match": matched})
+            .to_string();
+        }
         let mut s = String::new();
         escape_bytes(ev.proc_name().as_bytes(), &mut s);
         format!(
-            "{} {} {}({}) {} ret={}",
+            "{} {} {}({}) {} ret={}{}",
             ev.num + 1,
-            fmt_time(ev.env.epoch(ev.rec.ts())),
+            time,
             s,
             ev.rec.tid(),
             ev.name(),
-            ev.rec.ret()
+            ev.rec.ret(),
+            if matched { " <== match" } else { "" }
         )
     }
 }
@@ -375,12 +383,12 @@ impl Chisel for Around {
                     }
                 }
             }
-            writeln!(out.w, "{} <== match", Around::line(ev))?;
+            writeln!(out.w, "{}", Around::line(ev, out.json, true))?;
             self.until.insert(tid, ts.saturating_add(self.range_ns));
             return Ok(());
         }
         if self.until.get(&tid).is_some_and(|u| ts <= *u) {
-            return Ok(writeln!(out.w, "{}", Around::line(ev))?);
+            return Ok(writeln!(out.w, "{}", Around::line(ev, out.json, false))?);
         }
         let q = self.before.entry(tid).or_default();
         while q
@@ -390,7 +398,7 @@ impl Chisel for Around {
         {
             q.pop_front();
         }
-        q.push_back((ev.num, ts, Around::line(ev)));
+        q.push_back((ev.num, ts, Around::line(ev, out.json, false)));
         Ok(())
     }
 

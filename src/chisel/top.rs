@@ -247,6 +247,11 @@ impl Table {
 }
 
 impl Chisel for Table {
+    /// Syscall counts and times by event type come from the records alone.
+    fn needs_state(&self) -> bool {
+        !(self.cond == Cond::Syscall && self.keys.iter().all(|(k, _)| *k == KeyField::EvtType))
+    }
+
     fn on_event(&mut self, ev: &Event<'_>, _out: &mut Out<'_>) -> Result<(), ChiselError> {
         if !cond(self.cond, ev) {
             return Ok(());

@@ -100,6 +100,9 @@ pub fn run_read(a: &ReadArgs) -> Result<i32> {
     };
     let mut ch = def.create(&init)?;
     let at = a.at.as_deref().map(|s| parse_time(s, &r)).transpose()?;
+    let filter_stateless = filt
+        .as_ref()
+        .is_none_or(|(_, f)| !f.fields().into_iter().any(frame::needs_state));
     let meta = r.meta();
     let fenv = saker::filter::fields::FieldEnv::new(&table, meta, env.first_ts);
     let mut scratch = filter::Scratch::default();
@@ -124,7 +127,10 @@ pub fn run_read(a: &ReadArgs) -> Result<i32> {
         &r,
         &env,
         ch.as_mut(),
-        RunOpts { at },
+        RunOpts {
+            at,
+            filter_stateless,
+        },
         &mut keep,
         &mut out,
         &mut |b| pb.set_position(b as u64),
