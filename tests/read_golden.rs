@@ -270,6 +270,13 @@ fn time_formats_agree_with_rawtime() {
         })
         .collect();
     assert_eq!(delta, want, "-t D counts from the previous matching event");
+    // The help says what the code does.
+    let help = stdout(&run(&["read", "--help"]));
+    assert!(help.contains("since the capture's first event"), "{help}");
+    assert!(
+        help.contains("since the previous event that passed the filter"),
+        "{help}"
+    );
     // -t a is the epoch time; its difference between two events is the rawtime one.
     let abs = secs("a");
     assert_eq!(abs[1] - abs[0], raw[1] - raw[0]);

@@ -64,12 +64,13 @@ pub enum TimeFmt {
     H,
     /// Absolute: seconds since the epoch.
     A,
-    /// Relative to the first printed event.
+    /// Relative: seconds since the capture's first event (printed or not).
     R,
     /// Syscall latency (entry to exit), when recorded.
     #[value(name = "d")]
     LatencyD,
-    /// Delta from the previous printed event.
+    /// Delta: seconds since the previous event that passed the filter (the
+    /// capture's first event for the first one), as sysdig.
     #[value(name = "D")]
     DeltaD,
 }

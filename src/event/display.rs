@@ -14,7 +14,7 @@ use super::argnames::sysdig_arg_name;
 use super::flags::{decode, decoder_for, errno_name, Decoder};
 use super::meta::{ArgDesc, ArgKind, SyscallDesc};
 pub use super::text::{escape_bytes, format_sockaddr};
-use super::text::{push_argv, push_pathcomp};
+use super::text::{push_argv, push_i64, push_pathcomp, push_u64};
 use super::wire::{
     drop as wdrop, exec, exit, fork, Param, ParamKind, Record, CODE_DROP, CODE_EXEC, CODE_EXIT,
     CODE_FORK, F_COMPAT, F_TRUNCATED, F_UNFINISHED,
@@ -181,20 +181,22 @@ fn sep(out: &mut String, start: usize) {
 /// Appends `v` and, when it is an error, `(ENAME)`.
 fn push_ret(v: i64, out: &mut String) {
     if (-4095..0).contains(&v) {
-        let _ = write!(out, "{v}");
+        push_i64(v, out);
         if let Some(n) = errno_name(v) {
-            let _ = write!(out, "({n})");
+            out.push('(');
+            out.push_str(n);
+            out.push(')');
         }
     } else if v >= 1 << 32 {
         let _ = write!(out, "{v:#x}");
     } else {
-        let _ = write!(out, "{v}");
+        push_i64(v, out);
     }
 }
 
 /// Appends `fd` and its resolved name, or `AT_FDCWD`.
 fn push_fd(fd: i64, out: &mut String, fd_name: &dyn Fn(i64) -> Option<String>) {
-    let _ = write!(out, "{fd}");
+    push_i64(fd, out);
     if fd == i64::from(libc::AT_FDCWD) {
         out.push_str("(AT_FDCWD)");
     } else if let Some(name) = fd_name(fd) {
@@ -237,18 +239,21 @@ fn push_scalar(ctype: &str, v: u64, compat: bool, out: &mut String) {
             | "key_t"
             | "rwf_t"
     );
-    let _ = match (wide, signed) {
-        (true, true) => write!(out, "{}", v as i64),
-        (true, false) => write!(out, "{v}"),
-        (false, true) => write!(out, "{}", v as u32 as i32),
-        (false, false) => write!(out, "{}", v as u32),
-    };
+    match (wide, signed) {
+        (true, true) => push_i64(v as i64, out),
+        (true, false) => push_u64(v, out),
+        (false, true) => push_i64(i64::from(v as u32 as i32), out),
+        (false, false) => push_u64(u64::from(v as u32), out),
+    }
 }
 
 /// Appends the bytes of a struct param in hex.
 fn push_hex(data: &[u8], out: &mut String) {
-    for b in data {
-        let _ = write!(out, "{b:02x}");
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(2 * data.len());
+    for &b in data {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
     }
 }
 

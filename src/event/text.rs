@@ -43,6 +43,45 @@ pub fn escape_bytes(bytes: &[u8], out: &mut String) {
     }
 }
 
+/// Decimal digits of `v` in `buf`, returned as text (no `fmt` machinery:
+/// printing numbers is on the hot path of `saker read`).
+pub fn fmt_u64(mut v: u64, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buf[i..]).unwrap_or_default()
+}
+
+/// Appends `v` in decimal.
+pub fn push_u64(v: u64, out: &mut String) {
+    out.push_str(fmt_u64(v, &mut [0; 20]));
+}
+
+/// Appends `v` in decimal, with `-` when negative.
+pub fn push_i64(v: i64, out: &mut String) {
+    if v < 0 {
+        out.push('-');
+    }
+    push_u64(v.unsigned_abs(), out);
+}
+
+/// Appends `v` as exactly `width` decimal digits (zero padded; higher digits cut).
+pub fn push_padded(v: u64, width: usize, out: &mut String) {
+    let mut b = [0u8; 20];
+    let digits = fmt_u64(v, &mut b);
+    for _ in digits.len()..width {
+        out.push('0');
+    }
+    out.push_str(&digits[digits.len().saturating_sub(width)..]);
+}
+
 /// Format characters that can reorder or hide terminal text.
 pub(crate) fn is_bidi_or_invisible(c: char) -> bool {
     matches!(c as u32, 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2069 | 0xfeff)
@@ -114,5 +153,28 @@ pub fn format_sockaddr(b: &[u8], out: &mut String) {
             decode(Decoder::Family, family as u64, out);
             let _ = write!(out, "(len={})", b.len());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        for v in [0u64, 7, 10, 99, 1234567890, u64::MAX] {
+            let mut s = String::new();
+            push_u64(v, &mut s);
+            assert_eq!(s, v.to_string());
+        }
+        for v in [0i64, -1, 42, i64::MIN, i64::MAX] {
+            let mut s = String::new();
+            push_i64(v, &mut s);
+            assert_eq!(s, v.to_string());
+        }
+        let mut s = String::new();
+        push_padded(42, 5, &mut s);
+        push_padded(123456, 3, &mut s);
+        assert_eq!(s, "00042456");
     }
 }

@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 
 use super::OutputError;
 use crate::event::display::{escape_bytes, push_buffer, ArgOpts};
+use crate::event::text::{push_i64, push_u64};
 use crate::filter::{
     FieldArg, FieldInfo, FieldRegistry, FieldSource, FieldType, Span, Value, ValueBuf,
 };
@@ -223,12 +224,8 @@ impl Template {
                     out.push(',');
                 }
                 match v {
-                    Value::U64(n) => {
-                        let _ = write!(out, "{n}");
-                    }
-                    Value::I64(n) => {
-                        let _ = write!(out, "{n}");
-                    }
+                    Value::U64(n) => push_u64(n, out),
+                    Value::I64(n) => push_i64(n, out),
                     Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
                     v => {
                         tmp.clear();
@@ -324,12 +321,8 @@ fn field_at(
 /// Appends one value as text.
 fn push_value(v: Value<'_>, ty: FieldType, escaped: bool, opts: &ArgOpts, out: &mut String) {
     match v {
-        Value::U64(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Value::I64(n) => {
-            let _ = write!(out, "{n}");
-        }
+        Value::U64(n) => push_u64(n, out),
+        Value::I64(n) => push_i64(n, out),
         Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
         Value::Ip(ip) => {
             let _ = write!(out, "{ip}");
@@ -338,7 +331,10 @@ fn push_value(v: Value<'_>, ty: FieldType, escaped: bool, opts: &ArgOpts, out: &
         // Display text from `event::display`: escaped there, valid UTF-8 without
         // control characters; escaping again would double every backslash.
         Value::Str(s) if escaped && !s.iter().any(|&b| b < 0x20 || b == 0x7f) => {
-            out.push_str(&String::from_utf8_lossy(s))
+            match std::str::from_utf8(s) {
+                Ok(t) => out.push_str(t),
+                Err(_) => out.push_str(&String::from_utf8_lossy(s)),
+            }
         }
         Value::Str(s) => escape_bytes(s, out),
     }

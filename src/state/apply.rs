@@ -46,7 +46,9 @@ impl State {
     /// Applies one record (in capture order) and reports its fd effect.
     /// Never fails: unusable input is skipped and counted in [`super::Stats`].
     pub fn apply(&mut self, rec: &Record<'_>) -> Effect {
-        self.purge_exited();
+        if !self.pending_exit.is_empty() {
+            self.purge_exited();
+        }
         self.applied += 1;
         match rec.code() {
             CODE_FORK => self.on_fork(rec),

@@ -40,6 +40,7 @@ mod checkpoint;
 mod compile;
 mod error;
 mod fd;
+mod idmap;
 mod lifecycle;
 pub mod ops;
 mod path;
@@ -57,7 +58,6 @@ mod tests_proc;
 #[cfg(test)]
 mod tests_syscalls;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use checkpoint::{Checkpoints, DEFAULT_INTERVAL};
@@ -73,6 +73,7 @@ pub use users::Users;
 pub use crate::event::meta::FdKind;
 
 use crate::event::meta::{Snapshot, SyscallTable};
+use idmap::IdMap;
 use shared::Shared;
 
 /// Most threads (and processes) kept; more are counted in [`Stats::thread_cap`].
@@ -123,11 +124,11 @@ pub struct Effect {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
     ops: Arc<Ops>,
-    threads: HashMap<u32, Arc<Thread>>,
-    procs: HashMap<u32, Arc<Process>>,
+    threads: IdMap<u32, Arc<Thread>>,
+    procs: IdMap<u32, Arc<Process>>,
     /// Live processes per parent pid (so exits of childless processes skip
     /// the reparenting scan).
-    nchildren: HashMap<u32, u32>,
+    nchildren: IdMap<u32, u32>,
     files: Shared<FdTable>,
     fs: Shared<FsInfo>,
     users: Users,
@@ -145,9 +146,9 @@ impl State {
     pub fn new(ops: Arc<Ops>, snap: &Snapshot) -> State {
         let mut st = State {
             ops,
-            threads: HashMap::new(),
-            procs: HashMap::new(),
-            nchildren: HashMap::new(),
+            threads: IdMap::default(),
+            procs: IdMap::default(),
+            nchildren: IdMap::default(),
             files: Shared::default(),
             fs: Shared::default(),
             users: Users::from_snapshot(snap),

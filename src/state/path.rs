@@ -1,6 +1,7 @@
 //! Path helpers: lexical resolution against a base directory, PathComp
 //! reversal, and the caps that keep hostile paths bounded.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Longest path kept, in bytes (`PATH_MAX`); longer input is cut.
@@ -20,17 +21,39 @@ pub fn cap_str(mut s: String, cap: usize) -> String {
     s
 }
 
-/// Text of a Str param: cut at the first NUL and at [`PATH_CAP`] bytes.
-pub fn param_str(data: &[u8]) -> String {
-    let end = data.iter().position(|&c| c == 0).unwrap_or(data.len());
-    let data = &data[..end.min(PATH_CAP)];
-    String::from_utf8_lossy(data).into_owned()
+/// Text of a Str param: cut at the first NUL and at [`PATH_CAP`] bytes
+/// (borrowed when the bytes are valid UTF-8).
+pub fn param_str(data: &[u8]) -> Cow<'_, str> {
+    let end = memchr::memchr(0, data).unwrap_or(data.len());
+    String::from_utf8_lossy(&data[..end.min(PATH_CAP)])
+}
+
+/// Whether `path` is absolute, at most [`PATH_CAP`] bytes and already in the
+/// form [`resolve`] gives (no empty, `.` or `..` component, no trailing `/`).
+fn is_clean_abs(path: &str) -> bool {
+    let b = path.as_bytes();
+    if b.first() != Some(&b'/') || b.len() > PATH_CAP {
+        return false;
+    }
+    if b.len() == 1 {
+        return true;
+    }
+    // Each component starts after a '/': it must be non-empty and not `.`/`..`.
+    memchr::memchr_iter(b'/', b).all(|i| match b.get(i + 1..) {
+        None | Some([]) | Some([b'/', ..]) => false,
+        Some([b'.']) | Some([b'.', b'/', ..]) => false,
+        Some([b'.', b'.']) | Some([b'.', b'.', b'/', ..]) => false,
+        Some(_) => true,
+    })
 }
 
 /// Joins `path` onto `base` (unless absolute) and normalises `.`, `..` and
 /// repeated slashes lexically. A relative path with an unknown (empty) base
 /// stays relative.
 pub fn resolve(base: &str, path: &str) -> Arc<str> {
+    if is_clean_abs(path) {
+        return path.into();
+    }
     let absolute = path.starts_with('/') || base.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     let joined = if path.starts_with('/') {
@@ -105,6 +128,15 @@ mod tests {
         assert_eq!(&*resolve("", "../a"), "../a");
         assert_eq!(&*resolve("/tmp", ""), "/tmp");
         assert_eq!(&*resolve("", "."), ".");
+        // Already clean absolute paths come back as they are.
+        for p in ["/", "/etc/passwd", "/a/.b/..c/b."] {
+            assert!(is_clean_abs(p), "{p}");
+            assert_eq!(&*resolve("/x", p), p);
+        }
+        for p in ["/a/", "/a//b", "/a/./b", "/a/..", "//", "a/b", ""] {
+            assert!(!is_clean_abs(p), "{p}");
+        }
+        assert_eq!(&*resolve("", "/a/b/"), "/a/b");
     }
 
     #[test]

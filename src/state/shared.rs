@@ -6,8 +6,9 @@
 //! `Arc`s: a copy or a state clone shares the data until one side writes
 //! (`Arc::make_mut`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use super::idmap::IdMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Slot<T> {
@@ -19,14 +20,14 @@ struct Slot<T> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Shared<T> {
     next: u64,
-    map: HashMap<u64, Slot<T>>,
+    map: IdMap<u64, Slot<T>>,
 }
 
 impl<T> Default for Shared<T> {
     fn default() -> Self {
         Shared {
             next: 1,
-            map: HashMap::new(),
+            map: IdMap::default(),
         }
     }
 }

@@ -1,26 +1,27 @@
 //! Users and groups from the capture's start snapshot (`/etc/passwd`,
 //! `/etc/group`); immutable and shared between state clones.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use super::idmap::IdMap;
 
 use crate::event::meta::{GroupInfo, Snapshot, UserInfo};
 
 /// uid -> user and gid -> group lookups.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Users {
-    users: Arc<HashMap<u32, UserInfo>>,
-    groups: Arc<HashMap<u32, GroupInfo>>,
+    users: Arc<IdMap<u32, UserInfo>>,
+    groups: Arc<IdMap<u32, GroupInfo>>,
 }
 
 impl Users {
     /// Builds the lookups; the first entry of a duplicated id wins (as `getpwuid`).
     pub fn from_snapshot(s: &Snapshot) -> Self {
-        let mut users = HashMap::new();
+        let mut users = IdMap::default();
         for u in &s.users {
             users.entry(u.uid).or_insert_with(|| u.clone());
         }
-        let mut groups = HashMap::new();
+        let mut groups = IdMap::default();
         for g in &s.groups {
             groups.entry(g.gid).or_insert_with(|| g.clone());
         }

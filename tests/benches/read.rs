@@ -3,7 +3,9 @@
 //! `evt.type=openat and fd.name startswith /etc` (few lines printed), and
 //! the formatting cost of printing every event (default line and JSON).
 //!
-//! `cargo bench --bench read` (env: READ_EVENTS, default 4,000,000).
+//! `cargo bench --bench read` (env: READ_EVENTS, default 4,000,000;
+//! READ_SAVE=PATH also writes the capture there, to profile `saker read` on it;
+//! READ_CASE=TEXT runs only the cases whose label contains TEXT).
 
 use std::time::Instant;
 
@@ -106,8 +108,12 @@ fn opts(filter: Option<&str>, fmt: &str, json: bool) -> ReadOptions {
     }
 }
 
-/// Runs `f` three times; prints and returns the best rate in M events/s.
+/// Runs `f` three times; prints and returns the best rate in M events/s
+/// (NaN when READ_CASE skips the case).
 fn rate(label: &str, n: u64, f: impl Fn() -> u64) -> f64 {
+    if std::env::var("READ_CASE").is_ok_and(|c| !label.contains(&c)) {
+        return f64::NAN;
+    }
     let mut best = f64::MAX;
     let mut printed = 0;
     for _ in 0..3 {
@@ -129,6 +135,9 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(4_000_000);
     let bytes = capture(n);
+    if let Ok(p) = std::env::var("READ_SAVE") {
+        std::fs::write(&p, &bytes).unwrap();
+    }
     let cap = CaptureReader::new(bytes).unwrap();
     let meta = cap.meta().clone();
     println!("capture: {n} events, {} bytes", cap.bytes().len());
@@ -155,7 +164,11 @@ fn main() {
         n,
         || run(&f),
     );
-    let frac = run(&f) as f64 / n as f64;
+    let frac = if filtered.is_nan() {
+        f64::NAN
+    } else {
+        run(&f) as f64 / n as f64
+    };
     let f = opts(
         Some("fd.name startswith /etc and evt.type=openat"),
         "%proc.name %fd.name",

@@ -12,6 +12,7 @@ use crate::event::display::{format_args_with, format_one_arg, ArgSel};
 use crate::event::flags::errno_name;
 use crate::event::meta::{ArgKind, SyscallDesc};
 use crate::event::table::Syscalls;
+use crate::event::text::fmt_u64;
 use crate::event::wire::{ParamKind, CODE_DROP, CODE_EXEC, CODE_EXIT, CODE_FORK, F_UNFINISHED};
 use crate::filter::{FieldInfo, ValueBuf};
 use crate::state::FdKind;
@@ -295,9 +296,14 @@ fn push_time(ns: i64, date: bool, frac: bool, iso: bool, out: &mut ValueBuf) {
             let sep = if iso { 'T' } else { ' ' };
             let _ = write!(b, "{:04}-{:02}-{:02}{sep}", t.year(), t.month(), t.day());
         }
-        let _ = write!(b, "{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
+        digits(b, t.hour().into(), 2);
+        b.push(b':');
+        digits(b, t.minute().into(), 2);
+        b.push(b':');
+        digits(b, t.second().into(), 2);
         if frac {
-            let _ = write!(b, ".{nanos:09}");
+            b.push(b'.');
+            digits(b, nanos.into(), 9);
         }
         if iso {
             b.extend_from_slice(b"+0000");
@@ -306,11 +312,27 @@ fn push_time(ns: i64, date: bool, frac: bool, iso: bool, out: &mut ValueBuf) {
     });
 }
 
+/// Appends `v` in decimal, zero padded to at least `width` digits.
+fn digits(b: &mut Vec<u8>, v: u64, width: usize) {
+    let mut buf = [0; 20];
+    let d = fmt_u64(v, &mut buf);
+    b.resize(b.len() + width.saturating_sub(d.len()), b'0');
+    b.extend_from_slice(d.as_bytes());
+}
+
 fn push_secs(ns: i128, out: &mut ValueBuf) {
     out.push_with(|b| {
-        let sign = if ns < 0 { "-" } else { "" };
+        if ns < 0 {
+            b.push(b'-');
+        }
         let a = ns.unsigned_abs();
-        write!(b, "{sign}{}.{:09}", a / 1_000_000_000, a % 1_000_000_000).is_ok()
+        match u64::try_from(a / 1_000_000_000) {
+            Ok(s) => digits(b, s, 1),
+            Err(_) => return write!(b, "{}", a / 1_000_000_000).is_ok(),
+        }
+        b.push(b'.');
+        digits(b, (a % 1_000_000_000) as u64, 9);
+        true
     });
 }
 

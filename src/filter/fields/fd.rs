@@ -65,6 +65,10 @@ pub(super) fn name_for(state: &State, effect: &Effect, pid: u32, n: i64) -> Opti
         Some((f, e)) if i64::from(*f) == n => e,
         _ => state.fd(pid, n)?,
     };
+    if e.kind != FdKind::Socket || e.socket.is_none() {
+        // fd_display_name would copy the name as is.
+        return (!e.name.is_empty()).then(|| e.name.to_string());
+    }
     let mut b = Vec::new();
     fd_display_name(e, &mut b);
     (!b.is_empty()).then(|| String::from_utf8_lossy(&b).into_owned())
