@@ -34,9 +34,16 @@
 //!
 //! # What is lossy
 //! See [`ImportStats`] and the `convert`/`special` docs: libs-encoded flags
-//! without a translation table become 0 (`flags_dropped`), socket tuples keep
-//! only the peer end, internal events (procinfo, switch, ...) are counted,
-//! not kept; container metadata goes to the extra section [`KIND_SCAP`].
+//! without a translation table become 0 (`flags_dropped`), internal events
+//! (procinfo, switch, ...) are counted, not kept; container metadata goes to
+//! the extra section [`KIND_SCAP`]. Socket tuples of accept/connect keep
+//! both ends: the peer as the address param, the local end as a second
+//! Sockaddr param on the same argument (an IPv4-mapped pair as IPv4).
+//!
+//! # Memory
+//! The import is not streamed yet: the `.scap` bytes (decompressed for
+//! gzip) and the converted records are both held until the records are
+//! written as our (compressed) format; the file's bytes are freed then.
 
 pub mod block;
 pub mod convert;

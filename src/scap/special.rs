@@ -88,8 +88,12 @@ impl Threads {
     }
 
     fn ctx(&self, tid: u32) -> ThreadCtx {
+        // A thread the capture never described: its credentials are
+        // unknown, which libsinsp shows as uid/gid 4294967295 (-1).
         self.map.get(&tid).cloned().unwrap_or(ThreadCtx {
             pid: tid,
+            uid: u32::MAX,
+            gid: u32::MAX,
             loginuid: u32::MAX,
             ..ThreadCtx::default()
         })
