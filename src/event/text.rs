@@ -43,39 +43,21 @@ pub fn escape_bytes(bytes: &[u8], out: &mut String) {
     }
 }
 
-/// Decimal digits of `v` in `buf`, returned as text (no `fmt` machinery:
-/// printing numbers is on the hot path of `saker read`).
-pub fn fmt_u64(mut v: u64, buf: &mut [u8; 20]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    // Only ASCII digits were written.
-    std::str::from_utf8(&buf[i..]).unwrap_or_default()
-}
-
-/// Appends `v` in decimal.
+/// Appends `v` in decimal (`itoa`: printing numbers is on the hot path of
+/// `saker read`).
 pub fn push_u64(v: u64, out: &mut String) {
-    out.push_str(fmt_u64(v, &mut [0; 20]));
+    out.push_str(itoa::Buffer::new().format(v));
 }
 
 /// Appends `v` in decimal, with `-` when negative.
 pub fn push_i64(v: i64, out: &mut String) {
-    if v < 0 {
-        out.push('-');
-    }
-    push_u64(v.unsigned_abs(), out);
+    out.push_str(itoa::Buffer::new().format(v));
 }
 
 /// Appends `v` as exactly `width` decimal digits (zero padded; higher digits cut).
 pub fn push_padded(v: u64, width: usize, out: &mut String) {
-    let mut b = [0u8; 20];
-    let digits = fmt_u64(v, &mut b);
+    let mut b = itoa::Buffer::new();
+    let digits = b.format(v);
     for _ in digits.len()..width {
         out.push('0');
     }

@@ -12,7 +12,6 @@ use crate::event::display::{format_args_with, format_one_arg, ArgSel};
 use crate::event::flags::errno_name;
 use crate::event::meta::{ArgKind, SyscallDesc};
 use crate::event::table::Syscalls;
-use crate::event::text::fmt_u64;
 use crate::event::wire::{ParamKind, CODE_DROP, CODE_EXEC, CODE_EXIT, CODE_FORK, F_UNFINISHED};
 use crate::filter::{FieldInfo, ValueBuf};
 use crate::state::FdKind;
@@ -314,8 +313,8 @@ fn push_time(ns: i64, date: bool, frac: bool, iso: bool, out: &mut ValueBuf) {
 
 /// Appends `v` in decimal, zero padded to at least `width` digits.
 fn digits(b: &mut Vec<u8>, v: u64, width: usize) {
-    let mut buf = [0; 20];
-    let d = fmt_u64(v, &mut buf);
+    let mut buf = itoa::Buffer::new();
+    let d = buf.format(v);
     b.resize(b.len() + width.saturating_sub(d.len()), b'0');
     b.extend_from_slice(d.as_bytes());
 }
