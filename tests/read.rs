@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::util::{bpf_guard, run, stderr, stdout, tmpdir};
+use crate::util::{bpf_guard, record_cmd, run, stderr, stdout, tmpdir};
 
 #[path = "read_golden.rs"]
 mod golden;
@@ -12,17 +12,7 @@ mod golden;
 /// Records `sh -c SCRIPT` into `dir/name.scap` (only the command's tree).
 fn record_sh(dir: &Path, name: &str, script: &str) -> PathBuf {
     let cap = dir.join(format!("{name}.scap"));
-    let o = run(&[
-        "record",
-        "-q",
-        "--only-cmd",
-        "-w",
-        cap.to_str().unwrap(),
-        "--",
-        "sh",
-        "-c",
-        script,
-    ]);
+    let o = record_cmd(&cap, &["sh", "-c", script]);
     assert!(o.status.success(), "record failed: {}", stderr(&o));
     cap
 }

@@ -92,3 +92,11 @@ pub fn wait_for_file(path: &Path, bytes: u64) -> bool {
     }
     false
 }
+
+/// `saker record -q --only-cmd -w CAP -- CMD...`: records one command's tree.
+pub fn record_cmd(cap: &Path, cmd: &[&str]) -> Output {
+    let cap = cap.to_str().expect("test paths are UTF-8");
+    let mut args = vec!["record", "-q", "--only-cmd", "-w", cap, "--"];
+    args.extend_from_slice(cmd);
+    run(&args)
+}

@@ -12,7 +12,7 @@ use saker::capture;
 use saker::event::table::Syscalls;
 
 use super::{chisel_json, rows};
-use crate::util::{bpf_guard, run, stderr, stdout, tmpdir};
+use crate::util::{bpf_guard, record_cmd, run, stderr, stdout, tmpdir};
 
 /// Bytes each client sends; the server answers twice as many.
 const SENDS: [usize; 2] = [100, 300];
@@ -71,17 +71,10 @@ fn recording() -> Option<&'static Rec> {
             .unwrap()
             .port();
         let cap = dir.path().join("tcp.scap");
-        let o = run(&[
-            "record",
-            "-q",
-            "--only-cmd",
-            "-w",
-            cap.to_str().unwrap(),
-            "--",
-            "python3",
-            script.to_str().unwrap(),
-            &port.to_string(),
-        ]);
+        let o = record_cmd(
+            &cap,
+            &["python3", script.to_str().unwrap(), &port.to_string()],
+        );
         assert!(o.status.success(), "{}", stderr(&o));
         let cports: Vec<u16> = stdout(&o)
             .split_whitespace()

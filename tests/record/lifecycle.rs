@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use saker::event::wire::{exec, ParamKind, Record};
 
-use super::{record, Events};
-use crate::util::{bpf_guard, c_program, run, stderr, stdout, tmpdir};
+use super::Events;
+use crate::util::{bpf_guard, c_program, record_cmd, run, stderr, stdout, tmpdir};
 
 /// A path written leaf first, NUL-separated (PathComp), as `/a/b`.
 fn pathcomp(data: &[u8]) -> String {
@@ -60,17 +60,7 @@ fn exec_records_credentials_tty_cwd_and_cgroup() {
         cg.0.display(),
         work.display()
     );
-    let o = record(&[
-        "record",
-        "-q",
-        "--only-cmd",
-        "-w",
-        cap.to_str().unwrap(),
-        "--",
-        "sh",
-        "-c",
-        &sh,
-    ]);
+    let o = record_cmd(&cap, &["sh", "-c", &sh]);
     assert!(o.status.success(), "{}", stderr(&o));
     let (ev, _) = Events::load(&cap);
     let execs: Vec<Record> = ev
@@ -131,16 +121,10 @@ fn socket_addresses_and_message_buffers() {
     let dir = tmpdir();
     let cap = dir.path().join("net.scap");
     let prog = c_program("net");
-    let o = record(&[
-        "record",
-        "-q",
-        "--only-cmd",
-        "-w",
-        cap.to_str().unwrap(),
-        "--",
-        prog.to_str().unwrap(),
-        dir.path().to_str().unwrap(),
-    ]);
+    let o = record_cmd(
+        &cap,
+        &[prog.to_str().unwrap(), dir.path().to_str().unwrap()],
+    );
     assert!(o.status.success(), "net workload failed: {}", stderr(&o));
     let (ev, _) = Events::load(&cap);
     let find = |name: &str, pred: &dyn Fn(&Record) -> bool| -> Vec<u8> {

@@ -4,8 +4,8 @@
 
 use saker::event::wire::{exec, ParamKind, Record, CODE_EXEC, F_TRUNCATED};
 
-use super::{record, Events};
-use crate::util::{bpf_guard, c_program, run, stderr, stdout, tmpdir};
+use super::Events;
+use crate::util::{bpf_guard, c_program, record_cmd, run, stderr, stdout, tmpdir};
 
 /// Port and address bytes of a raw `sockaddr_in`/`sockaddr_in6`.
 fn inet(sa: &[u8]) -> (u16, u16, Vec<u8>) {
@@ -35,15 +35,7 @@ fn connect_local_end_pipe_inode_and_prctl_name() {
     let dir = tmpdir();
     let cap = dir.path().join("objects.scap");
     let prog = c_program("objects");
-    let o = record(&[
-        "record",
-        "-q",
-        "--only-cmd",
-        "-w",
-        cap.to_str().unwrap(),
-        "--",
-        prog.to_str().unwrap(),
-    ]);
+    let o = record_cmd(&cap, &[prog.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     let (ev, _) = Events::load(&cap);
@@ -155,17 +147,7 @@ fn deep_and_long_paths_are_flagged_truncated() {
          /bin/true long",
         d = dir.path().display()
     );
-    let o = record(&[
-        "record",
-        "-q",
-        "--only-cmd",
-        "-w",
-        cap.to_str().unwrap(),
-        "--",
-        "sh",
-        "-c",
-        &sh,
-    ]);
+    let o = record_cmd(&cap, &["sh", "-c", &sh]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let (ev, _) = Events::load(&cap);
     let exec_of = |arg: &str| -> Vec<u8> {
