@@ -92,6 +92,20 @@ fn recording() -> Option<&'static Rec> {
 
 /// `--at` (seconds after the first event) just after the last I/O syscall
 /// on a socket of the server port's connections: all sockets still open.
+/// `read -r CAP --json OPTS -c CHISEL...`: one JSON value per line.
+fn json_lines(cap: &Path, opts: &[&str], chisel: &[&str]) -> Vec<serde_json::Value> {
+    let mut a = vec!["read", "-r", cap.to_str().unwrap(), "--json"];
+    a.extend_from_slice(opts);
+    a.push("-c");
+    a.extend_from_slice(chisel);
+    let o = run(&a);
+    assert!(o.status.success(), "{a:?}: {}", stderr(&o));
+    stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn at_last_recv(cap: &Path) -> String {
     let r = capture::open(cap).unwrap();
     let table = Syscalls::new(r.meta().syscalls.clone()).unwrap();
@@ -146,16 +160,7 @@ fn topconns_and_topports_server_on_real_tcp() {
         rows(&chisel_json(&rec.cap, &[], &["fdbytes_by", "fd.sport"])),
         vec![(rec.port.to_string(), moved)]
     );
-    let lines = |args: &[&str]| -> Vec<serde_json::Value> {
-        let mut a = vec!["read", "-r", rec.cap.to_str().unwrap(), "--json", "-c"];
-        a.extend_from_slice(args);
-        let o = run(&a);
-        assert!(o.status.success(), "{a:?}: {}", stderr(&o));
-        stdout(&o)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
+    let lines = |args: &[&str]| json_lines(&rec.cap, &[], args);
     let sum =
         |v: &[serde_json::Value], k: &str| v.iter().filter_map(|e| e[k].as_u64()).sum::<u64>();
     let io = lines(&["iobytes_net"]);
@@ -190,16 +195,7 @@ fn netstat_and_lsof_with_a_filter_on_real_tcp() {
     let Some(rec) = recording() else { return };
     let cap = rec.cap.to_str().unwrap();
     let at = at_last_recv(&rec.cap);
-    let lines = |args: &[&str]| -> Vec<serde_json::Value> {
-        let mut a = vec!["read", "-r", cap, "--json", "--at", &at, "-c"];
-        a.extend_from_slice(args);
-        let o = run(&a);
-        assert!(o.status.success(), "{a:?}: {}", stderr(&o));
-        stdout(&o)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
+    let lines = |args: &[&str]| json_lines(&rec.cap, &["--at", &at], args);
     let srv = format!("127.0.0.1:{}", rec.port);
     let ns = lines(&["netstat"]);
     let set: BTreeSet<(String, String, String)> = ns
