@@ -106,11 +106,17 @@ fn our_names(imp: &ScapImport) -> HashMap<(u64, u32), (String, String)> {
             .thread(r.tid())
             .map_or("<NA>".to_string(), |t| t.comm.to_string());
         // The fd the record created or closed (as it was), else its fd arg.
+        // Compared as `fd.name` prints it (sockets as their tuple).
+        let shown = |e: &crate::state::FdEntry| {
+            let mut b = Vec::new();
+            crate::filter::fields::fd_display_name(e, &mut b);
+            String::from_utf8_lossy(&b).into_owned()
+        };
         let fd = match &eff.fd {
-            Some((_, e)) => e.name.to_string(),
+            Some((_, e)) => shown(e),
             None => fd_of(&r, sys)
                 .and_then(|fd| st.fd(r.pid(), fd))
-                .map_or("<NA>".to_string(), |e| e.name.to_string()),
+                .map_or("<NA>".to_string(), shown),
         };
         out.insert((r.ts(), r.tid()), (comm, fd));
     }
@@ -207,7 +213,11 @@ fn every_readable_file_matches_sysdig() {
         // Name differences not yet accounted for are printed above; the
         // share that agrees must not regress.
         assert!(
-            named * 4 >= exits * 3, // measured 3588 of 4754 (75%)
+            // measured 3770 of 4754 (79%) with fd names as `fd.name` prints
+            // them (3588, 75%, on raw names). Among the rest: threads
+            // sysdig names from state we lack (e.g. runc children: ours
+            // has no comm), on futex/clock_gettime/rt_sigaction exits.
+            named * 100 >= exits * 79,
             "{named} of {exits} exit lines agree on names"
         );
     }
