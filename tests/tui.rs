@@ -12,6 +12,8 @@ use ratatui::Terminal;
 use saker::tui::ui::{Theme, View};
 use saker::tui::{Action, Prompt, Session, Side, Source};
 
+use crate::util::{tmux, tmux_ok, tmux_session, wait_long};
+
 fn cap(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("captures")
@@ -194,43 +196,13 @@ fn export_notes_cli() {
     );
 }
 
-/// Runs tmux on a server of the session's own (`-L NAME`, the session
-/// named after `-s`/`-t`), so parallel tests never share a server.
-fn tmux(args: &[&str]) -> String {
-    let name = args
-        .windows(2)
-        .find(|w| w[0] == "-s" || w[0] == "-t")
-        .map_or("saker-test", |w| w[1]);
-    let o = Command::new("tmux")
-        .args(["-L", name])
-        .args(args)
-        .output()
-        .expect("tmux");
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 fn wait_for(session: &str, text: &str) -> String {
     wait_long(session, text, 30)
 }
 
-fn wait_long(session: &str, text: &str, secs: u64) -> String {
-    let start = Instant::now();
-    loop {
-        let screen = tmux(&["capture-pane", "-p", "-t", session]);
-        if screen.contains(text) || start.elapsed() > Duration::from_secs(secs) {
-            return screen;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn end_to_end_in_tmux() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is installed by .ci/setup.sh"
-        );
+    if !tmux_ok() {
         eprintln!("SKIP end_to_end_in_tmux: no tmux");
         return;
     }
@@ -240,17 +212,7 @@ fn end_to_end_in_tmux() {
         env!("CARGO_BIN_EXE_saker"),
         cap("workload.scap").display()
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &name,
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &cmd,
-    ]);
+    tmux_session(&name, &cmd);
     let n = events_of("workload.scap");
     let s = wait_for(&name, &format!("{n}/{n} events"));
     assert!(s.contains("Timeline") && s.contains("clone3"), "{s}");
@@ -813,17 +775,6 @@ fn export_notes_with_rules_lists_alerts() {
     assert!(out.status.success(), "{}", crate::util::stderr(&out));
 }
 
-fn tmux_ok() -> bool {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is installed by .ci/setup.sh"
-        );
-        return false;
-    }
-    true
-}
-
 /// The pid of the process running in the session's pane, below its shell.
 fn pane_child(session: &str) -> Option<u32> {
     let shell: u32 = tmux(&["list-panes", "-t", session, "-F", "#{pane_pid}"])
@@ -841,17 +792,7 @@ fn sigterm_restores_the_terminal() {
         return;
     }
     let name = format!("saker-tui-term-{}", std::process::id());
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &name,
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "sh",
-    ]);
+    tmux_session(&name, "sh");
     let cmd = format!(
         "{} tui {}; echo TUI\"\"-EXIT=$?",
         env!("CARGO_BIN_EXE_saker"),
@@ -908,17 +849,7 @@ fn record_tui_end_to_end() {
         env!("CARGO_BIN_EXE_saker"),
         out.display()
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &name,
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "sh",
-    ]);
+    tmux_session(&name, "sh");
     tmux(&["send-keys", "-t", &name, &cmd, "Enter"]);
     let rec = wait_for(&name, "● recording");
     // The command runs ~2 s; the list grows while it does, then stops.

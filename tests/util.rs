@@ -100,3 +100,57 @@ pub fn record_cmd(cap: &Path, cmd: &[&str]) -> Output {
     args.extend_from_slice(cmd);
     run(&args)
 }
+
+/// Runs tmux on a server of the session's own (`-L NAME`, the session
+/// named after `-s`/`-t`), so parallel tests never share a server.
+pub fn tmux(args: &[&str]) -> String {
+    let name = args
+        .windows(2)
+        .find(|w| w[0] == "-s" || w[0] == "-t")
+        .map_or("saker-test", |w| w[1]);
+    let o = Command::new("tmux")
+        .args(["-L", name])
+        .args(args)
+        .output()
+        .expect("tmux");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Whether tmux runs here; under CI it must (.ci/setup.sh installs it).
+pub fn tmux_ok() -> bool {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is installed by .ci/setup.sh"
+        );
+        return false;
+    }
+    true
+}
+
+/// A detached 120x40 tmux session `name` running `cmd`.
+pub fn tmux_session(name: &str, cmd: &str) {
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        name,
+        "-x",
+        "120",
+        "-y",
+        "40",
+        cmd,
+    ]);
+}
+
+/// The pane's screen once it shows `text` (or after `secs`).
+pub fn wait_long(session: &str, text: &str, secs: u64) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", session]);
+        if screen.contains(text) || start.elapsed() > std::time::Duration::from_secs(secs) {
+            return screen;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -9,7 +9,7 @@ use std::process::Command;
 use saker::capture;
 
 use super::record;
-use crate::util::{bpf_guard, stderr, tmpdir};
+use crate::util::{bpf_guard, stderr, tmpdir, tmux, tmux_ok, tmux_session, wait_long};
 
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
@@ -174,28 +174,6 @@ fn status_line_summary_and_quiet() {
     );
 }
 
-/// tmux on its own server socket (named like the session).
-fn tmux(session: &str, args: &[&str]) -> String {
-    let o = Command::new("tmux")
-        .args(["-L", session])
-        .args(args)
-        .output()
-        .expect("tmux");
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// The pane's screen once it shows `text` (or after `secs`).
-fn screen_with(session: &str, text: &str, secs: u64) -> String {
-    let start = std::time::Instant::now();
-    loop {
-        let s = tmux(session, &["capture-pane", "-p", "-t", session]);
-        if s.contains(text) || start.elapsed().as_secs() > secs {
-            return s;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
-
 /// `record --tui -- CMD`: the command reads /dev/null and writes FILE.log;
 /// nothing it prints reaches the terminal the TUI draws on.
 #[test]
@@ -203,11 +181,7 @@ fn tui_command_output_goes_to_the_log() {
     let Some(_g) = bpf_guard("tui_command_output_goes_to_the_log") else {
         return;
     };
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is installed by .ci/setup.sh"
-        );
+    if !tmux_ok() {
         eprintln!("SKIP tui_command_output_goes_to_the_log: no tmux");
         return;
     }
@@ -223,17 +197,14 @@ fn tui_command_output_goes_to_the_log() {
         cap.display()
     );
     let s = name.as_str();
-    tmux(
-        s,
-        &["new-session", "-d", "-s", s, "-x", "120", "-y", "40", "sh"],
-    );
+    tmux_session(s, "sh");
     let pipe = format!("cat >> '{}'", raw.display());
-    tmux(s, &["pipe-pane", "-t", s, "-o", &pipe]);
-    tmux(s, &["send-keys", "-t", s, &cmd, "Enter"]);
-    let stopped = screen_with(s, "recording stopped", 40);
-    tmux(s, &["send-keys", "-t", s, "q"]);
-    let done = screen_with(s, "REC-EXIT=", 20);
-    tmux(s, &["kill-session", "-t", s]);
+    tmux(&["pipe-pane", "-t", s, "-o", &pipe]);
+    tmux(&["send-keys", "-t", s, &cmd, "Enter"]);
+    let stopped = wait_long(s, "recording stopped", 40);
+    tmux(&["send-keys", "-t", s, "q"]);
+    let done = wait_long(s, "REC-EXIT=", 20);
+    tmux(&["kill-session", "-t", s]);
     assert!(stopped.contains("recording stopped (command)"), "{stopped}");
     assert!(done.contains("REC-EXIT=0"), "{done}");
     let log = dir.path().join("live.scap.log");
