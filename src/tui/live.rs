@@ -170,12 +170,7 @@ impl Session {
         let cap = self.src.capture();
         let t = cap.totals();
         let hist = timeline::from_blocks(cap.blocks(), self.src.category_counts(), 1024);
-        let gaps = cap
-            .blocks()
-            .iter()
-            .filter(|b| b.drops > 0)
-            .map(|b| (b.first_ts, b.last_ts, b.drops))
-            .collect();
+        let gaps = timeline::drop_gaps(cap.blocks());
         self.app.grow(
             self.src.total_events(),
             t.first_ts.unwrap_or(0),

@@ -119,12 +119,7 @@ impl Session {
         let t = cap.totals();
         let (first, last) = (t.first_ts.unwrap_or(0), t.last_ts.unwrap_or(0));
         let hist = timeline::from_blocks(cap.blocks(), src.category_counts(), 1024);
-        let gaps = cap
-            .blocks()
-            .iter()
-            .filter(|b| b.drops > 0)
-            .map(|b| (b.first_ts, b.last_ts, b.drops))
-            .collect();
+        let gaps = timeline::drop_gaps(cap.blocks());
         let mut app = App::new(src.total_events(), first, last, hist, gaps);
         app.epoch_off = src.env().epoch(0);
         Session {

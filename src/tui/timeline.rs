@@ -188,6 +188,16 @@ impl Histogram {
     }
 }
 
+/// The drop gaps of the index: `(first_ts, last_ts, drops)` of each block
+/// that counts drops.
+pub fn drop_gaps(blocks: &[BlockInfo]) -> Vec<(u64, u64, u64)> {
+    blocks
+        .iter()
+        .filter(|b| b.drops > 0)
+        .map(|b| (b.first_ts, b.last_ts, b.drops))
+        .collect()
+}
+
 /// A histogram estimated from block headers: each block's counts spread
 /// evenly over its time range, over `n` buckets spanning `[start, end]`.
 pub fn from_blocks(blocks: &[BlockInfo], counts: &[[u64; 4]], n: usize) -> Histogram {
