@@ -399,12 +399,62 @@ static __always_inline struct file *fd_file(__u64 fd)
 	return f;
 }
 
-/* The local address of socket `fd` (inet, inet6) as a raw sockaddr param. */
-__noinline __u32 put_sock_local(struct saker_scratch *s, __u32 off, __u8 idx, __u64 fd)
+/* One end of `sk` (inet, inet6) as a raw sockaddr param at `off`: the local
+ * one, or the peer. Nothing while that end's port is 0. */
+static __always_inline __u32 put_inet(struct saker_scratch *s, __u32 off, __u8 idx, struct sock *sk,
+				      bool peer)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	/* struct sockaddr_in{,6}: family (host order), port (network order), address */
+	__u8 port[2];
+	if (peer) {
+		__u16 be = BPF_CORE_READ(sk, __sk_common.skc_dport); /* network order */
+		__builtin_memcpy(port, &be, 2);
+	} else {
+		__u16 num = BPF_CORE_READ(sk, __sk_common.skc_num); /* host order */
+		port[0] = num >> 8;
+		port[1] = num & 0xff;
+	}
+	if (!port[0] && !port[1]) /* nothing bound (a refused connect gives its port back) */
+		return off;
+	__u32 doff = (off + sizeof(struct saker_param)) & OFF_MASK;
+	__u8 *d = at(s, doff);
+	__u32 len;
+	if (family == AF_INET) {
+		__builtin_memset(d, 0, 16);
+		*(__u16 *)d = family;
+		d[2] = port[0];
+		d[3] = port[1];
+		*(__u32 *)(d + 4) = peer ? BPF_CORE_READ(sk, __sk_common.skc_daddr)
+					 : BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		len = 16;
+	} else if (family == AF_INET6) {
+		__builtin_memset(d, 0, 28);
+		*(__u16 *)d = family;
+		d[2] = port[0];
+		d[3] = port[1];
+		if (peer)
+			bpf_core_read(d + 8, 16, &sk->__sk_common.skc_v6_daddr);
+		else
+			bpf_core_read(d + 8, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		len = 28;
+	} else {
+		return off;
+	}
+	struct saker_param *p = param_at(s, off);
+	p->len = len;
+	p->idx = idx;
+	p->kind = SAKER_P_SOCKADDR;
+	return off + sizeof(*p) + len;
+}
+
+/* The local address of socket `fd` as a raw sockaddr param; with `peer`,
+ * then the peer's (accept: the kernel's view, whatever buffer was passed). */
+__noinline __u32 put_sock_local(struct saker_scratch *s, __u32 off, __u8 idx, __u64 fd, bool peer)
 {
 	if (!s)
 		return off;
-	if (room(off) < 28) {
+	if (room(off) < 2 * (sizeof(struct saker_param) + 28)) {
 		mark_truncated(s);
 		return off;
 	}
@@ -416,36 +466,11 @@ __noinline __u32 put_sock_local(struct saker_scratch *s, __u32 off, __u8 idx, __
 		return off;
 	struct socket *sock = BPF_CORE_READ(f, private_data);
 	struct sock *sk = BPF_CORE_READ(sock, sk);
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	if (port == 0) /* nothing bound (a refused connect gives its port back) */
-		return off;
-	__u32 doff = (off + sizeof(struct saker_param)) & OFF_MASK;
-	__u8 *d = at(s, doff);
-	__u32 len;
-	/* struct sockaddr_in{,6}: family (host order), port (network order), address */
-	if (family == AF_INET) {
-		__builtin_memset(d, 0, 16);
-		*(__u16 *)d = family;
-		d[2] = port >> 8;
-		d[3] = port & 0xff;
-		*(__u32 *)(d + 4) = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		len = 16;
-	} else if (family == AF_INET6) {
-		__builtin_memset(d, 0, 28);
-		*(__u16 *)d = family;
-		d[2] = port >> 8;
-		d[3] = port & 0xff;
-		bpf_core_read(d + 8, 16, &sk->__sk_common.skc_v6_rcv_saddr);
-		len = 28;
-	} else {
-		return off;
-	}
-	struct saker_param *p = param_at(s, off);
-	p->len = len;
-	p->idx = idx;
-	p->kind = SAKER_P_SOCKADDR;
-	return off + sizeof(*p) + len;
+	__u32 at_local = off;
+	off = put_inet(s, off, idx, sk, false);
+	if (peer && off != at_local)
+		off = put_inet(s, off, idx, sk, true);
+	return off;
 }
 
 /* pipe/pipe2's int[2] followed by the pipe's inode number (u64): 16 bytes. */
@@ -522,7 +547,11 @@ static __always_inline __u32 put_arg(struct saker_scratch *s, __u32 off, __u8 i,
 			return off;
 		return put_buf(s, off, IK(i, SAKER_P_STRUCT), a, aux);
 	case SAKER_A_SOCK_LOCAL:
-		return put_sock_local(s, off, i, a);
+		return put_sock_local(s, off, i, a, false);
+	case SAKER_A_SOCK_LOCAL_RET:
+		if (ret < 0)
+			return off;
+		return put_sock_local(s, off, i, (__u64)ret, true);
 	case SAKER_A_PIPE_FDS:
 		if (ret < 0)
 			return off;

@@ -48,8 +48,9 @@
 #define SAKER_A_ARGV 10        /* NULL-terminated array of strings */
 #define SAKER_A_STRUCT_IN 11   /* fixed struct, aux = size in bytes */
 #define SAKER_A_STRUCT_OUT 12  /* fixed struct read only on success */
-#define SAKER_A_SOCK_LOCAL 13  /* fd arg of connect: the socket's local address at exit */
+#define SAKER_A_SOCK_LOCAL 13  /* fd arg of connect/bind/listen: the socket's local address at exit */
 #define SAKER_A_PIPE_FDS 14    /* int[2] of pipe/pipe2 + the pipe's inode (16-byte struct) */
+#define SAKER_A_SOCK_LOCAL_RET 15 /* fd arg of accept/accept4: the new socket's (ret) local, then peer address */
 
 #define SAKER_MAX_SYSCALLS 512
 #define SAKER_MAX_PIDS 16

@@ -1,8 +1,10 @@
 //! Test harness: run the real binary, build the workload, gate BPF tests.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// The saker binary under test.
 pub fn saker() -> Command {
@@ -11,7 +13,88 @@ pub fn saker() -> Command {
 
 /// Runs saker with args; returns the output.
 pub fn run(args: &[&str]) -> Output {
-    saker().args(args).output().expect("running saker")
+    output(saker().args(args))
+}
+
+/// How long one command of a test may run (`SAKER_TEST_TIMEOUT` seconds,
+/// default 300): a hang fails its test, with the threads' kernel stacks,
+/// instead of stalling the whole suite.
+fn command_limit() -> Duration {
+    let secs = std::env::var("SAKER_TEST_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    Duration::from_secs(secs)
+}
+
+/// `cmd.output()` with the [`command_limit`]: past it, the process is
+/// described (each thread's state, wchan, syscall and kernel stack), killed,
+/// and the test panics with that description and the stderr so far.
+pub fn output(cmd: &mut Command) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut v);
+            }
+            v
+        })
+    };
+    let out = drain(child.stdout.take().map(|r| Box::new(r) as _));
+    let err = drain(child.stderr.take().map(|r| Box::new(r) as _));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("waiting for a command") {
+            break st;
+        }
+        if start.elapsed() > command_limit() {
+            let about = describe_process(child.id());
+            let _ = child.kill();
+            let _ = child.wait();
+            let err = err.join().unwrap_or_default();
+            panic!(
+                "{cmd:?} still running after {:?}; killed.\n{about}\nstderr:\n{}",
+                command_limit(),
+                String::from_utf8_lossy(&err)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
+
+/// Each thread of `pid`: name, state, wchan, syscall and kernel stack (the
+/// stack needs root), for the message of a hung command.
+fn describe_process(pid: u32) -> String {
+    let mut s = String::new();
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"));
+    for t in tasks.into_iter().flatten().flatten() {
+        let p = t.path();
+        let read = |f: &str| std::fs::read_to_string(p.join(f)).unwrap_or_default();
+        let state = read("status")
+            .lines()
+            .filter(|l| l.starts_with("Name:") || l.starts_with("State:"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        s += &format!(
+            "task {}: {state} wchan={} syscall={}\n{}",
+            t.file_name().to_string_lossy(),
+            read("wchan"),
+            read("syscall").trim(),
+            read("stack")
+        );
+    }
+    s
 }
 
 /// stdout as text.
@@ -83,12 +166,12 @@ pub fn tmpdir() -> tempfile::TempDir {
 /// Waits (up to 60 s, so a loaded machine does not fail the test) until
 /// `path` exists and holds at least `bytes` bytes; false on timeout.
 pub fn wait_for_file(path: &Path, bytes: u64) -> bool {
-    let start = std::time::Instant::now();
-    while start.elapsed() < std::time::Duration::from_secs(60) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
         if std::fs::metadata(path).is_ok_and(|m| m.len() >= bytes) {
             return true;
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(50));
     }
     false
 }
@@ -145,13 +228,13 @@ pub fn tmux_session(name: &str, cmd: &str) {
 
 /// The pane's screen once it shows `text` (or after `secs`).
 pub fn wait_long(session: &str, text: &str, secs: u64) -> String {
-    let start = std::time::Instant::now();
+    let start = Instant::now();
     loop {
         let screen = tmux(&["capture-pane", "-p", "-t", session]);
-        if screen.contains(text) || start.elapsed() > std::time::Duration::from_secs(secs) {
+        if screen.contains(text) || start.elapsed() > Duration::from_secs(secs) {
             return screen;
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -169,4 +252,39 @@ pub fn pyarrow_duckdb_ok() -> bool {
         return false;
     }
     true
+}
+
+/// A light background load (a shell running `cat` 20 times a second),
+/// killed when dropped, even by a failing test. System-wide recordings
+/// stopped by `-n` or rotated by `-G` need events; an idle CI machine
+/// may make none for minutes.
+pub struct Load(std::process::Child);
+
+impl Load {
+    /// Starts the light load.
+    pub fn start() -> Load {
+        Load::run("while :; do cat /etc/hostname >/dev/null; sleep 0.05; done")
+    }
+
+    /// Starts a busy load: `cat` as fast as the shell can fork.
+    pub fn busy() -> Load {
+        Load::run("while :; do cat /etc/hostname >/dev/null; done")
+    }
+
+    fn run(script: &str) -> Load {
+        let child = Command::new("sh")
+            .args(["-c", script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("starting the load shell");
+        Load(child)
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

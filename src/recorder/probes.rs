@@ -60,10 +60,14 @@ fn capture_kind(k: ArgKind) -> u8 {
     }
 }
 
-/// `SAKER_A_SOCK_LOCAL`: the socket's local address, on connect's fd arg.
+/// `SAKER_A_SOCK_LOCAL`: the socket's local address at exit, on the fd arg
+/// of connect, bind and listen (the port the kernel picked for port 0).
 const SAKER_A_SOCK_LOCAL: u8 = 13;
 /// `SAKER_A_PIPE_FDS`: pipe's `int[2]` followed by the pipe's inode.
 const SAKER_A_PIPE_FDS: u8 = 14;
+/// `SAKER_A_SOCK_LOCAL_RET`: the local address of the socket accept
+/// returned, on its fd arg (differs from the listener's for `0.0.0.0`).
+const SAKER_A_SOCK_LOCAL_RET: u8 = 15;
 
 /// What to record, as the probes see it.
 #[derive(Debug, Clone)]
@@ -101,9 +105,10 @@ fn set_specs(specs: &mut [skel::types::saker_sc_spec], table: &SyscallTable, com
         spec.nargs = d.args.len().min(6) as u8;
         for (i, a) in d.args.iter().take(6).enumerate() {
             spec.kind[i] = match (d.name.as_str(), a.kind) {
-                // Extras read from kernel objects at exit: connect's local
-                // endpoint, the pipe's inode after pipe's fd pair.
-                ("connect", ArgKind::Fd) if i == 0 => SAKER_A_SOCK_LOCAL,
+                // Extras read from kernel objects at exit: the local end of
+                // a socket, the pipe's inode after pipe's fd pair.
+                ("connect" | "bind" | "listen", ArgKind::Fd) if i == 0 => SAKER_A_SOCK_LOCAL,
+                ("accept" | "accept4", ArgKind::Fd) if i == 0 => SAKER_A_SOCK_LOCAL_RET,
                 ("pipe" | "pipe2", ArgKind::StructOut) => SAKER_A_PIPE_FDS,
                 (_, k) => capture_kind(k),
             };

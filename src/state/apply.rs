@@ -37,6 +37,21 @@ fn local_param(rec: &Record<'_>, i: u8) -> Option<SockAddr> {
         .and_then(|p| sockaddr::parse(p.data))
 }
 
+/// The ends the recorder read from the kernel at exit: Sockaddr params on
+/// the fd argument `i`, local (connect, bind, listen, accept) then peer
+/// (accept). `nth` 0 is the local end, 1 the peer.
+fn fd_end(rec: &Record<'_>, i: u8, nth: usize) -> Option<SockAddr> {
+    rec.params()
+        .filter(|p| p.idx == i && p.kind() == Some(ParamKind::Sockaddr))
+        .nth(nth)
+        .and_then(|p| sockaddr::parse(p.data))
+}
+
+/// The local end the recorder read at exit (see [`fd_end`]).
+fn fd_local(rec: &Record<'_>, i: u8) -> Option<SockAddr> {
+    fd_end(rec, i, 0)
+}
+
 /// Data of the first param on arg `i`.
 pub(crate) fn param<'a>(rec: &Record<'a>, i: u8) -> Option<&'a [u8]> {
     rec.param(i).map(|p| p.data)
@@ -211,11 +226,7 @@ impl State {
                 // The local end: the recorder adds it at exit as a sockaddr
                 // param on the fd argument; the .scap importer (both ends of
                 // a tuple) as a second sockaddr param on the address.
-                let local = rec
-                    .param(fd_idx)
-                    .filter(|p| p.kind() == Some(ParamKind::Sockaddr))
-                    .and_then(|p| sockaddr::parse(p.data))
-                    .or_else(|| local_param(rec, addr));
+                let local = fd_local(rec, fd_idx).or_else(|| local_param(rec, addr));
                 let addr = self.addr_param(rec, addr);
                 self.update_socket(pid, fd, addr.as_ref(), |s, a| {
                     s.remote = a.filter(|a| a.family() != AF_UNSPEC).cloned();
@@ -228,18 +239,28 @@ impl State {
                     }
                 })
             }
-            Op::Bind { fd, addr } => {
-                let Some(fd) = self.fd_arg(rec, fd) else {
+            Op::Bind { fd: fd_idx, addr } => {
+                let Some(fd) = self.fd_arg(rec, fd_idx) else {
                     return Effect::default();
                 };
-                let addr = self.addr_param(rec, addr);
+                // What the kernel bound (port 0 picks one) over what was asked.
+                let bound = fd_local(rec, fd_idx);
+                let addr = bound.or_else(|| self.addr_param(rec, addr));
                 self.update_socket(pid, fd, addr.as_ref(), |s, a| s.local = a.cloned())
             }
-            Op::Listen { fd } => {
-                let Some(fd) = self.fd_arg(rec, fd) else {
+            Op::Listen { fd: fd_idx } => {
+                let Some(fd) = self.fd_arg(rec, fd_idx) else {
                     return Effect::default();
                 };
-                self.update_socket(pid, fd, None, |s, _| s.role = Role::Server)
+                // listen on an unbound socket binds a port: the recorder's
+                // local end says which.
+                let bound = fd_local(rec, fd_idx);
+                self.update_socket(pid, fd, bound.as_ref(), |s, a| {
+                    s.role = Role::Server;
+                    if let Some(a) = a {
+                        s.local = Some(a.clone());
+                    }
+                })
             }
             Op::Accept { fd, addr, flags } => {
                 let (Some(lfd), Some(nfd)) = (self.fd_arg(rec, fd), self.ret_fd(rec)) else {
@@ -247,8 +268,10 @@ impl State {
                 };
                 let listening = self.fd(pid, i64::from(lfd)).and_then(|e| e.socket.clone());
                 let listening = listening.unwrap_or_default();
-                let local = local_param(rec, addr);
-                let remote = self.addr_param(rec, addr);
+                let local = fd_local(rec, fd).or_else(|| local_param(rec, addr));
+                // The peer: the kernel's (inet), else the buffer the process
+                // passed.
+                let remote = fd_end(rec, fd, 1).or_else(|| self.addr_param(rec, addr));
                 let family = match (&local, listening.family) {
                     (Some(l), _) => l.family(),
                     (None, 0) => remote.as_ref().map_or(0, SockAddr::family),

@@ -95,6 +95,60 @@ fn plain_accept_is_a_server_socket_without_cloexec() {
     assert_eq!(st.fd(100, 5), None);
 }
 
+/// The ends the recorder reads from the kernel (Sockaddr params on the fd
+/// arg) win over the buffers: bind to port 0 names the picked port, accept
+/// with NULL buffers still gets both ends of the new socket.
+#[test]
+fn kernel_ends_name_bound_and_accepted_sockets() {
+    let mut st = state();
+    run(
+        &mut st,
+        sc(SOCKET, 100, 3, &[u64::from(sockaddr::AF_INET), 1, 0]),
+    );
+    run(
+        &mut st,
+        sc(BIND, 100, 0, &[3, 0, 16])
+            .param(0, ParamKind::Sockaddr, &inet4([0, 0, 0, 0], 41234))
+            .param(1, ParamKind::Sockaddr, &inet4([0, 0, 0, 0], 0)),
+    );
+    let l = st.fd(100, 3).unwrap().socket.clone().unwrap();
+    assert_eq!(
+        l.local,
+        Some(SockAddr::Ip("0.0.0.0:41234".parse().unwrap()))
+    );
+    run(&mut st, sc(LISTEN, 100, 0, &[3, 16]));
+    run(
+        &mut st,
+        sc(ACCEPT, 100, 4, &[3, 0, 0])
+            .param(0, ParamKind::Sockaddr, &inet4([10, 0, 0, 5], 41234))
+            .param(0, ParamKind::Sockaddr, &inet4([192, 0, 2, 7], 40000)),
+    );
+    let s = st.fd(100, 4).unwrap().socket.clone().unwrap();
+    assert_eq!(
+        s.local,
+        Some(SockAddr::Ip("10.0.0.5:41234".parse().unwrap()))
+    );
+    assert_eq!(
+        s.remote,
+        Some(SockAddr::Ip("192.0.2.7:40000".parse().unwrap()))
+    );
+    // listen on an unbound socket: the kernel's autobind port.
+    run(
+        &mut st,
+        sc(SOCKET, 100, 5, &[u64::from(sockaddr::AF_INET), 1, 0]),
+    );
+    run(
+        &mut st,
+        sc(LISTEN, 100, 0, &[5, 16]).param(0, ParamKind::Sockaddr, &inet4([0, 0, 0, 0], 39999)),
+    );
+    let s = st.fd(100, 5).unwrap().socket.clone().unwrap();
+    assert_eq!(
+        s.local,
+        Some(SockAddr::Ip("0.0.0.0:39999".parse().unwrap()))
+    );
+    assert_eq!(s.role, Role::Server);
+}
+
 #[test]
 fn dup3_copies_and_sets_cloexec() {
     let mut st = state();

@@ -17,13 +17,14 @@ use crate::util::{bpf_guard, record_cmd, run, stderr, stdout, tmpdir};
 /// Bytes each client sends; the server answers twice as many.
 const SENDS: [usize; 2] = [100, 300];
 
-/// Server: accept both clients, read `n`, answer `2n`, keep the sockets
-/// open until the clients are done. Clients print their local ports.
+/// Server: on a port the kernel picks, accept both clients, read `n`,
+/// answer `2n`, keep the sockets open until the clients are done. Prints
+/// the server port, then the clients' local ports.
 const SCRIPT: &str = r#"
-import socket, sys, threading, time
-port = int(sys.argv[1]); sends = [100, 300]
+import socket, threading, time
+sends = [100, 300]
 srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", port)); srv.listen(4)
+srv.bind(("127.0.0.1", 0)); srv.listen(4); port = srv.getsockname()[1]
 done = threading.Event(); conns = []
 def serve():
     for n in sends:
@@ -42,7 +43,7 @@ for n in sends:
     got = 0
     while got < 2 * n:
         got += len(s.recv(4096))
-print(" ".join(str(s.getsockname()[1]) for s in cl), flush=True)
+print(port, " ".join(str(s.getsockname()[1]) for s in cl), flush=True)
 time.sleep(0.3)
 done.set(); t.join()
 for s in cl: s.close()
@@ -65,22 +66,16 @@ fn recording() -> Option<&'static Rec> {
         let dir = tmpdir();
         let script = dir.path().join("tcp.py");
         std::fs::write(&script, SCRIPT).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let cap = dir.path().join("tcp.scap");
-        let o = record_cmd(
-            &cap,
-            &["python3", script.to_str().unwrap(), &port.to_string()],
-        );
+        let o = record_cmd(&cap, &["python3", script.to_str().unwrap()]);
         assert!(o.status.success(), "{}", stderr(&o));
-        let cports: Vec<u16> = stdout(&o)
+        let mut ports: Vec<u16> = stdout(&o)
             .split_whitespace()
             .map(|p| p.parse().unwrap())
             .collect();
-        assert_eq!(cports.len(), SENDS.len(), "{}", stdout(&o));
+        assert_eq!(ports.len(), 1 + SENDS.len(), "{}", stdout(&o));
+        let port = ports.remove(0);
+        let cports = ports;
         Rec {
             _dir: dir,
             cap,
@@ -343,7 +338,7 @@ fn around_json_and_sysdig_arguments() {
         "evt.type=connect",
         "-c",
         "around",
-        "5",
+        "100",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Vec<serde_json::Value> = stdout(&o)

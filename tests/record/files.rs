@@ -9,7 +9,7 @@ use std::process::Command;
 use saker::capture;
 
 use super::record;
-use crate::util::{bpf_guard, stderr, tmpdir, tmux, tmux_ok, tmux_session, wait_long};
+use crate::util::{bpf_guard, output, stderr, tmpdir, tmux, tmux_ok, tmux_session, wait_long};
 
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
@@ -83,6 +83,7 @@ fn round_robin_reuses_w_names() {
     };
     let dir = tmpdir();
     let base = dir.path().join("rr.scap");
+    let _load = crate::util::Load::start();
     let o = record(&[
         "record",
         "-q",
@@ -144,14 +145,11 @@ fn status_line_summary_and_quiet() {
     );
     // A TTY (script's pty): the live status line, then the summary.
     let bin = env!("CARGO_BIN_EXE_saker");
-    let o = Command::new("script")
-        .args([
-            "-qec",
-            &format!("{bin} record -w {c} -- sleep 2.5"),
-            "/dev/null",
-        ])
-        .output()
-        .unwrap();
+    let o = output(Command::new("script").args([
+        "-qec",
+        &format!("{bin} record -w {c} -- sleep 2.5"),
+        "/dev/null",
+    ]));
     let tty = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(o.status.success(), "{tty}");
     assert!(
@@ -159,14 +157,11 @@ fn status_line_summary_and_quiet() {
         "status line: {tty:?}"
     );
     assert!(tty.contains("recorded "), "summary: {tty:?}");
-    let q = Command::new("script")
-        .args([
-            "-qec",
-            &format!("{bin} record -q -w {c} -- sleep 1.5"),
-            "/dev/null",
-        ])
-        .output()
-        .unwrap();
+    let q = output(Command::new("script").args([
+        "-qec",
+        &format!("{bin} record -q -w {c} -- sleep 1.5"),
+        "/dev/null",
+    ]));
     assert!(
         q.stdout.is_empty(),
         "-q on a TTY: {:?}",

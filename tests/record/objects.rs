@@ -1,5 +1,5 @@
 //! Real recordings of what the probes read from kernel objects at exit:
-//! connect's local endpoint (struct sock), pipe inodes, prctl's conditional
+//! the local endpoint (struct sock) of connect, bind, listen and accept, pipe inodes, prctl's conditional
 //! name string, and paths cut by the path walk's limits (`F_TRUNCATED`).
 
 use saker::event::wire::{exec, ParamKind, Record, CODE_EXEC, F_TRUNCATED};
@@ -61,6 +61,64 @@ fn connect_local_end_pipe_inode_and_prctl_name() {
         let remote = r.param(1).expect("connect's address");
         assert_eq!(inet(remote.data), (family, sport, lo), "{tag} remote");
     }
+    // bind and listen (to port 0: the kernel picks) and accept (the socket
+    // it returns) carry the server's real local end on their fd arg.
+    for (i, (tag, family, lo)) in [
+        ("v4", 2, vec![127, 0, 0, 1]),
+        ("v6", 10, {
+            let mut a = vec![0u8; 16];
+            a[15] = 1;
+            a
+        }),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let sport = line(&out, tag)[1] as u16;
+        for name in ["bind", "listen", "accept"] {
+            let r = ev
+                .iter()
+                .filter(|r| ev.name(r) == name && r.ret() >= 0)
+                .nth(i)
+                .unwrap_or_else(|| panic!("{tag} {name}"));
+            let local = r
+                .param(0)
+                .unwrap_or_else(|| panic!("{tag} {name}: local end"));
+            assert_eq!(local.kind(), Some(ParamKind::Sockaddr), "{tag} {name}");
+            assert_eq!(
+                inet(local.data),
+                (family, sport, lo.clone()),
+                "{tag} {name}"
+            );
+            if name == "accept" {
+                // accept(l, NULL, NULL): the peer comes from the kernel.
+                let peer = r.params().filter(|p| p.idx == 0).nth(1).expect("peer");
+                let cport = line(&out, tag)[0] as u16;
+                assert_eq!(inet(peer.data), (family, cport, lo.clone()), "{tag} peer");
+            }
+        }
+    }
+    let o = run(&[
+        "read",
+        "-r",
+        c,
+        "-p",
+        "%fd.name",
+        "evt.type in (listen, accept)",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (v4, v6) = (line(&out, "v4"), line(&out, "v6"));
+    assert_eq!(
+        stdout(&o).lines().collect::<Vec<_>>(),
+        [
+            format!("127.0.0.1:{}", v4[1]),
+            format!("127.0.0.1:{0}->127.0.0.1:{1}", v4[0], v4[1]),
+            format!("::1:{}", v6[1]),
+            format!("::1:{0}->::1:{1}", v6[0], v6[1]),
+        ],
+        "the listener is named by the port bind picked"
+    );
+
     // The state turns them into the client-side fields.
     let o = run(&[
         "read",
@@ -71,7 +129,6 @@ fn connect_local_end_pipe_inode_and_prctl_name() {
         "evt.type=write and evt.rawres=4",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let (v4, v6) = (line(&out, "v4"), line(&out, "v6"));
     assert_eq!(
         stdout(&o).lines().collect::<Vec<_>>(),
         [
