@@ -8,7 +8,7 @@
 //! 1. **Compile**: [`Ops::compile`] maps the capture's syscall table (names,
 //!    arg names) to a `Vec<Op>` indexed by event code, once.
 //! 2. **Build**: [`State::new`] loads the snapshot (threads, processes, fds,
-//!    cwd, users, groups).
+//!    cwd, users, groups); [`State::to_snapshot`] writes one back.
 //! 3. **Run**: [`State::apply`] updates the state with one record. It never
 //!    fails or panics: odd input (bad fd numbers, missing params, unknown
 //!    threads, full tables) is skipped or defaulted and counted in [`Stats`].
@@ -47,6 +47,7 @@ mod path;
 mod proc;
 mod query;
 mod shared;
+mod snapshot;
 pub mod sockaddr;
 mod thread;
 mod users;
@@ -55,6 +56,8 @@ mod users;
 mod tests;
 #[cfg(test)]
 mod tests_proc;
+#[cfg(test)]
+mod tests_snapshot;
 #[cfg(test)]
 mod tests_syscalls;
 

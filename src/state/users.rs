@@ -38,6 +38,14 @@ impl Users {
     pub fn group(&self, gid: u32) -> Option<&GroupInfo> {
         self.groups.get(&gid)
     }
+    /// All users and groups, sorted by id (the snapshot lists).
+    pub(super) fn lists(&self) -> (Vec<UserInfo>, Vec<GroupInfo>) {
+        let mut users: Vec<UserInfo> = self.users.values().cloned().collect();
+        users.sort_unstable_by_key(|u| u.uid);
+        let mut groups: Vec<GroupInfo> = self.groups.values().cloned().collect();
+        groups.sort_unstable_by_key(|g| g.gid);
+        (users, groups)
+    }
 }
 
 #[cfg(test)]
