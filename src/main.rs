@@ -41,15 +41,51 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// The error and its causes, `: `-joined; a cause whose text the message
+/// already holds (an error enum that prints its source) is not repeated.
+fn message(e: &anyhow::Error) -> String {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !msg.contains(&c) {
+            msg.push_str(": ");
+            msg.push_str(&c);
+        }
+    }
+    msg
+}
+
 fn main() {
     let c = cli::Cli::parse();
     let code = match run(c) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
-            eprintln!("saker: {e:#}");
+            eprintln!("saker: {}", message(&e));
             2
         }
     };
     std::process::exit(code);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message;
+    use anyhow::Context;
+
+    #[test]
+    fn causes_are_joined_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("creating x: {source}")]
+        struct Creating {
+            source: std::io::Error,
+        }
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::new(Creating { source: io });
+        assert_eq!(message(&e), "creating x: no such file");
+        let e: anyhow::Error = Err::<(), _>(std::io::Error::other("disk full"))
+            .context("writing y")
+            .unwrap_err();
+        assert_eq!(message(&e), "writing y: disk full");
+    }
 }

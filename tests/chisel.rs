@@ -12,6 +12,7 @@ use saker::event::wire::Record;
 
 use crate::util::{bpf_guard, run, stderr, stdout, tmpdir};
 
+mod dump;
 mod external;
 mod golden;
 mod net;

@@ -344,10 +344,7 @@ fn overload_drops_are_marked_in_the_stream() {
         .map(|r| r.arg(0).unwrap())
         .sum();
     let total = summary["drops"].as_u64().unwrap();
-    assert!(
-        total > 0,
-        "a 16 KiB ring overflows under a syscall burst"
-    );
+    assert!(total > 0, "a 16 KiB ring overflows under a syscall burst");
     assert_eq!(marked, total, "gap markers account for every lost event");
     assert_eq!(r.summary().unwrap().drops, total);
     assert_eq!(r.totals().drops, total);

@@ -10,6 +10,7 @@
 //! Never imports the recorder, TUI or CLI.
 
 pub mod agg;
+mod around;
 pub mod event;
 pub mod export;
 pub mod frame;
@@ -239,6 +240,7 @@ pub fn catalogue() -> Vec<&'static ChiselDef> {
     let mut v: Vec<&'static ChiselDef> = top::DEFS
         .iter()
         .chain(spy::DEFS.iter())
+        .chain(around::DEFS.iter())
         .chain(snap::DEFS.iter())
         .collect();
     v.sort_by_key(|d| (d.category, d.name));

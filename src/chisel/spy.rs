@@ -1,15 +1,15 @@
 //! Streaming chisels that print as events go by: captured buffers
 //! (`echo_fds`, `spy_*`, `stdin`/`stdout`/`stderr`), slow calls
 //! (`scallslower`, `fileslower`), process lifetimes (`proc_exec_time`),
-//! interactive commands (`spy_users`) and context around matches
-//! (`around`). Every captured byte is escaped before it is printed.
+//! interactive commands (`spy_users`). Every captured byte is escaped
+//! before it is printed.
 
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 use serde_json::json;
 
 use super::agg::format_bytes;
+use super::around::{log_dump, LogDump, DUMP_ARGS};
 use super::event::{endpoints, fd_name, fd_type, is_ip, Event, IoDir};
 use super::{fmt_time, ArgDef, Chisel, ChiselDef, ChiselError, End, Init, Out};
 use crate::event::text::escape_bytes;
@@ -33,6 +33,8 @@ struct Buffers {
     sel: Sel,
     name: String,
     text: String,
+    /// `spy_logs DUMP_FILE`: the events around each log write.
+    dump: Option<LogDump>,
 }
 
 impl Buffers {
@@ -69,13 +71,20 @@ impl Buffers {
 }
 
 impl Chisel for Buffers {
+    /// A dump sees every event (the window needs them); the chisel then
+    /// applies the filter's verdict itself.
+    fn filtered(&self) -> bool {
+        self.dump.is_none()
+    }
+
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
-        let Some((dir, n)) = ev.io() else {
+        let io = ev.io().filter(|(dir, _)| ev.matched && self.keep(ev, *dir));
+        if let Some(d) = self.dump.as_mut() {
+            d.on_event(ev, io.is_some())?;
+        }
+        let Some((dir, n)) = io else {
             return Ok(());
         };
-        if !self.keep(ev, dir) {
-            return Ok(());
-        }
         let data = ev.buffer().unwrap_or(&[]);
         self.text.clear();
         escape_bytes(data, &mut self.text);
@@ -123,8 +132,11 @@ impl Chisel for Buffers {
         Ok(())
     }
 
-    fn finish(&mut self, _end: &End<'_>, _out: &mut Out<'_>) -> Result<(), ChiselError> {
-        Ok(())
+    fn finish(&mut self, end: &End<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
+        match self.dump.as_mut() {
+            Some(d) => d.finish(end, out),
+            None => Ok(()),
+        }
     }
 }
 
@@ -133,6 +145,7 @@ fn buffers(sel: Sel) -> Box<dyn Chisel> {
         sel,
         name: String::new(),
         text: String::new(),
+        dump: None,
     })
 }
 
@@ -333,80 +346,6 @@ impl Chisel for SpyUsers {
     }
 }
 
-/// Most events kept per thread before a match.
-const AROUND_CAP: usize = 4096;
-
-/// Events of the same thread within a time range of filter matches.
-struct Around {
-    range_ns: u64,
-    before: HashMap<u32, VecDeque<(u64, u64, String)>>,
-    /// Per thread: print events until this timestamp.
-    until: HashMap<u32, u64>,
-}
-
-impl Around {
-    /// One event as a text line (`<== match` marks matches) or a JSON object.
-    fn line(ev: &Event<'_>, json: bool, matched: bool) -> String {
-        let time = fmt_time(ev.env.epoch(ev.rec.ts()));
-        if json {
-            return json!({"evt.num": ev.num + 1, "evt.time": time, "proc.name": ev.proc_name(),
-                "thread.tid": ev.rec.tid(), "evt.type": ev.name(), "evt.res": ev.rec.ret(), "match": matched})
-            .to_string();
-        }
-        let mut s = String::new();
-        escape_bytes(ev.proc_name().as_bytes(), &mut s);
-        format!(
-            "{} {} {}({}) {} ret={}{}",
-            ev.num + 1,
-            time,
-            s,
-            ev.rec.tid(),
-            ev.name(),
-            ev.rec.ret(),
-            if matched { " <== match" } else { "" }
-        )
-    }
-}
-
-impl Chisel for Around {
-    fn filtered(&self) -> bool {
-        false
-    }
-
-    fn on_event(&mut self, ev: &Event<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {
-        let (tid, ts) = (ev.rec.tid(), ev.rec.ts());
-        if ev.matched {
-            if let Some(q) = self.before.get_mut(&tid) {
-                for (_, t, l) in q.drain(..) {
-                    if ts.saturating_sub(t) <= self.range_ns {
-                        writeln!(out.w, "{l}")?;
-                    }
-                }
-            }
-            writeln!(out.w, "{}", Around::line(ev, out.json, true))?;
-            self.until.insert(tid, ts.saturating_add(self.range_ns));
-            return Ok(());
-        }
-        if self.until.get(&tid).is_some_and(|u| ts <= *u) {
-            return Ok(writeln!(out.w, "{}", Around::line(ev, out.json, false))?);
-        }
-        let q = self.before.entry(tid).or_default();
-        while q
-            .front()
-            .is_some_and(|(_, t, _)| ts.saturating_sub(*t) > self.range_ns)
-            || q.len() >= AROUND_CAP
-        {
-            q.pop_front();
-        }
-        q.push_back((ev.num, ts, Around::line(ev, out.json, false)));
-        Ok(())
-    }
-
-    fn finish(&mut self, _end: &End<'_>, _out: &mut Out<'_>) -> Result<(), ChiselError> {
-        Ok(())
-    }
-}
-
 const NO_ARGS: &[ArgDef] = &[];
 /// sysdig's `disable_color` argument: saker never colors, so only the
 /// value is checked.
@@ -479,8 +418,11 @@ pub(crate) static DEFS: &[ChiselDef] = &[
             Ok(buffers(Sel::Port(p)))
         } },
     ChiselDef { name: "spy_logs", category: "Logs", short: "Echo any write made by any process to a log file",
-        desc: "Prints the writes to files whose name contains '.log' or '_log', one line each.",
-        args: NO_ARGS, make: |_, _| Ok(buffers(Sel::Logs)) },
+        desc: "Prints the writes to files whose name contains '.log' or '_log', one line each; with dump_file_name, also writes the events of the same thread within dump_range_ms of each one to that capture.",
+        args: DUMP_ARGS, make: |d, i| {
+            let dump = log_dump(d, i)?;
+            Ok(Box::new(Buffers { sel: Sel::Logs, name: String::new(), text: String::new(), dump }))
+        } },
     ChiselDef { name: "stdin", category: "I/O", short: "Print the standard input of any process",
         desc: "Prints what processes read from fd 0.", args: NO_ARGS, make: |_, _| Ok(buffers(Sel::Std(0))) },
     ChiselDef { name: "stdout", category: "I/O", short: "Print the standard output of any process",
@@ -506,15 +448,5 @@ pub(crate) static DEFS: &[ChiselDef] = &[
                 Some(s) => Some(s.parse::<u32>().map_err(|_| bad(d, "max_depth", format!("'{}' is not a number", crate::filter::error::escape_str(s))))?),
             };
             Ok(Box::new(SpyUsers { max_depth }))
-        } },
-    ChiselDef { name: "around", category: "Misc", short: "Events on the same thread around filter matches",
-        desc: "Given a filter, prints the events of the same thread within dump_range_ms milliseconds before and after each match (sysdig writes them to a capture; saker prints them).",
-        args: &[ArgDef { name: "dump_range_ms", ty: "int", desc: "Range around each match in milliseconds (default 1000)", optional: true }],
-        make: |d, i| {
-            let ms = match d.arg(i, 0)? {
-                None => 1000,
-                Some(s) => s.parse::<u64>().map_err(|_| bad(d, "dump_range_ms", format!("'{}' is not a number", crate::filter::error::escape_str(s))))?,
-            };
-            Ok(Box::new(Around { range_ns: ms.saturating_mul(1_000_000), before: HashMap::new(), until: HashMap::new() }))
         } },
 ];

@@ -338,6 +338,7 @@ fn around_json_and_sysdig_arguments() {
         "evt.type=connect",
         "-c",
         "around",
+        "-",
         "100",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
