@@ -279,7 +279,7 @@ fn killed_recorder_leaves_a_readable_file() {
     assert!(crate::util::wait_for_file(&cap, 64 * 1024));
     std::thread::sleep(Duration::from_millis(500));
     rec.kill().unwrap(); // SIGKILL
-    rec.wait().unwrap();
+    crate::util::wait_child(&mut rec);
     drop(load);
 
     let r = capture::open(&cap).expect("a killed recording still opens");
@@ -558,7 +558,7 @@ fn sigterm_stops_cleanly() {
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(rec.id() as i32, libc::SIGTERM) };
-    let st = rec.wait().unwrap();
+    let st = crate::util::wait_child(&mut rec);
     assert!(st.success());
     let r = capture::open(&cap).unwrap();
     assert!(r.is_complete(), "a signal stop writes the footer");

@@ -399,7 +399,7 @@ fn record_rules_alert_live_and_the_capture_replays_to_them() {
     );
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(crate::util::wait_child(&mut child).success());
     let live: Vec<String> = std::iter::once(first.trim_end().to_string())
         .chain(rest.lines().map(str::to_string))
         .filter(|l| !l.is_empty())

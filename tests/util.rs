@@ -73,6 +73,28 @@ pub fn output(cmd: &mut Command) -> Output {
     }
 }
 
+/// Waits for a spawned child within the [`command_limit`]; past it, panics
+/// with the child's threads described (it is killed first).
+pub fn wait_child(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().expect("waiting for a child") {
+            return st;
+        }
+        if start.elapsed() > command_limit() {
+            let about = describe_process(child.id());
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "child {} still running after {:?}; killed.\n{about}",
+                child.id(),
+                command_limit()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Each thread of `pid`: name, state, wchan, syscall and kernel stack (the
 /// stack needs root), for the message of a hung command.
 fn describe_process(pid: u32) -> String {
