@@ -4,11 +4,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Sender};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
 use super::args::TuiArgs;
+use saker::capture::CaptureMeta;
 use saker::recorder::{self, RecordHooks, RecordOptions, RecordReport};
 use saker::tui::{self, notes, AppEvent, Session, Source};
 
@@ -59,18 +60,24 @@ pub fn run(a: &TuiArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Sends each batch the recorder is about to write into the app channel.
+/// Hands the first file's metadata to the TUI, then each batch the
+/// recorder is about to write into the app channel.
 struct LiveHooks {
+    meta: mpsc::SyncSender<CaptureMeta>,
     tx: Sender<AppEvent>,
 }
 
 impl RecordHooks for LiveHooks {
+    fn on_start(&mut self, meta: &CaptureMeta) {
+        let _ = self.meta.try_send(meta.clone());
+    }
+
     fn on_records(&mut self, batch: &[u8]) {
         let _ = self.tx.send(AppEvent::Live(batch.to_vec()));
     }
 }
 
-/// Longest wait for the recorder to create its file.
+/// Longest wait for the recorder's start (probes attached, snapshot taken).
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs `saker record --tui`: the recorder in a thread (writing its file
@@ -84,11 +91,12 @@ pub fn run_live(opts: RecordOptions, rules: &[PathBuf]) -> Result<RecordReport> 
         "saker record --tui needs a terminal"
     );
     let path = opts.output.clone();
-    let started_ns = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
     let (tx, rx) = mpsc::channel();
-    let mut hooks = LiveHooks { tx: tx.clone() };
+    let (meta_tx, meta_rx) = mpsc::sync_channel(1);
+    let mut hooks = LiveHooks {
+        meta: meta_tx,
+        tx: tx.clone(),
+    };
     let end_tx = tx.clone();
     let rec = std::thread::spawn(move || {
         let r = recorder::record(&opts, &mut hooks);
@@ -102,26 +110,24 @@ pub fn run_live(opts: RecordOptions, rules: &[PathBuf]) -> Result<RecordReport> 
         let _ = end_tx.send(AppEvent::LiveEnded(why));
         r
     });
-    // The recorder writes the header and metadata when it creates the file.
-    let t0 = Instant::now();
-    let meta = loop {
-        if rec.is_finished() {
+    // The recorder hands over the first file's metadata (`on_start`) once
+    // the file exists, before any records.
+    let meta = match meta_rx.recv_timeout(START_TIMEOUT) {
+        Ok(meta) => meta,
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
             return match rec.join() {
-                Ok(Ok(_)) => bail!("the recording ended before its file could be read"),
+                Ok(Ok(_)) => bail!("the recording ended before it started"),
                 Ok(Err(e)) => Err(e).context("recording failed"),
                 Err(_) => bail!("the recorder thread panicked"),
             };
         }
-        if let Ok(c) = saker::capture::open(&path) {
-            if c.header().created_unix_ns >= started_ns {
-                break c.meta().clone();
-            }
-        }
-        if t0.elapsed() > START_TIMEOUT {
+        Err(mpsc::RecvTimeoutError::Timeout) => {
             let _ = signal_hook::low_level::raise(signal_hook::consts::SIGTERM);
-            bail!("{} did not appear within {START_TIMEOUT:?}", path.display());
+            bail!(
+                "the recording of {} did not start within {START_TIMEOUT:?}",
+                path.display()
+            );
         }
-        std::thread::sleep(Duration::from_millis(20));
     };
     let mut s = Session::live(&meta, tui::CACHE_BLOCKS)?;
     s.app.notes = notes::load(&path)?;
