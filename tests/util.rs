@@ -48,23 +48,16 @@ pub fn output(cmd: &mut Command) -> Output {
     };
     let out = drain(child.stdout.take().map(|r| Box::new(r) as _));
     let err = drain(child.stderr.take().map(|r| Box::new(r) as _));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("waiting for a command") {
-            break st;
-        }
-        if start.elapsed() > command_limit() {
-            let about = describe_process(child.id());
-            let _ = child.kill();
-            let _ = child.wait();
+    let status = match wait_within(&mut child) {
+        Ok(st) => st,
+        Err(about) => {
             let err = err.join().unwrap_or_default();
             panic!(
                 "{cmd:?} still running after {:?}; killed.\n{about}\nstderr:\n{}",
                 command_limit(),
                 String::from_utf8_lossy(&err)
-            );
+            )
         }
-        std::thread::sleep(Duration::from_millis(20));
     };
     Output {
         status,
@@ -76,20 +69,28 @@ pub fn output(cmd: &mut Command) -> Output {
 /// Waits for a spawned child within the [`command_limit`]; past it, panics
 /// with the child's threads described (it is killed first).
 pub fn wait_child(child: &mut std::process::Child) -> std::process::ExitStatus {
+    wait_within(child).unwrap_or_else(|about| {
+        panic!(
+            "child {} still running after {:?}; killed.\n{about}",
+            child.id(),
+            command_limit()
+        )
+    })
+}
+
+/// The child's exit status within the [`command_limit`], or (after killing
+/// it) the description of its threads when it was still running.
+fn wait_within(child: &mut std::process::Child) -> Result<std::process::ExitStatus, String> {
     let start = Instant::now();
     loop {
         if let Some(st) = child.try_wait().expect("waiting for a child") {
-            return st;
+            return Ok(st);
         }
         if start.elapsed() > command_limit() {
             let about = describe_process(child.id());
             let _ = child.kill();
             let _ = child.wait();
-            panic!(
-                "child {} still running after {:?}; killed.\n{about}",
-                child.id(),
-                command_limit()
-            );
+            return Err(about);
         }
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -4,6 +4,8 @@
 //! writes.
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Output;
 
 use saker::capture;
 
@@ -22,7 +24,7 @@ fn triples(text: &str) -> Vec<(u64, String, Option<i64>)> {
 
 /// Checks a dump file: mode 0600, complete, its chain verifies, and it
 /// holds `events` events.
-fn check_file(path: &std::path::Path, events: u64) {
+fn check_file(path: &Path, events: u64) {
     let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let r = capture::open(path).unwrap();
@@ -126,6 +128,14 @@ fn around_writes_what_it_prints_to_a_capture() {
     assert!(stderr(&o).contains("dump_range_ms"), "{}", stderr(&o));
 }
 
+/// `read -r CAP [FILTER] -c spy_logs OUT MS`.
+fn spy_logs(cap: &str, filter: Option<&str>, out: &Path, ms: &str) -> Output {
+    let mut a = vec!["read", "-r", cap];
+    a.extend(filter);
+    a.extend(["-c", "spy_logs", out.to_str().unwrap(), ms]);
+    run(&a)
+}
+
 #[test]
 fn spy_logs_prints_log_writes_and_dumps_around_them() {
     let Some(g) = bpf_guard("spy_logs_prints_log_writes_and_dumps_around_them") else {
@@ -148,15 +158,7 @@ fn spy_logs_prints_log_writes_and_dumps_around_them() {
     assert!(text.lines().next().unwrap().ends_with(" one\\n"), "{text}");
 
     let out = dir.path().join("logs-around.scap");
-    let o = run(&[
-        "read",
-        "-r",
-        c,
-        "-c",
-        "spy_logs",
-        out.to_str().unwrap(),
-        "1000",
-    ]);
+    let o = spy_logs(c, None, &out, "1000");
     assert!(o.status.success(), "{}", stderr(&o));
     let t = stdout(&o);
     // The same two log lines, then the dump's report.
@@ -186,16 +188,7 @@ fn spy_logs_prints_log_writes_and_dumps_around_them() {
     assert_eq!(stdout(&o), want, "{}", stderr(&o));
     // A filter restricts which log writes count: only 'two'.
     let out2 = dir.path().join("two.scap");
-    let o = run(&[
-        "read",
-        "-r",
-        c,
-        "evt.buffer contains two",
-        "-c",
-        "spy_logs",
-        out2.to_str().unwrap(),
-        "0",
-    ]);
+    let o = spy_logs(c, Some("evt.buffer contains two"), &out2, "0");
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).lines().count(), 2, "one log line and the report");
     check_file(&out2, 1);
