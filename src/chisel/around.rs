@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::event::Event;
 use super::{fmt_time, ArgDef, Chisel, ChiselDef, ChiselError, End, Init, Out};
-use crate::capture::{CaptureMeta, CaptureWriter, WriterOptions};
+use crate::capture::{CaptureError, CaptureMeta, CaptureWriter, WriterOptions};
 use crate::event::meta::{Snapshot, Summary};
 use crate::event::text::escape_bytes;
 use crate::event::wire::{CODE_EXEC, CODE_FORK};
@@ -89,7 +89,7 @@ pub(super) struct Dump {
 }
 
 impl Dump {
-    /// A dump to `path` (created, mode 0600, at the end).
+    /// A dump to `path` (written, mode 0600, at the end).
     pub(super) fn new(path: &str) -> Dump {
         Dump {
             path: PathBuf::from(path),
@@ -117,7 +117,12 @@ impl Dump {
                 .unwrap_or_else(|| end.meta.snapshot.clone()),
             ..end.meta.clone()
         };
-        let mut w = CaptureWriter::create(&self.path, &meta, WriterOptions::default())?;
+        // Written beside, then renamed over the name: a dump over the very
+        // capture being read (mapped) replaces it without cutting the map.
+        let mut tmp = self.path.clone().into_os_string();
+        tmp.push(format!(".saker-tmp-{}", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        let mut w = CaptureWriter::create(&tmp, &meta, WriterOptions::default())?;
         for (_, r) in &self.records {
             w.push(r)?;
         }
@@ -126,6 +131,12 @@ impl Dump {
             events: n,
             stop_reason: "chisel".into(),
             ..Summary::default()
+        })?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| {
+            CaptureError::io(
+                format!("renaming {} to {}", tmp.display(), self.path.display()),
+                e,
+            )
         })?;
         let path = self.path.to_string_lossy();
         if out.json {
@@ -263,27 +274,9 @@ pub(super) const DUMP_ARGS: &[ArgDef] = &[
 ];
 
 /// The dump file name (`None`: print) and range of [`DUMP_ARGS`]. The file
-/// is created (mode 0600) here, so a path that cannot be written fails
-/// before the capture is read, not after.
+/// is created (mode 0600) here, once the arguments are valid, so a path
+/// that cannot be written fails before the capture is read, not after.
 fn dump_args(d: &'static ChiselDef, i: &Init<'_>) -> Result<(Option<String>, u64), ChiselError> {
-    let file = d.arg(i, 0)?.filter(|f| *f != "-").map(str::to_string);
-    if let Some(f) = &file {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(f)
-            .map_err(|e| ChiselError::BadArg {
-                chisel: d.name,
-                arg: "dump_file_name",
-                reason: format!(
-                    "cannot create '{}': {e}",
-                    crate::filter::error::escape_str(f)
-                ),
-            })?;
-    }
     let ms = match d.arg(i, 1)? {
         None => 1000,
         Some(s) => s.parse::<u64>().map_err(|_| ChiselError::BadArg {
@@ -295,6 +288,24 @@ fn dump_args(d: &'static ChiselDef, i: &Init<'_>) -> Result<(Option<String>, u64
             ),
         })?,
     };
+    let file = d.arg(i, 0)?.filter(|f| *f != "-").map(str::to_string);
+    if let Some(f) = &file {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Not truncated: it may be the capture being read (see `finish`).
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(f)
+            .map_err(|e| ChiselError::BadArg {
+                chisel: d.name,
+                arg: "dump_file_name",
+                reason: format!(
+                    "cannot create '{}': {e}",
+                    crate::filter::error::escape_str(f)
+                ),
+            })?;
+    }
     Ok((file, ms))
 }
 

@@ -114,6 +114,14 @@ fn around_writes_what_it_prints_to_a_capture() {
         filter,
     ]);
     assert_eq!(stdout(&again), "cat\ncat\n", "{}", stderr(&again));
+    // Dumping over the capture being read replaces it whole (written
+    // beside, then renamed): the read is not cut short.
+    let same = dir.path().join("same.scap");
+    std::fs::copy(&cap, &same).unwrap();
+    let s = same.to_str().unwrap();
+    let o = run(&["read", "-r", s, "--json", filter, "-c", "around", s, "50"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    check_file(&same, want.len() as u64);
     // A file that cannot be created is refused before the capture is read.
     let o = run(&["read", "-r", c, "-c", "around", "/nonexistent/x.scap"]);
     assert_eq!(o.status.code(), Some(2));
