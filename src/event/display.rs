@@ -8,6 +8,7 @@
 //! Everything captured comes from hostile processes: every byte reaches the
 //! output through [`escape_bytes`], so no control character is ever printed raw.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::argnames::sysdig_arg_name;
@@ -76,6 +77,10 @@ pub fn push_buffer(data: &[u8], opts: &ArgOpts, out: &mut String) {
     }
 }
 
+/// Resolves a file descriptor of the record's process to its display name
+/// (borrowed from the state when it can be: no allocation per fd argument).
+pub type FdNames<'n> = dyn Fn(i64) -> Option<Cow<'n, str>> + 'n;
+
 /// Which argument [`format_one_arg`] renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArgSel<'s> {
@@ -93,7 +98,7 @@ pub fn format_one_arg(
     desc: Option<&SyscallDesc>,
     sel: ArgSel<'_>,
     out: &mut String,
-    fd_name: &dyn Fn(i64) -> Option<String>,
+    fd_name: &FdNames<'_>,
     opts: &ArgOpts,
 ) -> bool {
     let Some(desc) = desc.filter(|_| rec.is_syscall()) else {
@@ -195,7 +200,7 @@ fn push_ret(v: i64, out: &mut String) {
 }
 
 /// Appends `fd` and its resolved name, or `AT_FDCWD`.
-fn push_fd(fd: i64, out: &mut String, fd_name: &dyn Fn(i64) -> Option<String>) {
+fn push_fd(fd: i64, out: &mut String, fd_name: &FdNames<'_>) {
     push_i64(fd, out);
     if fd == i64::from(libc::AT_FDCWD) {
         out.push_str("(AT_FDCWD)");
@@ -339,7 +344,7 @@ fn push_arg(
     d: &ArgDesc,
     out: &mut String,
     start: usize,
-    fd_name: &dyn Fn(i64) -> Option<String>,
+    fd_name: &FdNames<'_>,
     opts: &ArgOpts,
 ) {
     let Some(v) = rec.arg(i) else { return };
@@ -417,7 +422,7 @@ pub fn format_args(
     rec: &Record<'_>,
     desc: Option<&SyscallDesc>,
     out: &mut String,
-    fd_name: &dyn Fn(i64) -> Option<String>,
+    fd_name: &FdNames<'_>,
 ) {
     format_args_with(rec, desc, out, fd_name, &ArgOpts::default())
 }
@@ -427,7 +432,7 @@ pub fn format_args_with(
     rec: &Record<'_>,
     desc: Option<&SyscallDesc>,
     out: &mut String,
-    fd_name: &dyn Fn(i64) -> Option<String>,
+    fd_name: &FdNames<'_>,
     opts: &ArgOpts,
 ) {
     let start = out.len();
@@ -455,7 +460,7 @@ fn format_syscall(
     desc: Option<&SyscallDesc>,
     out: &mut String,
     start: usize,
-    fd_name: &dyn Fn(i64) -> Option<String>,
+    fd_name: &FdNames<'_>,
     opts: &ArgOpts,
 ) {
     let name = desc.map_or("", |d| d.name.as_str());

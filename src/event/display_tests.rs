@@ -8,7 +8,7 @@ use crate::event::wire::{RecordBuilder, CODE_COMPAT_BASE};
 use proptest::prelude::*;
 use std::net::Ipv6Addr;
 
-fn names(fd: i64) -> Option<String> {
+fn names(fd: i64) -> Option<Cow<'static, str>> {
     match fd {
         3 => Some("/etc/passwd".into()),
         4 => Some("/tmp/evil\x1b[2J".into()),

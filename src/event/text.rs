@@ -14,13 +14,12 @@ use super::flags::{decode, Decoder};
 /// bytes become `\xNN` or `\u{NNNN}`.
 pub fn escape_bytes(bytes: &[u8], out: &mut String) {
     // Fast path: the printable-ASCII prefix is copied as is.
-    let plain = bytes
-        .iter()
-        .position(|&b| !(0x20..0x7f).contains(&b) || b == b'\\')
-        .unwrap_or(bytes.len());
-    let (head, bytes) = bytes.split_at(plain);
+    let (head, bytes) = bytes.split_at(plain_prefix(bytes));
     // Printable ASCII is valid UTF-8.
     out.push_str(std::str::from_utf8(head).unwrap_or_default());
+    if bytes.is_empty() {
+        return;
+    }
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
@@ -41,6 +40,22 @@ pub fn escape_bytes(bytes: &[u8], out: &mut String) {
             let _ = write!(out, "\\x{b:02x}");
         }
     }
+}
+
+/// Length of the prefix of `bytes` that [`escape_bytes`] copies as is
+/// (printable ASCII except `\\`).
+fn plain_prefix(bytes: &[u8]) -> usize {
+    let special = |b: u8| !(0x20..0x7f).contains(&b) || b == b'\\';
+    // 16 bytes at a time without an early exit (the check vectorises).
+    let mut i = 0;
+    for chunk in bytes.chunks_exact(16) {
+        if chunk.iter().fold(false, |found, &b| found | special(b)) {
+            break;
+        }
+        i += 16;
+    }
+    let rest = &bytes[i..];
+    i + rest.iter().position(|&b| special(b)).unwrap_or(rest.len())
 }
 
 /// Appends `v` in decimal (`itoa`: printing numbers is on the hot path of
@@ -141,6 +156,28 @@ pub fn format_sockaddr(b: &[u8], out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_prefix_stops_at_the_first_special_byte() {
+        let naive = |b: &[u8]| {
+            b.iter()
+                .position(|&c| !(0x20..0x7f).contains(&c) || c == b'\\')
+                .unwrap_or(b.len())
+        };
+        let long = b"/usr/lib/x86_64-linux-gnu/libc.so.6".repeat(3);
+        for len in 0..long.len() {
+            for bad in [b'\n', b'\\', 0x7f, 0xc3, 0] {
+                let mut b = long[..len].to_vec();
+                assert_eq!(plain_prefix(&b), naive(&b));
+                for at in [0, len / 2, len.saturating_sub(1)] {
+                    if at < len {
+                        b[at] = bad;
+                        assert_eq!(plain_prefix(&b), naive(&b), "{len} {at}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn numbers() {

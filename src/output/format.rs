@@ -330,14 +330,19 @@ fn push_value(v: Value<'_>, ty: FieldType, escaped: bool, opts: &ArgOpts, out: &
         Value::Str(s) if ty == FieldType::Bytes => push_buffer(s, opts, out),
         // Display text from `event::display`: escaped there, valid UTF-8 without
         // control characters; escaping again would double every backslash.
-        Value::Str(s) if escaped && !s.iter().any(|&b| b < 0x20 || b == 0x7f) => {
-            match std::str::from_utf8(s) {
-                Ok(t) => out.push_str(t),
-                Err(_) => out.push_str(&String::from_utf8_lossy(s)),
-            }
-        }
+        Value::Str(s) if escaped && !has_control(s) => match std::str::from_utf8(s) {
+            Ok(t) => out.push_str(t),
+            Err(_) => out.push_str(&String::from_utf8_lossy(s)),
+        },
         Value::Str(s) => escape_bytes(s, out),
     }
+}
+
+/// Whether `s` holds a C0 control character or DEL (no early exit, so the
+/// loop vectorises: display text is long and rarely has one).
+fn has_control(s: &[u8]) -> bool {
+    s.iter()
+        .fold(false, |found, &b| found | (b < 0x20) | (b == 0x7f))
 }
 
 /// Pads or cuts `out[start..]` to `w` characters.

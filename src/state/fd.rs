@@ -192,64 +192,137 @@ fn sock_from_info(s: &SocketInfo) -> SockInfo {
     }
 }
 
+/// Fds below this are kept in a vector indexed by fd (processes use the
+/// lowest free numbers); higher ones in a map. Small, so a hostile capture's
+/// many tables with one high fd each stay small.
+const DENSE_FDS: usize = 64;
+
 /// A process's fd table (shared between threads and `CLONE_FILES` clones).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct FdTable {
-    fds: BTreeMap<i32, FdEntry>,
+    /// Fds `0..DENSE_FDS`, grown on demand.
+    low: Vec<Option<FdEntry>>,
+    /// Fds from `DENSE_FDS` on.
+    high: BTreeMap<i32, FdEntry>,
+    /// Entries in `low`.
+    nlow: usize,
+}
+
+impl PartialEq for FdTable {
+    fn eq(&self, other: &Self) -> bool {
+        // `low` may end in different runs of empty slots.
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for FdTable {}
+
+/// The `low` slot of `fd`, when it has one.
+fn dense(fd: i32) -> Option<usize> {
+    usize::try_from(fd).ok().filter(|&i| i < DENSE_FDS)
 }
 
 impl FdTable {
     /// The entry of `fd`.
     pub fn get(&self, fd: i32) -> Option<&FdEntry> {
-        self.fds.get(&fd)
+        match dense(fd) {
+            Some(i) => self.low.get(i)?.as_ref(),
+            None => self.high.get(&fd),
+        }
     }
     /// Mutable entry of `fd`.
     pub fn get_mut(&mut self, fd: i32) -> Option<&mut FdEntry> {
-        self.fds.get_mut(&fd)
+        match dense(fd) {
+            Some(i) => self.low.get_mut(i)?.as_mut(),
+            None => self.high.get_mut(&fd),
+        }
     }
     /// Inserts (replacing) `fd`; `false` when the table is full.
     pub fn insert(&mut self, fd: i32, e: FdEntry) -> bool {
-        if fd < 0 || (self.fds.len() >= MAX_FDS_PER_TABLE && !self.fds.contains_key(&fd)) {
+        if fd < 0 || (self.len() >= MAX_FDS_PER_TABLE && self.get(fd).is_none()) {
             return false;
         }
-        self.fds.insert(fd, e);
+        match dense(fd) {
+            Some(i) => {
+                if i >= self.low.len() {
+                    self.low.resize_with(i + 1, || None);
+                }
+                if self.low[i].replace(e).is_none() {
+                    self.nlow += 1;
+                }
+            }
+            None => {
+                self.high.insert(fd, e);
+            }
+        }
         true
     }
     /// Removes `fd`, returning its entry.
     pub fn remove(&mut self, fd: i32) -> Option<FdEntry> {
-        self.fds.remove(&fd)
+        match dense(fd) {
+            Some(i) => {
+                let e = self.low.get_mut(i)?.take()?;
+                self.nlow -= 1;
+                Some(e)
+            }
+            None => self.high.remove(&fd),
+        }
     }
     /// Number of open fds.
     pub fn len(&self) -> usize {
-        self.fds.len()
+        self.nlow + self.high.len()
     }
     /// Whether no fd is open.
     pub fn is_empty(&self) -> bool {
-        self.fds.is_empty()
+        self.len() == 0
     }
     /// All fds in ascending order.
     pub fn iter(&self) -> impl Iterator<Item = (i32, &FdEntry)> + '_ {
-        self.fds.iter().map(|(k, v)| (*k, v))
+        let low = self
+            .low
+            .iter()
+            .zip(0..)
+            .filter_map(|(e, fd)| Some((fd, e.as_ref()?)));
+        low.chain(self.high.iter().map(|(k, v)| (*k, v)))
     }
     /// Closes fds `first..=last`, or only marks them close-on-exec.
     pub fn close_range(&mut self, first: i32, last: i32, only_cloexec: bool) {
         if first > last {
             return;
         }
+        let lo = usize::try_from(first).unwrap_or(0);
+        let hi = usize::try_from(i64::from(last) + 1)
+            .unwrap_or(0)
+            .min(self.low.len());
+        for slot in self.low.get_mut(lo..hi).unwrap_or_default() {
+            if only_cloexec {
+                if let Some(e) = slot {
+                    e.flags |= O_CLOEXEC;
+                }
+            } else if slot.take().is_some() {
+                self.nlow -= 1;
+            }
+        }
         if only_cloexec {
-            for (_, e) in self.fds.range_mut(first..=last) {
+            for (_, e) in self.high.range_mut(first..=last) {
                 e.flags |= O_CLOEXEC;
             }
         } else {
-            let doomed: Vec<i32> = self.fds.range(first..=last).map(|(k, _)| *k).collect();
+            let doomed: Vec<i32> = self.high.range(first..=last).map(|(k, _)| *k).collect();
             for fd in doomed {
-                self.fds.remove(&fd);
+                self.high.remove(&fd);
             }
         }
     }
     /// Closes every close-on-exec fd (at exec).
     pub fn close_on_exec(&mut self) {
-        self.fds.retain(|_, e| !e.cloexec());
+        for slot in &mut self.low {
+            if slot.as_ref().is_some_and(FdEntry::cloexec) {
+                *slot = None;
+                self.nlow -= 1;
+            }
+        }
+        self.high.retain(|_, e| !e.cloexec());
     }
 }
 
@@ -287,6 +360,27 @@ mod tests {
         );
         t.close_range(5, 1, false);
         assert_eq!(t.len(), 5);
+        // Fds past the dense slots, ranges across both, equality.
+        for fd in [63, 64, 5000, i32::MAX] {
+            assert!(t.insert(fd, FdEntry::new(FdKind::File, "/y", O_CLOEXEC)));
+        }
+        assert_eq!(t.len(), 9);
+        assert_eq!(t.get(5000).map(|e| &*e.name), Some("/y"));
+        let mut u = t.clone();
+        u.insert(900, FdEntry::new(FdKind::File, "/z", 0));
+        assert_ne!(t, u);
+        u.remove(900);
+        assert_eq!(t, u);
+        t.close_range(60, 64, false);
+        assert_eq!(
+            t.iter().map(|(f, _)| f).collect::<Vec<_>>(),
+            vec![0, 1, 2, 6, 7, 5000, i32::MAX]
+        );
+        t.close_on_exec();
+        assert_eq!(t.len(), 5);
+        assert_eq!(t.remove(7).map(|e| e.flags), Some(0));
+        assert_eq!(t.remove(7), None);
+        assert_eq!(t.len(), 4);
     }
 
     #[test]

@@ -16,8 +16,14 @@ impl State {
         if tid == 0 {
             return false;
         }
+        if self.hot.0 == Some((tid, pid)) {
+            return true;
+        }
         match self.threads.get(&tid) {
-            Some(t) if t.pid == pid => return true,
+            Some(t) if t.pid == pid => {
+                self.hot.0 = Some((tid, pid));
+                return true;
+            }
             Some(_) => self.remove_thread(tid), // tid reused: its exit was lost
             None => {}
         }
@@ -38,6 +44,7 @@ impl State {
 
     /// Removes a thread; its process goes when its last thread does.
     pub(super) fn remove_thread(&mut self, tid: u32) {
+        self.hot = Default::default();
         let Some(t) = self.threads.remove(&tid) else {
             return;
         };

@@ -138,7 +138,22 @@ pub struct State {
     pending_exit: Vec<u32>,
     stats: Stats,
     applied: u64,
+    hot: HotThread,
 }
+
+/// The (tid, pid) [`State::ensure`] last found (consecutive events mostly
+/// come from one thread); cleared whenever a thread is added or removed.
+/// A cache, not state: two states are equal whatever theirs hold.
+#[derive(Debug, Clone, Copy, Default)]
+struct HotThread(Option<(u32, u32)>);
+
+impl PartialEq for HotThread {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for HotThread {}
 
 impl State {
     /// Builds the state at the start of a capture from its snapshot.
@@ -158,6 +173,7 @@ impl State {
             pending_exit: Vec::new(),
             stats: Stats::default(),
             applied: 0,
+            hot: HotThread::default(),
         };
         // Leaders first, so their fds and cwd define the process.
         let leaders = snap.procs.iter().filter(|p| p.tid == p.pid);
@@ -214,6 +230,7 @@ impl State {
 
     /// Inserts a thread and counts it in its process (which must exist).
     fn add_thread(&mut self, t: Thread) {
+        self.hot = HotThread::default();
         if let Some(p) = self.procs.get_mut(&t.pid) {
             Arc::make_mut(p).nthreads += 1;
         }

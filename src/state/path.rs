@@ -25,7 +25,12 @@ pub fn cap_str(mut s: String, cap: usize) -> String {
 /// (borrowed when the bytes are valid UTF-8).
 pub fn param_str(data: &[u8]) -> Cow<'_, str> {
     let end = memchr::memchr(0, data).unwrap_or(data.len());
-    String::from_utf8_lossy(&data[..end.min(PATH_CAP)])
+    let data = &data[..end.min(PATH_CAP)];
+    // `from_utf8` checks ASCII a word at a time; the lossy walk is for the rest.
+    match std::str::from_utf8(data) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(data),
+    }
 }
 
 /// Whether `path` is absolute, at most [`PATH_CAP`] bytes and already in the
@@ -38,13 +43,11 @@ fn is_clean_abs(path: &str) -> bool {
     if b.len() == 1 {
         return true;
     }
-    // Each component starts after a '/': it must be non-empty and not `.`/`..`.
-    memchr::memchr_iter(b'/', b).all(|i| match b.get(i + 1..) {
-        None | Some([]) | Some([b'/', ..]) => false,
-        Some([b'.']) | Some([b'.', b'/', ..]) => false,
-        Some([b'.', b'.']) | Some([b'.', b'.', b'/', ..]) => false,
-        Some(_) => true,
-    })
+    // Each component (after the leading '/') must be non-empty and not `.`/`..`
+    // (a plain byte loop: paths are short, memchr's setup would dominate).
+    b[1..]
+        .split(|&c| c == b'/')
+        .all(|c| !matches!(c, b"" | b"." | b".."))
 }
 
 /// Joins `path` onto `base` (unless absolute) and normalises `.`, `..` and

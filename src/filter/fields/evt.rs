@@ -4,7 +4,7 @@
 
 use std::io::Write as _;
 
-use chrono::{Datelike, Timelike};
+use chrono::Datelike;
 
 use super::registry::ANY;
 use super::{fd, EventCtx, Fid};
@@ -288,18 +288,20 @@ fn push_time(ns: i64, date: bool, frac: bool, iso: bool, out: &mut ValueBuf) {
     out.push_with(|b| {
         let secs = ns.div_euclid(1_000_000_000);
         let nanos = ns.rem_euclid(1_000_000_000) as u32;
-        let Some(t) = chrono::DateTime::from_timestamp(secs, nanos) else {
-            return write!(b, "@{ns}").is_ok();
-        };
         if date || iso {
+            let Some(t) = chrono::DateTime::from_timestamp(secs, nanos) else {
+                return write!(b, "@{ns}").is_ok();
+            };
             let sep = if iso { 'T' } else { ' ' };
             let _ = write!(b, "{:04}-{:02}-{:02}{sep}", t.year(), t.month(), t.day());
         }
-        digits(b, t.hour().into(), 2);
+        // The time of day needs no calendar (UTC has no leap seconds here).
+        let day = secs.rem_euclid(86_400) as u64;
+        digits(b, day / 3600, 2);
         b.push(b':');
-        digits(b, t.minute().into(), 2);
+        digits(b, day / 60 % 60, 2);
         b.push(b':');
-        digits(b, t.second().into(), 2);
+        digits(b, day % 60, 2);
         if frac {
             b.push(b'.');
             digits(b, nanos.into(), 9);

@@ -2,6 +2,7 @@
 //! or closed (from the state's [`Effect`]), else its fd argument looked up in
 //! the state, else for a failed open the path it tried.
 
+use std::borrow::Cow;
 use std::io::Write as _;
 use std::net::SocketAddr;
 
@@ -60,18 +61,23 @@ pub(super) fn event_fd<'a>(cx: &mut EventCtx<'a>) -> EvFd<'a> {
 
 /// Display name of fd `n` of process `pid` after an event with `effect`
 /// (used for `fd=3(/etc/passwd)` in `evt.args`).
-pub(super) fn name_for(state: &State, effect: &Effect, pid: u32, n: i64) -> Option<String> {
+pub(super) fn name_for<'a>(
+    state: &'a State,
+    effect: &'a Effect,
+    pid: u32,
+    n: i64,
+) -> Option<Cow<'a, str>> {
     let e = match &effect.fd {
         Some((f, e)) if i64::from(*f) == n => e,
         _ => state.fd(pid, n)?,
     };
     if e.kind != FdKind::Socket || e.socket.is_none() {
         // fd_display_name would copy the name as is.
-        return (!e.name.is_empty()).then(|| e.name.to_string());
+        return (!e.name.is_empty()).then(|| Cow::Borrowed(&*e.name));
     }
     let mut b = Vec::new();
     fd_display_name(e, &mut b);
-    (!b.is_empty()).then(|| String::from_utf8_lossy(&b).into_owned())
+    (!b.is_empty()).then(|| Cow::Owned(String::from_utf8_lossy(&b).into_owned()))
 }
 
 fn push_addr(a: &SockAddr, out: &mut Vec<u8>) {
