@@ -146,26 +146,21 @@ pub fn open(path: &Path) -> Result<Opened, SourceError> {
         }
         FileKind::Scap | FileKind::Gzip => {
             let gzip = matches!(scap::detect(&head[..n]), FileKind::Gzip);
-            // The file's bytes are freed once imported (peak memory).
-            let (imp, file_bytes) = {
-                let bytes = std::fs::read(path).map_err(io)?;
-                let imp = scap::import(&bytes).map_err(|source| SourceError::Scap {
+            // SAFETY: as above; the mapping is read-only, only read while
+            // importing and unmapped right after.
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+            let file_bytes = map.len() as u64;
+            let opts = WriterOptions {
+                zstd_level: 1,
+                ..WriterOptions::default()
+            };
+            let imp = scap::import_into(&map, scap::ImportOptions::default(), opts, Vec::new())
+                .map_err(|source| SourceError::Scap {
                     path: p.clone(),
                     source,
                 })?;
-                (imp, bytes.len() as u64)
-            };
-            let ours = scap::to_capture(
-                &imp,
-                WriterOptions {
-                    zstd_level: 1,
-                    ..WriterOptions::default()
-                },
-            )
-            .map_err(|source| SourceError::Scap {
-                path: p.clone(),
-                source,
-            })?;
+            drop(map);
+            let ours = imp.out;
             let stats = imp.stats;
             let reader = CaptureReader::new(CaptureBytes::Owned(ours)).map_err(|source| {
                 SourceError::Capture {
