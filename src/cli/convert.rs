@@ -36,12 +36,7 @@ pub fn run(a: &ConvertArgs) -> Result<i32> {
         zstd_level: a.level,
         ..WriterOptions::default()
     };
-    let imp = match scap::import_into(
-        &bytes,
-        scap::ImportOptions::default(),
-        opts,
-        std::io::BufWriter::new(out),
-    ) {
+    let imp = match saker::source::import_mapped(&bytes, opts, std::io::BufWriter::new(out)) {
         Ok(imp) => imp,
         Err(e) => {
             // Nothing usable was written: do not leave a file we made behind.

@@ -277,7 +277,7 @@ pub fn import(bytes: &[u8]) -> Result<ScapImport, ScapError> {
 /// `stats.truncation` set; only a file that is not scap at all is an `Err`.
 pub fn import_with(bytes: &[u8], opts: ImportOptions) -> Result<ScapImport, ScapError> {
     let mut records = Vec::new();
-    let (meta, stats) = run(bytes, opts, &mut records)?;
+    let (meta, stats) = run(bytes, opts, &mut records, &mut |_| {})?;
     Ok(ScapImport {
         meta,
         records,
@@ -307,8 +307,22 @@ pub fn import_into<W: Write>(
     wopts: WriterOptions,
     out: W,
 ) -> Result<Imported<W>, ScapError> {
+    import_into_releasing(bytes, opts, wopts, out, &mut |_| {})
+}
+
+/// [`import_into`], calling `release(n)` every few MiB of input once a pass
+/// is done with the first `n` bytes of `bytes` (each pass reads them again
+/// from the start). A caller that mapped the file can drop those pages, so
+/// that the mapping does not stay resident as a whole.
+pub fn import_into_releasing<W: Write>(
+    bytes: &[u8],
+    opts: ImportOptions,
+    wopts: WriterOptions,
+    out: W,
+    release: &mut dyn FnMut(u64),
+) -> Result<Imported<W>, ScapError> {
     let mut w = WriterOut::Pending(Some((out, wopts)));
-    let (meta, stats) = run(bytes, opts, &mut w)?;
+    let (meta, stats) = run(bytes, opts, &mut w, release)?;
     let summary = Summary {
         events: stats.records,
         stop_reason: "scap import".into(),

@@ -65,17 +65,20 @@ impl<W: Write> Out for WriterOut<W> {
 }
 
 /// Detects and imports `bytes` into `out`; gzip is decoded as a stream,
-/// once per pass, at most `opts.max_decompressed` bytes.
+/// once per pass, at most `opts.max_decompressed` bytes. `release` is
+/// told which input bytes a pass is done with (see `walk::walk`).
 pub(super) fn run(
     bytes: &[u8],
     opts: ImportOptions,
     out: &mut dyn Out,
+    release: &mut dyn FnMut(u64),
 ) -> Result<(CaptureMeta, ImportStats), ScapError> {
     match detect(bytes) {
         FileKind::Scap => run_passes(
             &mut || Box::new(block::Blocks::new(bytes)),
             opts.window,
             out,
+            release,
         ),
         FileKind::Gzip => {
             gz_head(bytes, opts.max_decompressed)?;
@@ -84,6 +87,7 @@ pub(super) fn run(
                 &mut || Box::new(stream::GzBlocks::new(bytes, limit)),
                 opts.window,
                 out,
+                release,
             )
         }
         FileKind::Saker => Err(ScapError::NotScap {
@@ -125,16 +129,17 @@ fn run_passes<'b>(
     open: &mut dyn FnMut() -> Box<dyn BlockSource + 'b>,
     window: usize,
     out: &mut dyn Out,
+    release: &mut dyn FnMut(u64),
 ) -> Result<(CaptureMeta, ImportStats), ScapError> {
     let mut scan = walk::Prescan::default();
-    let first = walk::walk(&mut *open(), &mut scan)?;
+    let first = walk::walk(&mut *open(), &mut scan, release)?;
     let meta = meta_of(first, scan)?;
     out.begin(&meta)?;
     let mut s = Streaming {
         conv: Converter::new(&[], window),
         out,
     };
-    let second = walk::walk(&mut *open(), &mut s)?;
+    let second = walk::walk(&mut *open(), &mut s, release)?;
     let Streaming { conv, out } = s;
     let (mut rest, mut stats, _, _) = conv.finish();
     while let Some(r) = rest.pop() {

@@ -15,11 +15,16 @@ use super::ScapError;
 pub(super) trait BlockSource {
     /// The next block, `None` at the end; nothing after an error.
     fn next_block(&mut self) -> Option<Result<Block<'_>, ScapError>>;
+    /// Input bytes (of the file as given) already read for good.
+    fn consumed(&self) -> u64;
 }
 
 impl BlockSource for Blocks<'_> {
     fn next_block(&mut self) -> Option<Result<Block<'_>, ScapError>> {
         self.next()
+    }
+    fn consumed(&self) -> u64 {
+        self.pos()
     }
 }
 
@@ -106,6 +111,9 @@ impl<'a> GzBlocks<'a> {
 }
 
 impl BlockSource for GzBlocks<'_> {
+    fn consumed(&self) -> u64 {
+        (self.input_len - self.dec.get_ref().get_ref().len()) as u64
+    }
     fn next_block(&mut self) -> Option<Result<Block<'_>, ScapError>> {
         if self.done {
             return None;

@@ -41,10 +41,19 @@ pub(super) struct Walk {
     pub stats: ImportStats,
 }
 
+/// Input bytes between two calls of the walk's `release`.
+const RELEASE_STEP: u64 = 4 << 20;
+
 /// Walks the blocks of a scap file. Only a file that does not start with
 /// a valid section header, a decompression cap exceeded or a consumer error
 /// is an `Err`; a bad block later ends the walk with `stats.truncation` set.
-pub(super) fn walk(src: &mut dyn BlockSource, c: &mut dyn Consumer) -> Result<Walk, ScapError> {
+/// `release(n)` is called every few MiB: this pass will not read the
+/// input's first `n` bytes again (a caller may drop their pages).
+pub(super) fn walk(
+    src: &mut dyn BlockSource,
+    c: &mut dyn Consumer,
+    release: &mut dyn FnMut(u64),
+) -> Result<Walk, ScapError> {
     let first = src.next_block().ok_or_else(|| ScapError::NotScap {
         reason: "empty file".into(),
     })??;
@@ -69,7 +78,17 @@ pub(super) fn walk(src: &mut dyn BlockSource, c: &mut dyn Consumer) -> Result<Wa
     let mut in_events = false;
     // Process-list entries of a later section, merged at its first event.
     let mut later: Vec<ProcInfo> = Vec::new();
-    while let Some(b) = src.next_block() {
+    let mut released = 0u64;
+    loop {
+        // Nothing before `done` is borrowed any more (pending enters are copies).
+        let done = src.consumed();
+        if done >= released.saturating_add(RELEASE_STEP) {
+            release(done);
+            released = done;
+        }
+        let Some(b) = src.next_block() else {
+            break;
+        };
         let res = (|| -> Result<(), ScapError> {
             let b = b?;
             let (snap, st) = (&mut w.snap, &mut w.stats);
