@@ -133,3 +133,24 @@ fn a_full_reorder_window_keeps_every_record_and_counts_the_late_ones() {
     }
     assert_eq!(inversions, t.stats.late);
 }
+
+#[test]
+fn each_pass_releases_the_input_it_is_done_with() {
+    // Two concatenated copies: a capture of two sections, over 4 MiB.
+    let Some(b) = read("sf_mpm-event_full_capture.scap") else {
+        return;
+    };
+    let two = [&b[..], &b[..]].concat();
+    let mut calls = Vec::new();
+    let wopts = WriterOptions::default();
+    let opts = ImportOptions::default();
+    let got = import_into_releasing(&two, opts, wopts, Vec::new(), &mut |n| calls.push(n)).unwrap();
+    let want = import_into(&two, opts, wopts, Vec::new()).unwrap();
+    assert_eq!((&got.stats, &got.meta), (&want.stats, &want.meta));
+    assert_eq!(records_of(got.out).0, records_of(want.out).0);
+    assert!(calls.iter().all(|&n| n <= two.len() as u64), "{calls:?}");
+    // Each pass releases as it goes, from the start again.
+    let restarts = calls.windows(2).filter(|w| w[1] <= w[0]).count();
+    assert_eq!(restarts, 1, "{calls:?}");
+    assert!(calls.len() >= 2, "{calls:?}");
+}
