@@ -42,7 +42,7 @@
 //!
 //! # Memory
 //! [`import_into`] streams: nothing it holds grows with the number of
-//! events. It walks the blocks twice. The first pass ([`walk`]) reads the
+//! events. It walks the blocks twice. The first pass (`walk`) reads the
 //! metadata blocks and what the capture's metadata needs from the events
 //! (later sections' threads, whether any enter/exit pair exists, container
 //! and internal events), because the capture writer puts the metadata
