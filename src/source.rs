@@ -146,26 +146,21 @@ pub fn open(path: &Path) -> Result<Opened, SourceError> {
         }
         FileKind::Scap | FileKind::Gzip => {
             let gzip = matches!(scap::detect(&head[..n]), FileKind::Gzip);
-            // The file's bytes are freed once imported (peak memory).
-            let (imp, file_bytes) = {
-                let bytes = std::fs::read(path).map_err(io)?;
-                let imp = scap::import(&bytes).map_err(|source| SourceError::Scap {
+            // SAFETY: as above; the mapping is read-only, only read while
+            // importing and unmapped right after.
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+            let file_bytes = map.len() as u64;
+            let opts = WriterOptions {
+                zstd_level: 1,
+                ..WriterOptions::default()
+            };
+            let imp =
+                import_mapped(&map, opts, Vec::new()).map_err(|source| SourceError::Scap {
                     path: p.clone(),
                     source,
                 })?;
-                (imp, bytes.len() as u64)
-            };
-            let ours = scap::to_capture(
-                &imp,
-                WriterOptions {
-                    zstd_level: 1,
-                    ..WriterOptions::default()
-                },
-            )
-            .map_err(|source| SourceError::Scap {
-                path: p.clone(),
-                source,
-            })?;
+            drop(map);
+            let ours = imp.out;
             let stats = imp.stats;
             let reader = CaptureReader::new(CaptureBytes::Owned(ours)).map_err(|source| {
                 SourceError::Capture {
@@ -182,6 +177,38 @@ pub fn open(path: &Path) -> Result<Opened, SourceError> {
         }
         FileKind::Unknown => Err(SourceError::Unknown { path: p }),
     }
+}
+
+/// Imports a mapped `.scap` file (plain or gzip) into a saker capture
+/// written to `out`, dropping the mapping's pages behind each pass (the next
+/// pass reads them back from the page cache): the mapped file never stays
+/// resident as a whole, so memory does not grow with its size.
+pub fn import_mapped<W: std::io::Write>(
+    map: &memmap2::Mmap,
+    wopts: WriterOptions,
+    out: W,
+) -> Result<scap::Imported<W>, ScapError> {
+    // SAFETY: sysconf has no preconditions.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+        .unwrap_or(4096)
+        .max(1);
+    let mut release = |n: u64| {
+        let len = usize::try_from(n).unwrap_or(usize::MAX).min(map.len()) / page * page;
+        if len > 0 {
+            // SAFETY: a read-only private file mapping, never written: the
+            // dropped pages hold no changes and read back as the same file
+            // bytes when touched again (the importer reads them twice).
+            let _ =
+                unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
+        }
+    };
+    scap::import_into_releasing(
+        map,
+        scap::ImportOptions::default(),
+        wopts,
+        out,
+        &mut release,
+    )
 }
 
 /// Keeps `capture::open` reachable for callers that only want our format.

@@ -1,7 +1,6 @@
 //! `saker convert`: a sysdig/Falco `.scap` file (plain or gzipped) into our
-//! format, indexed and compressed; prints the size ratio.
-
-use std::io::Write as _;
+//! format, indexed and compressed; prints the size ratio. The input is
+//! memory-mapped and the output written block by block as it is converted.
 
 use anyhow::{bail, Context, Result};
 
@@ -11,8 +10,12 @@ use saker::scap;
 
 /// Runs `saker convert`.
 pub fn run(a: &ConvertArgs) -> Result<i32> {
-    let bytes =
-        std::fs::read(&a.input).with_context(|| format!("reading {}", a.input.display()))?;
+    let input =
+        std::fs::File::open(&a.input).with_context(|| format!("reading {}", a.input.display()))?;
+    // SAFETY: read-only mapping, only read while converting; a file changed
+    // underneath can at worst fault (SIGBUS), as for `capture::open`.
+    let bytes = unsafe { memmap2::Mmap::map(&input) }
+        .with_context(|| format!("reading {}", a.input.display()))?;
     if !matches!(
         scap::detect(&bytes),
         scap::FileKind::Scap | scap::FileKind::Gzip
@@ -22,28 +25,40 @@ pub fn run(a: &ConvertArgs) -> Result<i32> {
             a.input.display()
         );
     }
-    let imp = scap::import(&bytes).with_context(|| format!("importing {}", a.input.display()))?;
+    let existed = a.write.exists();
+    let mut f = std::fs::OpenOptions::new();
+    f.write(true).create(true).truncate(true);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut f, 0o600);
+    let out = f
+        .open(&a.write)
+        .with_context(|| format!("creating {}", a.write.display()))?;
+    let opts = WriterOptions {
+        zstd_level: a.level,
+        ..WriterOptions::default()
+    };
+    let imp = match saker::source::import_mapped(&bytes, opts, std::io::BufWriter::new(out)) {
+        Ok(imp) => imp,
+        Err(e) => {
+            // Nothing usable was written: do not leave a file we made behind.
+            if !existed {
+                std::fs::remove_file(&a.write).ok();
+            }
+            return Err(e).with_context(|| format!("importing {}", a.input.display()));
+        }
+    };
     if let Some(e) = &imp.stats.truncation {
         eprintln!(
             "warning: {}: {e}; converting the events before it",
             a.input.display()
         );
     }
-    let opts = WriterOptions {
-        zstd_level: a.level,
-        ..WriterOptions::default()
-    };
-    let ours = scap::to_capture(&imp, opts).context("converting")?;
-    let mut f = std::fs::OpenOptions::new();
-    f.write(true).create(true).truncate(true);
-    std::os::unix::fs::OpenOptionsExt::mode(&mut f, 0o600);
-    let mut out = f
-        .open(&a.write)
-        .with_context(|| format!("creating {}", a.write.display()))?;
-    out.write_all(&ours)
+    let out = imp
+        .out
+        .into_inner()
+        .map_err(|e| e.into_error())
         .with_context(|| format!("writing {}", a.write.display()))?;
     out.sync_all().ok();
-    let ratio = ours.len() as f64 / bytes.len().max(1) as f64;
+    let ratio = imp.info.bytes as f64 / bytes.len().max(1) as f64;
     if !a.quiet {
         eprintln!(
             "{} -> {}: {} raw events -> {} events; {} -> {} bytes ({:.2}x the original)",
@@ -52,7 +67,7 @@ pub fn run(a: &ConvertArgs) -> Result<i32> {
             imp.stats.raw_events,
             imp.stats.records,
             bytes.len(),
-            ours.len(),
+            imp.info.bytes,
             ratio
         );
     }

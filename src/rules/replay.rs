@@ -160,9 +160,11 @@ pub fn open_bytes(bytes: Vec<u8>) -> Result<CaptureReader<Vec<u8>>, RulesError> 
     let err = |message: String| RulesError::Replay { message };
     let bytes = match detect(&bytes) {
         FileKind::Scap | FileKind::Gzip => {
-            let imp = crate::scap::import(&bytes).map_err(|e| err(e.to_string()))?;
-            crate::scap::to_capture(&imp, crate::capture::WriterOptions::default())
+            let opts = crate::scap::ImportOptions::default();
+            let wopts = crate::capture::WriterOptions::default();
+            crate::scap::import_into(&bytes, opts, wopts, Vec::new())
                 .map_err(|e| err(e.to_string()))?
+                .out
         }
         _ => bytes,
     };

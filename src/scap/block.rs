@@ -85,21 +85,27 @@ pub struct Block<'a> {
 pub struct Blocks<'a> {
     bytes: &'a [u8],
     pos: usize,
+    base: u64,
     failed: bool,
 }
 
 impl<'a> Blocks<'a> {
     /// Walks `bytes` from the start.
     pub fn new(bytes: &'a [u8]) -> Self {
+        Self::at(bytes, 0)
+    }
+    /// Walks `bytes`, which start at file offset `base` (a piece of a stream).
+    pub fn at(bytes: &'a [u8], base: u64) -> Self {
         Blocks {
             bytes,
             pos: 0,
+            base,
             failed: false,
         }
     }
     /// Offset of the next block.
     pub fn pos(&self) -> u64 {
-        self.pos as u64
+        self.base + self.pos as u64
     }
 }
 
@@ -109,7 +115,7 @@ impl<'a> Iterator for Blocks<'a> {
         if self.failed || self.pos >= self.bytes.len() {
             return None;
         }
-        let r = frame(self.bytes, self.pos);
+        let r = frame(self.bytes, self.pos, self.base);
         match &r {
             Ok((b, next)) => {
                 let _ = b;
@@ -121,8 +127,8 @@ impl<'a> Iterator for Blocks<'a> {
     }
 }
 
-fn frame(bytes: &[u8], pos: usize) -> Result<(Block<'_>, usize), ScapError> {
-    let offset = pos as u64;
+fn frame(bytes: &[u8], pos: usize, base: u64) -> Result<(Block<'_>, usize), ScapError> {
+    let offset = base + pos as u64;
     let rest = &bytes[pos..];
     if rest.len() < 8 {
         return Err(ScapError::Truncated {

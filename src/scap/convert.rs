@@ -6,9 +6,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::block::Block;
 use super::events_table::{ec, ef, pt, EVENTS, PPM_SC_NAMES};
 use super::flags::{clone_flags_from_ppm, open_flags_from_ppm};
-use super::parse::{strip_nul, RawEvent};
+use super::parse::{decode_event, strip_nul, Decoded, RawEvent};
+use super::reorder::Reorder;
 use super::sock::{from_sockaddr, from_tuple, is_ip_tuple, known_end, Side};
 use super::special::Threads;
 use super::ImportStats;
@@ -23,46 +25,50 @@ pub const SCAP_DF_STATE_ONLY: u32 = 1;
 /// A param to attach: arg index, kind, data.
 type OutParam = (u8, ParamKind, Vec<u8>);
 
-/// Time-ordered output records (sorted once at the end).
-#[derive(Debug, Default)]
-pub struct Sink {
-    buf: Vec<u8>,
-    idx: Vec<(u64, usize, usize)>,
-}
-
-impl Sink {
-    /// Adds a record with sort key `ts` (ties keep insertion order).
-    pub fn push(&mut self, ts: u64, rec: &[u8]) {
-        self.idx.push((ts, self.buf.len(), rec.len()));
-        self.buf.extend_from_slice(rec);
-    }
-    /// Concatenated records in time order.
-    pub fn into_sorted(mut self) -> Vec<u8> {
-        // Already in order (the usual case): no second copy.
-        if self.idx.windows(2).all(|w| w[0].0 <= w[1].0) {
-            return self.buf;
-        }
-        self.idx.sort_by_key(|&(ts, start, _)| (ts, start));
-        let mut out = Vec::with_capacity(self.buf.len());
-        for (_, s, l) in self.idx {
-            out.extend_from_slice(&self.buf[s..s + l]);
-        }
-        out
-    }
-}
-
 /// The streaming converter: feed raw events in file order with
-/// [`Converter::push`], then call [`Converter::finish`].
+/// [`Converter::push`], take the records the window releases from
+/// [`Converter::out`], then call [`Converter::finish`].
+///
+/// Memory: one pending enter per thread (a copy of its block) and the
+/// window's budget of records; nothing grows with the number of events.
 #[derive(Debug)]
-pub struct Converter<'a> {
+pub struct Converter {
     sys: &'static Syscalls,
     pub(super) threads: Threads,
-    pending: HashMap<u64, RawEvent<'a>>,
-    pub(super) sink: Sink,
+    pending: HashMap<u64, Stored>,
+    /// Buffers of finished enters, for reuse.
+    spare: Vec<Vec<u8>>,
+    /// Records waiting for their turn (see [`Reorder`]).
+    pub out: Reorder,
     pub(super) stats: ImportStats,
     pub(super) containers: Vec<String>,
     /// CPUs inside a dropping period (`drop>` seen, `drop<` not yet).
     pub(super) drop_open: std::collections::HashSet<u16>,
+}
+
+/// A pending enter, kept as its block's bytes (the input may be a stream
+/// whose buffer is reused) and decoded again at its exit.
+#[derive(Debug)]
+struct Stored {
+    offset: u64,
+    btype: u32,
+    ts: u64,
+    body: Vec<u8>,
+}
+
+impl Stored {
+    fn event(&self) -> Option<RawEvent<'_>> {
+        let b = Block {
+            offset: self.offset,
+            btype: self.btype,
+            body: &self.body,
+        };
+        // It decoded once; the same bytes decode again.
+        match decode_event(&b) {
+            Ok(Decoded::Event(e)) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// libs event names that differ from the x86_64 syscall names.
@@ -129,22 +135,24 @@ fn find<'a>(evs: &[&RawEvent<'a>], k: &str) -> Option<(&'a [u8], u8)> {
         .find_map(|n| evs.iter().find_map(|e| e.get(n)))
 }
 
-impl<'a> Converter<'a> {
-    /// A converter seeded with the snapshot's threads.
-    pub fn new(procs: &[ProcInfo]) -> Self {
+impl Converter {
+    /// A converter seeded with the snapshot's threads, its reorder window
+    /// holding at most `window` bytes.
+    pub fn new(procs: &[ProcInfo], window: usize) -> Self {
         Converter {
             sys: Syscalls::default_x86_64(),
             threads: Threads::from_snapshot(procs),
             pending: HashMap::new(),
-            sink: Sink::default(),
+            spare: Vec::new(),
+            out: Reorder::new(window),
             stats: ImportStats::default(),
             containers: Vec::new(),
             drop_open: Default::default(),
         }
     }
 
-    /// Converts one raw event (file order).
-    pub fn push(&mut self, ev: RawEvent<'a>) {
+    /// Converts one raw event (file order), decoded from block `b`.
+    pub fn push(&mut self, b: &Block<'_>, ev: RawEvent<'_>) {
         let info = ev.info();
         if info.flags & ef::UNUSED != 0 {
             self.stats.unused_types += 1;
@@ -158,15 +166,26 @@ impl<'a> Converter<'a> {
             .get(ev.etype as usize + 1)
             .is_some_and(|x| x.flags & ef::UNUSED == 0);
         if ev.is_enter() && exit_used {
-            if let Some(old) = self.pending.insert(ev.tid, ev) {
+            let mut body = self.spare.pop().unwrap_or_default();
+            body.clear();
+            body.extend_from_slice(b.body);
+            let stored = Stored {
+                offset: b.offset,
+                btype: b.btype,
+                ts: ev.ts,
+                body,
+            };
+            if let Some(old) = self.pending.insert(ev.tid, stored) {
                 self.stats.enter_without_exit += 1;
-                self.syscall(Some(&old), None);
+                self.unfinished(old);
             }
         } else if ev.is_enter() {
             self.syscall(Some(&ev), None);
         } else {
-            let enter = match self.pending.remove(&ev.tid) {
-                Some(e) if e.etype + 1 == ev.etype => Some(e),
+            let stored = self.pending.remove(&ev.tid);
+            let enter = stored.as_ref().and_then(Stored::event);
+            let enter = match enter {
+                Some(e) if e.etype.checked_add(1) == Some(ev.etype) => Some(e),
                 Some(e) => {
                     self.stats.enter_without_exit += 1;
                     self.syscall(Some(&e), None);
@@ -183,20 +202,41 @@ impl<'a> Converter<'a> {
             // kernel's sched_process_* tracepoints do) and register the thread.
             self.after_exit(enter.as_ref(), &ev);
             self.syscall(enter.as_ref(), Some(&ev));
+            drop(enter);
+            self.recycle(stored);
         }
     }
 
-    /// Flushes lone enters as unfinished records and returns the outputs.
-    pub fn finish(mut self) -> (Sink, ImportStats, Vec<String>, Threads) {
-        let mut left: Vec<RawEvent<'a>> = self.pending.drain().map(|(_, e)| e).collect();
+    /// A pending enter that will have no exit: an unfinished record.
+    fn unfinished(&mut self, s: Stored) {
+        if let Some(e) = s.event() {
+            self.syscall(Some(&e), None);
+        }
+        self.recycle(Some(s));
+    }
+
+    /// Keeps a few event buffers for reuse (no allocation per enter).
+    fn recycle(&mut self, s: Option<Stored>) {
+        if let Some(s) = s {
+            if self.spare.len() < 64 && s.body.capacity() <= 1 << 16 {
+                self.spare.push(s.body);
+            }
+        }
+    }
+
+    /// Flushes lone enters as unfinished records (into [`Converter::out`],
+    /// still to be drained) and returns the outputs.
+    pub fn finish(mut self) -> (Reorder, ImportStats, Vec<String>, Threads) {
+        let mut left: Vec<Stored> = self.pending.drain().map(|(_, e)| e).collect();
         left.sort_by_key(|e| (e.ts, e.offset));
-        for e in &left {
-            self.syscall(Some(e), None);
+        for s in left {
+            self.unfinished(s);
         }
-        (self.sink, self.stats, self.containers, self.threads)
+        self.stats.late = self.out.late;
+        (self.out, self.stats, self.containers, self.threads)
     }
 
-    fn code_of(&mut self, evs: &[&RawEvent<'a>]) -> Option<u16> {
+    fn code_of(&mut self, evs: &[&RawEvent<'_>]) -> Option<u16> {
         let name = evs[0].info().name;
         let code = if name == "syscall" {
             // Current files carry the native nr; old ones only the ppm_sc id.
@@ -219,8 +259,8 @@ impl<'a> Converter<'a> {
     }
 
     /// Emits one syscall record from an enter and/or exit event.
-    fn syscall(&mut self, enter: Option<&RawEvent<'a>>, exit: Option<&RawEvent<'a>>) {
-        let evs: Vec<&RawEvent<'a>> = enter.into_iter().chain(exit).collect();
+    fn syscall<'e>(&mut self, enter: Option<&RawEvent<'e>>, exit: Option<&RawEvent<'e>>) {
+        let evs: Vec<&RawEvent<'e>> = enter.into_iter().chain(exit).collect();
         let Some(code) = self.code_of(&evs) else {
             return;
         };
@@ -248,11 +288,11 @@ impl<'a> Converter<'a> {
         for (i, kind, data) in params {
             b = b.param(i, kind, &data);
         }
-        self.sink.push(base.ts, &b.build());
+        self.out.push(base.ts, b.build());
         self.stats.records += 1;
     }
 
-    fn args_and_params(&mut self, code: u16, evs: &[&RawEvent<'a>]) -> (Vec<u64>, Vec<OutParam>) {
+    fn args_and_params(&mut self, code: u16, evs: &[&RawEvent<'_>]) -> (Vec<u64>, Vec<OutParam>) {
         let Some(desc) = self.sys.get(code) else {
             return (Vec::new(), Vec::new());
         };

@@ -41,9 +41,35 @@
 //! Sockaddr param on the same argument (an IPv4-mapped pair as IPv4).
 //!
 //! # Memory
-//! The import is not streamed yet: the `.scap` bytes (decompressed for
-//! gzip) and the converted records are both held until the records are
-//! written as our (compressed) format; the file's bytes are freed then.
+//! [`import_into`] streams: nothing it holds grows with the number of
+//! events. It walks the blocks twice. The first pass (`walk`) reads the
+//! metadata blocks and what the capture's metadata needs from the events
+//! (later sections' threads, whether any enter/exit pair exists, container
+//! and internal events), because the capture writer puts the metadata
+//! before the first block. The second converts each event as it is read
+//! and hands the records to the writer, which compresses them block by
+//! block. Held at any time: the snapshot (threads, fds, users), one
+//! pending enter per thread (a copy of its block: the input may be a
+//! stream), the thread table, the [`reorder`] window (at most
+//! [`ImportOptions::window`] bytes, 8 MiB by default) and the writer's
+//! current block. Records can come out of time order only as unfinished
+//! records (an enter that never got its exit, written with the enter's
+//! time when its thread moves on or the file ends); the window sorts them
+//! back unless a younger window's worth of records was released since,
+//! and then it writes them next and counts them (`stats.late`).
+//!
+//! A plain file is read in place from the caller's bytes (a memory map:
+//! its pages are the page cache's, not copies); [`import_into_releasing`]
+//! tells the caller which bytes a pass is done with, so that
+//! `source::import_mapped` drops those pages and the mapping never stays
+//! resident as a whole. A gzip file is decoded as a stream once per pass,
+//! one block at a time into a reused buffer; only a block claiming to be
+//! longer than the rest of the file makes that buffer grow to the rest of
+//! the file (bounded by `max_decompressed`), to report its truncation
+//! exactly. What does grow is the output: `saker read` keeps the converted
+//! capture (compressed, about 7% of a plain `.scap`) in memory, `saker
+//! convert` writes it to its file. [`import_with`] still gathers every
+//! record in memory (tests, small files).
 
 pub mod block;
 pub mod convert;
@@ -53,9 +79,13 @@ mod error;
 pub mod events_table;
 mod flags;
 pub mod parse;
+mod pipeline;
+pub mod reorder;
 mod sock;
 pub mod special;
 pub mod state;
+mod stream;
+mod walk;
 
 #[cfg(test)]
 mod proptests;
@@ -64,20 +94,25 @@ mod tests;
 #[cfg(test)]
 mod tests_golden;
 #[cfg(test)]
+mod tests_stream;
+#[cfg(test)]
 mod tests_synth;
 
 use std::collections::HashMap;
+use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
-use crate::capture::{CaptureMeta, CaptureWriter, WriterOptions};
-use crate::event::meta::{RecorderConfig, Snapshot, Summary};
+use crate::capture::{CaptureMeta, CaptureWriter, FinishInfo, WriterOptions};
+use crate::event::meta::Summary;
+#[cfg(test)]
 use crate::event::table::Syscalls;
-use block::{bt, is_event_block, parse_shb, pl_version, Blocks};
-use convert::{Converter, Counts};
+use block::{bt, is_event_block, Blocks};
+use convert::Counts;
 pub use detect::{detect, gunzip, gunzip_partial, FileKind, DEFAULT_MAX_DECOMPRESSED};
 pub use error::ScapError;
 use parse::{decode_event, Decoded, RawEvent};
+use pipeline::{run, werr, WriterOut};
 
 /// Section kind of the import's extra metadata ([`ScapExtra`] as JSON).
 pub const KIND_SCAP: u32 = 0x5343_4150;
@@ -115,6 +150,9 @@ pub struct ImportStats {
     pub state_only: u64,
     /// Of those, syscall events hidden (no record; their thread effects kept).
     pub state_only_hidden: u64,
+    /// Records written after a younger one: the reorder window was full
+    /// when they came (see [`reorder`]); 0 means the records are in time order.
+    pub late: u64,
     /// Dropping periods (`drop` markers) recorded as gaps.
     pub drop_periods: u64,
     /// Flag args whose libs encoding we cannot translate (stored as 0).
@@ -220,12 +258,15 @@ pub struct ScapImport {
 pub struct ImportOptions {
     /// Cap on decompressed bytes of a gzip file.
     pub max_decompressed: u64,
+    /// Budget of the reorder window in bytes (see [`reorder`]).
+    pub window: usize,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
         ImportOptions {
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+            window: reorder::DEFAULT_WINDOW,
         }
     }
 }
@@ -235,32 +276,75 @@ pub fn import(bytes: &[u8]) -> Result<ScapImport, ScapError> {
     import_with(bytes, ImportOptions::default())
 }
 
-/// Imports a scap capture (plain or gzip). A truncated or corrupt file
-/// yields `Ok` with every event before the bad spot and
+/// Imports a scap capture (plain or gzip), keeping every record in memory
+/// (tests, small files; [`import_into`] streams). A truncated or corrupt
+/// file yields `Ok` with every event before the bad spot and
 /// `stats.truncation` set; only a file that is not scap at all is an `Err`.
 pub fn import_with(bytes: &[u8], opts: ImportOptions) -> Result<ScapImport, ScapError> {
-    match detect(bytes) {
-        FileKind::Scap => import_raw(bytes),
-        FileKind::Gzip => {
-            let (raw, gz_err) = gunzip_partial(bytes, opts.max_decompressed)?;
-            if detect(&raw) != FileKind::Scap {
-                return Err(gz_err.unwrap_or_else(|| ScapError::NotScap {
-                    reason: "gzip content does not start with a scap section header".into(),
-                }));
-            }
-            let mut imp = import_raw(&raw)?;
-            if imp.stats.truncation.is_none() {
-                imp.stats.truncation = gz_err;
-            }
-            Ok(imp)
-        }
-        FileKind::Saker => Err(ScapError::NotScap {
-            reason: "this is a saker capture".into(),
-        }),
-        FileKind::Unknown => Err(ScapError::NotScap {
-            reason: format!("unknown magic {:02x?}", &bytes[..bytes.len().min(8)]),
-        }),
-    }
+    let mut records = Vec::new();
+    let (meta, stats) = run(bytes, opts, &mut records, &mut |_| {})?;
+    Ok(ScapImport {
+        meta,
+        records,
+        stats,
+    })
+}
+
+/// What [`import_into`] wrote.
+#[derive(Debug)]
+pub struct Imported<W> {
+    /// The capture's metadata.
+    pub meta: CaptureMeta,
+    /// Counters; `truncation` is set when the file ended early.
+    pub stats: ImportStats,
+    /// What the capture writer wrote.
+    pub info: FinishInfo,
+    /// The io writer, handed back.
+    pub out: W,
+}
+
+/// Imports a scap capture (plain or gzip) straight into a saker capture
+/// written to `out`, block by block (see the module's `# Memory`). Same
+/// results as [`import_with`] followed by [`to_capture`].
+pub fn import_into<W: Write>(
+    bytes: &[u8],
+    opts: ImportOptions,
+    wopts: WriterOptions,
+    out: W,
+) -> Result<Imported<W>, ScapError> {
+    import_into_releasing(bytes, opts, wopts, out, &mut |_| {})
+}
+
+/// [`import_into`], calling `release(n)` every few MiB of input once a pass
+/// is done with the first `n` bytes of `bytes` (each pass reads them again
+/// from the start). A caller that mapped the file can drop those pages, so
+/// that the mapping does not stay resident as a whole.
+pub fn import_into_releasing<W: Write>(
+    bytes: &[u8],
+    opts: ImportOptions,
+    wopts: WriterOptions,
+    out: W,
+    release: &mut dyn FnMut(u64),
+) -> Result<Imported<W>, ScapError> {
+    let mut w = WriterOut::Pending(Some((out, wopts)));
+    let (meta, stats) = run(bytes, opts, &mut w, release)?;
+    let summary = Summary {
+        events: stats.records,
+        stop_reason: "scap import".into(),
+        ..Summary::default()
+    };
+    let w = match w {
+        WriterOut::Writing(w) => *w,
+        // `run` begins the output before its first record or returns an error.
+        WriterOut::Pending(_) => unreachable!("run returned Ok without beginning the output"),
+    };
+    let (info, out) = w.finish_into(&summary).map_err(werr)?;
+    Ok(Imported {
+        meta,
+        stats,
+        info,
+        out,
+    })
 }
 
 /// Iterates the raw events of an uncompressed scap file, in file order,
@@ -295,195 +379,8 @@ pub fn events(raw: &[u8]) -> impl Iterator<Item = Result<RawEvent<'_>, ScapError
     })
 }
 
-/// Imports an uncompressed scap file.
-fn import_raw(raw: &[u8]) -> Result<ScapImport, ScapError> {
-    let mut blocks = Blocks::new(raw);
-    let first = blocks.next().ok_or_else(|| ScapError::NotScap {
-        reason: "empty file".into(),
-    })??;
-    if first.btype != bt::SHB {
-        return Err(ScapError::NoSectionHeader {
-            offset: 0,
-            block_type: first.btype,
-        });
-    }
-    let shb = parse_shb(&first)?;
-    let mut meta = CaptureMeta::default();
-    let mut extra = ScapExtra {
-        scap_version: format!("{}.{}", shb.major, shb.minor),
-        libs_table: events_table::LIBS_COMMIT.into(),
-        ..ScapExtra::default()
-    };
-    let mut snap = Snapshot::default();
-    let mut fds: HashMap<u32, Vec<crate::event::meta::FdInfo>> = HashMap::new();
-    let mut conv: Option<Converter<'_>> = None;
-    let (mut sections, mut skipped, mut unknown_types, mut raw_events, mut v1, mut state_only) =
-        (1u64, 0u64, 0u64, 0u64, 0u64, 0u64);
-    let mut first_ts = None;
-    let mut truncation = None;
-    // Whether an event block came after the last section header: from then
-    // on only events or a new section header may follow (libscap).
-    let mut in_events = false;
-    // Process-list entries of a later section, merged at its first event.
-    let mut later: Vec<crate::event::meta::ProcInfo> = Vec::new();
-    for b in blocks {
-        let res = (|| -> Result<(), ScapError> {
-            let b = b?;
-            if is_event_block(b.btype) {
-                raw_events += 1;
-                in_events = true;
-                let c = match conv.as_mut() {
-                    Some(c) => {
-                        if !later.is_empty() {
-                            let start = snap.procs.len();
-                            let known: std::collections::HashSet<u32> =
-                                snap.procs.iter().map(|p| p.tid).collect();
-                            snap.procs
-                                .extend(later.drain(..).filter(|p| !known.contains(&p.tid)));
-                            finish_snapshot(&mut snap, start, &mut fds);
-                            c.threads.seed(&snap.procs[start..]);
-                        }
-                        c
-                    }
-                    None => {
-                        finish_snapshot(&mut snap, 0, &mut fds);
-                        conv.insert(Converter::new(&snap.procs))
-                    }
-                };
-                match decode_event(&b)? {
-                    Decoded::Event(e) => {
-                        v1 += u64::from(e.v1);
-                        state_only += u64::from(e.flags & convert::SCAP_DF_STATE_ONLY != 0);
-                        if e.ts != 0 && first_ts.is_none() {
-                            first_ts = Some(e.ts);
-                        }
-                        c.push(e);
-                    }
-                    Decoded::UnknownType(_) => unknown_types += 1,
-                }
-                return Ok(());
-            }
-            if in_events && b.btype != bt::SHB {
-                // libscap returns SCAP_UNEXPECTED_BLOCK and sinsp restarts
-                // the capture, which fails on anything but a section header:
-                // the stream ends. Metadata blocks (PL, FDL...) are no
-                // exception; only after a new section header are they read.
-                return Err(ScapError::UnexpectedBlock {
-                    offset: b.offset,
-                    block_type: b.btype,
-                });
-            }
-            match b.btype {
-                bt::SHB => {
-                    parse_shb(&b)?;
-                    sections += 1;
-                    in_events = false;
-                }
-                // The first section's machine describes the capture.
-                bt::MI | bt::MI_INT if conv.is_none() => meta.machine = state::parse_mi(&b)?,
-                bt::MI | bt::MI_INT => {
-                    state::parse_mi(&b)?;
-                }
-                bt::FDL | bt::FDL_INT | bt::FDL_V2 => {
-                    let (tid, list) = state::parse_fdl(&b, b.btype == bt::FDL_V2)?;
-                    fds.entry(tid).or_default().extend(list);
-                }
-                bt::UL | bt::UL_INT | bt::UL_V2 => {
-                    let (u, g) = state::parse_ul(&b, b.btype == bt::UL_V2)?;
-                    for x in u {
-                        if !snap.users.iter().any(|k| k.uid == x.uid) {
-                            snap.users.push(x);
-                        }
-                    }
-                    for x in g {
-                        if !snap.groups.iter().any(|k| k.gid == x.gid) {
-                            snap.groups.push(x);
-                        }
-                    }
-                }
-                bt::IL | bt::IL_INT | bt::IL_V2 => {
-                    for i in state::parse_il(&b, b.btype == bt::IL_V2)? {
-                        if !extra.interfaces.contains(&i) {
-                            extra.interfaces.push(i);
-                        }
-                    }
-                }
-                t => match pl_version(t) {
-                    Some(v) if conv.is_none() => snap.procs.extend(state::parse_pl(&b, v)?),
-                    // A later section (concatenated captures) adds the
-                    // threads it describes that we do not track yet.
-                    Some(v) => later.extend(state::parse_pl(&b, v)?),
-                    // Unknown metadata: skipped by its length, as libscap does.
-                    None => skipped += 1,
-                },
-            }
-            Ok(())
-        })();
-        if let Err(e) = res {
-            truncation = Some(e);
-            break;
-        }
-    }
-    let conv = conv.unwrap_or_else(|| {
-        finish_snapshot(&mut snap, 0, &mut fds);
-        Converter::new(&snap.procs)
-    });
-    let (sink, mut stats, containers, _threads) = conv.finish();
-    stats.raw_events = raw_events;
-    stats.v1_events = v1;
-    stats.state_only = state_only;
-    stats.sections = sections;
-    stats.skipped_blocks = skipped;
-    stats.unknown_types = unknown_types;
-    stats.truncation = truncation;
-    snap.ts = first_ts.unwrap_or(0);
-    extra.containers = containers;
-    extra.internal_events = stats.internal.clone();
-    meta.machine.boottime_to_epoch_ns = 0;
-    meta.config = RecorderConfig {
-        producer: PRODUCER.into(),
-        // Paired records carry the enter's time (F_ENTER_TS): latency
-        // chisels work as on a `record --latency` capture.
-        latency: stats.paired > 0,
-        ..RecorderConfig::default()
-    };
-    meta.syscalls = Syscalls::default_x86_64().table().clone();
-    meta.snapshot = snap;
-    let extra_json = serde_json::to_vec(&extra).map_err(|e| ScapError::Write {
-        reason: e.to_string(),
-    })?;
-    meta.extra = vec![(KIND_SCAP, extra_json)];
-    Ok(ScapImport {
-        meta,
-        records: sink.into_sorted(),
-        stats,
-    })
-}
-
-/// Attaches fd lists to the threads `snap.procs[start..]`, resolves their
-/// parent thread ids to thread group ids and fills container ids.
-fn finish_snapshot(
-    snap: &mut Snapshot,
-    start: usize,
-    fds: &mut HashMap<u32, Vec<crate::event::meta::FdInfo>>,
-) {
-    let pid_of: HashMap<u32, u32> = snap.procs.iter().map(|p| (p.tid, p.pid)).collect();
-    for p in snap.procs.iter_mut().skip(start) {
-        if let Some(list) = fds.remove(&p.tid) {
-            p.fds.extend(list);
-        }
-        if let Some(pp) = pid_of.get(&p.ppid) {
-            p.ppid = *pp;
-        }
-        p.container_id = crate::state::container_id(&p.cgroup).to_string();
-    }
-}
-
 /// Writes an import as a saker capture (in memory).
 pub fn to_capture(imp: &ScapImport, opts: WriterOptions) -> Result<Vec<u8>, ScapError> {
-    let werr = |e: crate::capture::CaptureError| ScapError::Write {
-        reason: e.to_string(),
-    };
     let mut w = CaptureWriter::new(Vec::new(), &imp.meta, opts).map_err(werr)?;
     w.push_batch(&imp.records).map_err(werr)?;
     let summary = Summary {

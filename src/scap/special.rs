@@ -100,6 +100,21 @@ impl Threads {
     }
 }
 
+/// A container metadata event as JSON text: its `json` param, or the old
+/// events' fields as `{"container": {...}}`.
+pub(super) fn container_json(ev: &RawEvent<'_>) -> String {
+    if let Some(j) = ev.str("json") {
+        return String::from_utf8_lossy(j).into_owned();
+    }
+    let s = |n| ev.str(n).map(|v| String::from_utf8_lossy(v).into_owned());
+    let obj = serde_json::json!({
+        "container": {
+            "id": s("id"), "type": ev.int("type"), "name": s("name"), "image": s("image"),
+        }
+    });
+    obj.to_string()
+}
+
 fn u32p(e: &RawEvent<'_>, n: &str) -> Option<u32> {
     e.int(n).map(|v| v as u32)
 }
@@ -116,7 +131,7 @@ fn pathcomp(path: &[u8]) -> Option<Vec<u8>> {
     Some(comps.into_iter().rev().collect::<Vec<_>>().join(&0u8))
 }
 
-impl Converter<'_> {
+impl Converter {
     /// Non-syscall events: procexit, drop, container metadata, the rest counted.
     pub(super) fn special(&mut self, ev: &RawEvent<'_>) {
         let name = ev.info().name;
@@ -131,7 +146,7 @@ impl Converter<'_> {
                 let rec = RecordBuilder::new(CODE_EXIT, ev.cpu, ev.ts, tid, pid, 0)
                     .args(&[status as u64, u64::from(group_dead)])
                     .build();
-                self.emit(ev.ts, &rec);
+                self.emit(ev.ts, rec);
             }
             // libs drivers write `drop>` (with the sampling ratio) when a
             // CPU enters dropping mode and `drop<` when it leaves; events in
@@ -151,29 +166,16 @@ impl Converter<'_> {
                     let rec = RecordBuilder::new(CODE_DROP, ev.cpu, ev.ts, 0, 0, 0)
                         .args(&[1, ev.ts])
                         .build();
-                    self.emit(ev.ts, &rec);
+                    self.emit(ev.ts, rec);
                 }
             }
-            "container" => {
-                if let Some(j) = ev.str("json") {
-                    self.containers
-                        .push(String::from_utf8_lossy(j).into_owned());
-                } else {
-                    let s = |n| ev.str(n).map(|v| String::from_utf8_lossy(v).into_owned());
-                    let obj = serde_json::json!({
-                        "container": {
-                            "id": s("id"), "type": ev.int("type"), "name": s("name"), "image": s("image"),
-                        }
-                    });
-                    self.containers.push(obj.to_string());
-                }
-            }
+            "container" => self.containers.push(container_json(ev)),
             _ => {}
         }
     }
 
-    fn emit(&mut self, ts: u64, rec: &[u8]) {
-        self.sink.push(ts, rec);
+    fn emit(&mut self, ts: u64, rec: Vec<u8>) {
+        self.out.push(ts, rec);
         self.stats.records += 1;
     }
 
@@ -251,7 +253,7 @@ impl Converter<'_> {
         if let Some(comm) = x.str("comm") {
             b = b.param(exec::P_COMM, ParamKind::Str, comm);
         }
-        self.emit(x.ts, &b.build());
+        self.emit(x.ts, b.build());
     }
 
     /// FORK from the parent's exit (`res` = child tid), or from the child's
@@ -293,7 +295,7 @@ impl Converter<'_> {
                 u64::from(vpid),
             ])
             .build();
-        self.emit(x.ts, &rec);
+        self.emit(x.ts, rec);
     }
 }
 

@@ -1,0 +1,133 @@
+//! The bounded reorder window between the converter and the capture
+//! writer. Records come out of the converter almost in time order: a
+//! paired record takes its exit's time and is emitted at the exit, but an
+//! unfinished one (an enter never answered) is emitted only when its thread
+//! moves on or the file ends, with the older time of its enter.
+//!
+//! The window keeps records sorted by time (ties in arrival order) and
+//! releases the oldest once it holds more than its byte budget. While
+//! every record arrives no later than one budget's worth of younger
+//! records, the output equals a global stable sort. A record older than
+//! one already released is *late*: it is released next (as close to its
+//! place as the window allows, its arrival order kept) and counted.
+
+use std::collections::VecDeque;
+
+/// Default budget of the window, in bytes (records plus [`ENTRY_COST`] each).
+pub const DEFAULT_WINDOW: usize = 8 << 20;
+/// Bytes charged per record beyond its own: the queue entry and allocation.
+pub const ENTRY_COST: usize = 48;
+
+/// Time-sorted records waiting to be written.
+#[derive(Debug)]
+pub struct Reorder {
+    buf: VecDeque<(u64, Vec<u8>)>,
+    bytes: usize,
+    budget: usize,
+    /// Time of the last record released.
+    released: Option<u64>,
+    /// Records that arrived older than one already released.
+    pub late: u64,
+}
+
+impl Reorder {
+    /// A window holding at most `budget` bytes (at least one record).
+    pub fn new(budget: usize) -> Self {
+        Reorder {
+            buf: VecDeque::new(),
+            bytes: 0,
+            budget,
+            released: None,
+            late: 0,
+        }
+    }
+
+    /// Adds a record with time `ts`.
+    pub fn push(&mut self, ts: u64, rec: Vec<u8>) {
+        if self.released.is_some_and(|r| ts < r) {
+            self.late += 1;
+        }
+        self.bytes += rec.len() + ENTRY_COST;
+        // Usually the newest: placed at the back without a search.
+        if self.buf.back().is_none_or(|(t, _)| *t <= ts) {
+            self.buf.push_back((ts, rec));
+        } else {
+            let at = self.buf.partition_point(|(t, _)| *t <= ts);
+            self.buf.insert(at, (ts, rec));
+        }
+    }
+
+    /// The oldest record, if the window is over its budget.
+    pub fn pop_over(&mut self) -> Option<Vec<u8>> {
+        if self.bytes > self.budget {
+            self.pop()
+        } else {
+            None
+        }
+    }
+
+    /// The oldest record (draining at the end).
+    pub fn pop(&mut self) -> Option<Vec<u8>> {
+        let (ts, rec) = self.buf.pop_front()?;
+        self.bytes -= rec.len() + ENTRY_COST;
+        self.released = Some(self.released.map_or(ts, |r| r.max(ts)));
+        Some(rec)
+    }
+
+    /// Bytes held (records plus their entry cost).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(w: &mut Reorder, out: &mut Vec<u8>) {
+        while let Some(r) = w.pop() {
+            out.extend(r);
+        }
+    }
+
+    #[test]
+    fn sorts_within_the_window_stably() {
+        let mut w = Reorder::new(100 * ENTRY_COST);
+        let mut out = Vec::new();
+        for (ts, id) in [(5, 1u8), (3, 2), (5, 3), (1, 4), (3, 5)] {
+            w.push(ts, vec![id]);
+            while let Some(r) = w.pop_over() {
+                out.extend(r);
+            }
+        }
+        drain(&mut w, &mut out);
+        assert_eq!(out, [4, 2, 5, 1, 3]);
+        assert_eq!(w.late, 0);
+        assert_eq!(w.bytes(), 0);
+    }
+
+    #[test]
+    fn past_the_budget_a_late_record_is_released_next_and_counted() {
+        // Budget of 2 one-byte records: the third push releases the oldest.
+        let mut w = Reorder::new(2 * (1 + ENTRY_COST));
+        let mut out = Vec::new();
+        let push = |w: &mut Reorder, ts: u64, id: u8, out: &mut Vec<u8>| {
+            w.push(ts, vec![id]);
+            while let Some(r) = w.pop_over() {
+                out.extend(r);
+            }
+        };
+        push(&mut w, 10, 1, &mut out);
+        push(&mut w, 20, 2, &mut out);
+        push(&mut w, 30, 3, &mut out); // releases 1 (ts 10)
+        assert_eq!(out, [1]);
+        push(&mut w, 5, 4, &mut out); // older than 10: late, released first
+        assert_eq!(w.late, 1);
+        assert_eq!(out, [1, 4]);
+        push(&mut w, 15, 5, &mut out); // younger than 10: in order, not late
+        assert_eq!(w.late, 1);
+        drain(&mut w, &mut out);
+        assert_eq!(out, [1, 4, 5, 2, 3]);
+        assert_eq!(w.bytes(), 0);
+    }
+}

@@ -1,0 +1,156 @@
+//! The streamed import against the in-memory one: same records, same
+//! metadata, for plain and gzip input, truncated gzip included; and the
+//! reorder window's bound.
+
+use super::tests::{read, EXPECTED};
+use super::*;
+
+fn gz(d: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(d).unwrap();
+    e.finish().unwrap()
+}
+
+/// The records of a saker capture, concatenated, and its metadata.
+fn records_of(cap: Vec<u8>) -> (Vec<u8>, CaptureMeta) {
+    let r = crate::capture::CaptureReader::new(cap).unwrap();
+    let mut out = Vec::new();
+    let mut c = r.cursor();
+    while let Some(x) = c.next() {
+        out.extend_from_slice(x.unwrap().1.bytes());
+    }
+    (out, r.meta().clone())
+}
+
+/// Records as a sorted list (order ignored).
+fn multiset(mut recs: &[u8]) -> Vec<Vec<u8>> {
+    let mut v = Vec::new();
+    while !recs.is_empty() {
+        let (r, rest) = crate::event::Record::parse(recs).unwrap();
+        v.push(r.bytes().to_vec());
+        recs = rest;
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn streamed_import_matches_the_in_memory_one_plain_and_gzip() {
+    for (name, _) in EXPECTED {
+        let Some(b) = read(name) else { return };
+        let mem = import(&b).unwrap();
+        let wopts = WriterOptions::default();
+        let st = import_into(&b, ImportOptions::default(), wopts, Vec::new()).unwrap();
+        assert_eq!(st.stats, mem.stats, "{name}");
+        assert_eq!(st.meta, mem.meta, "{name}");
+        let (recs, meta) = records_of(st.out);
+        assert_eq!(recs, mem.records, "{name}");
+        assert_eq!(meta, mem.meta, "{name}");
+        // The other encoding of the same file: gzip for a plain one and
+        // plain for a gzip one give the same import.
+        let other = match detect(&b) {
+            FileKind::Gzip => gunzip(&b, 1 << 30).unwrap(),
+            _ => gz(&b),
+        };
+        let o = import(&other).unwrap();
+        assert_eq!((&o.records, &o.stats), (&mem.records, &mem.stats), "{name}");
+    }
+}
+
+#[test]
+fn truncated_gzip_streams_like_the_decompressed_prefix() {
+    let Some(b) = read("sf_files_files.scap") else {
+        return;
+    };
+    let raw = if detect(&b) == FileKind::Gzip {
+        gunzip(&b, 1 << 30).unwrap()
+    } else {
+        b
+    };
+    let z = gz(&raw);
+    for cut in [
+        z.len() / 7,
+        z.len() / 3,
+        z.len() / 2,
+        z.len() - 9,
+        z.len() - 1,
+    ] {
+        let part = &z[..cut];
+        // The whole-buffer semantics: what decodes, then its truncation or
+        // else the decoder's error.
+        let (prefix, gz_err) = gunzip_partial(part, 1 << 30).unwrap();
+        let want = import(&prefix).unwrap();
+        let got = import(part).unwrap();
+        assert_eq!(got.records, want.records, "cut {cut}");
+        let t = want.stats.truncation.clone().or(gz_err);
+        assert_eq!(got.stats.truncation, t, "cut {cut}");
+        assert!(got.stats.truncation.is_some(), "cut {cut}");
+    }
+    // The cap still applies to a stream.
+    let small = ImportOptions {
+        max_decompressed: (raw.len() / 2) as u64,
+        ..ImportOptions::default()
+    };
+    assert!(matches!(
+        import_with(&z, small),
+        Err(ScapError::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn a_full_reorder_window_keeps_every_record_and_counts_the_late_ones() {
+    // Lone enters come out when the file ends, with their enter's time.
+    let Some(b) = read("sf_nginx_nginx.scap") else {
+        return;
+    };
+    let full = import(&b).unwrap();
+    assert_eq!(full.stats.late, 0);
+    assert!(full.stats.unfinished > 0);
+    let tiny = ImportOptions {
+        window: 0,
+        ..ImportOptions::default()
+    };
+    let t = import_with(&b, tiny).unwrap();
+    assert!(
+        t.stats.late > 0,
+        "a window of 0 releases records as they come"
+    );
+    assert_eq!(multiset(&t.records), multiset(&full.records));
+    assert_ne!(t.records, full.records);
+    let mut s = t.stats.clone();
+    s.late = 0;
+    assert_eq!(s, full.stats);
+    // Late records are written next: each is older than a record before it.
+    let mut recs = &t.records[..];
+    let (mut max, mut inversions) = (0u64, 0u64);
+    while !recs.is_empty() {
+        let (r, rest) = crate::event::Record::parse(recs).unwrap();
+        if r.ts() < max {
+            inversions += 1;
+        }
+        max = max.max(r.ts());
+        recs = rest;
+    }
+    assert_eq!(inversions, t.stats.late);
+}
+
+#[test]
+fn each_pass_releases_the_input_it_is_done_with() {
+    // Two concatenated copies: a capture of two sections, over 4 MiB.
+    let Some(b) = read("sf_mpm-event_full_capture.scap") else {
+        return;
+    };
+    let two = [&b[..], &b[..]].concat();
+    let mut calls = Vec::new();
+    let wopts = WriterOptions::default();
+    let opts = ImportOptions::default();
+    let got = import_into_releasing(&two, opts, wopts, Vec::new(), &mut |n| calls.push(n)).unwrap();
+    let want = import_into(&two, opts, wopts, Vec::new()).unwrap();
+    assert_eq!((&got.stats, &got.meta), (&want.stats, &want.meta));
+    assert_eq!(records_of(got.out).0, records_of(want.out).0);
+    assert!(calls.iter().all(|&n| n <= two.len() as u64), "{calls:?}");
+    // Each pass releases as it goes, from the start again.
+    let restarts = calls.windows(2).filter(|w| w[1] <= w[0]).count();
+    assert_eq!(restarts, 1, "{calls:?}");
+    assert!(calls.len() >= 2, "{calls:?}");
+}
