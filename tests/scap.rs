@@ -109,6 +109,36 @@ fn convert_writes_a_verified_smaller_capture() {
         dir.path().join("x").to_str().unwrap(),
     ]);
     assert_eq!(bad.status.code(), Some(2), "ours is not a .scap");
+    // A failed import leaves an existing output as it was, and no
+    // temporary file behind.
+    let junk = dir.path().join("junk.scap.gz");
+    std::fs::write(
+        &junk,
+        [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xde, 0xad, 0xbe, 0xef],
+    )
+    .unwrap();
+    let before = std::fs::read(&out).unwrap();
+    let o = run(&[
+        "convert",
+        junk.to_str().unwrap(),
+        "-w",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), before, "existing output kept");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("saker-tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // Converting a file onto itself replaces it with the converted capture.
+    let same = dir.path().join("same.scap");
+    std::fs::copy(&src, &same).unwrap();
+    let s = same.to_str().unwrap();
+    let o = run(&["convert", s, "-w", s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(run(&["verify", s]).status.success());
 }
 
 fn external_file(name: &str) -> PathBuf {

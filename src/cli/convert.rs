@@ -25,13 +25,18 @@ pub fn run(a: &ConvertArgs) -> Result<i32> {
             a.input.display()
         );
     }
-    let existed = a.write.exists();
+    // Written beside, then renamed over the name once complete: an existing
+    // file is never lost to a failed import, and converting onto the input
+    // itself cannot cut the mapping being read.
+    let mut tmp = a.write.clone().into_os_string();
+    tmp.push(format!(".saker-tmp-{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
     let mut f = std::fs::OpenOptions::new();
-    f.write(true).create(true).truncate(true);
+    f.write(true).create_new(true);
     std::os::unix::fs::OpenOptionsExt::mode(&mut f, 0o600);
     let out = f
-        .open(&a.write)
-        .with_context(|| format!("creating {}", a.write.display()))?;
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
     let opts = WriterOptions {
         zstd_level: a.level,
         ..WriterOptions::default()
@@ -39,10 +44,7 @@ pub fn run(a: &ConvertArgs) -> Result<i32> {
     let imp = match saker::source::import_mapped(&bytes, opts, std::io::BufWriter::new(out)) {
         Ok(imp) => imp,
         Err(e) => {
-            // Nothing usable was written: do not leave a file we made behind.
-            if !existed {
-                std::fs::remove_file(&a.write).ok();
-            }
+            std::fs::remove_file(&tmp).ok();
             return Err(e).with_context(|| format!("importing {}", a.input.display()));
         }
     };
@@ -52,12 +54,16 @@ pub fn run(a: &ConvertArgs) -> Result<i32> {
             a.input.display()
         );
     }
-    let out = imp
-        .out
-        .into_inner()
-        .map_err(|e| e.into_error())
-        .with_context(|| format!("writing {}", a.write.display()))?;
+    let out = match imp.out.into_inner().map_err(|e| e.into_error()) {
+        Ok(out) => out,
+        Err(e) => {
+            std::fs::remove_file(&tmp).ok();
+            return Err(e).with_context(|| format!("writing {}", tmp.display()));
+        }
+    };
     out.sync_all().ok();
+    std::fs::rename(&tmp, &a.write)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), a.write.display()))?;
     let ratio = imp.info.bytes as f64 / bytes.len().max(1) as f64;
     if !a.quiet {
         eprintln!(
