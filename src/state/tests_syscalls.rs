@@ -111,11 +111,9 @@ fn kernel_ends_name_bound_and_accepted_sockets() {
             .param(0, ParamKind::Sockaddr, &inet4([0, 0, 0, 0], 41234))
             .param(1, ParamKind::Sockaddr, &inet4([0, 0, 0, 0], 0)),
     );
-    let l = st.fd(100, 3).unwrap().socket.clone().unwrap();
-    assert_eq!(
-        l.local,
-        Some(SockAddr::Ip("0.0.0.0:41234".parse().unwrap()))
-    );
+    let ip = |s: &str| Some(SockAddr::Ip(s.parse().unwrap()));
+    let sock = |st: &State, fd| st.fd(100, fd).unwrap().socket.clone().unwrap();
+    assert_eq!(sock(&st, 3).local, ip("0.0.0.0:41234"));
     run(&mut st, sc(LISTEN, 100, 0, &[3, 16]));
     run(
         &mut st,
@@ -123,14 +121,10 @@ fn kernel_ends_name_bound_and_accepted_sockets() {
             .param(0, ParamKind::Sockaddr, &inet4([10, 0, 0, 5], 41234))
             .param(0, ParamKind::Sockaddr, &inet4([192, 0, 2, 7], 40000)),
     );
-    let s = st.fd(100, 4).unwrap().socket.clone().unwrap();
+    let s = sock(&st, 4);
     assert_eq!(
-        s.local,
-        Some(SockAddr::Ip("10.0.0.5:41234".parse().unwrap()))
-    );
-    assert_eq!(
-        s.remote,
-        Some(SockAddr::Ip("192.0.2.7:40000".parse().unwrap()))
+        (s.local, s.remote),
+        (ip("10.0.0.5:41234"), ip("192.0.2.7:40000"))
     );
     // listen on an unbound socket: the kernel's autobind port.
     run(
@@ -141,12 +135,8 @@ fn kernel_ends_name_bound_and_accepted_sockets() {
         &mut st,
         sc(LISTEN, 100, 0, &[5, 16]).param(0, ParamKind::Sockaddr, &inet4([0, 0, 0, 0], 39999)),
     );
-    let s = st.fd(100, 5).unwrap().socket.clone().unwrap();
-    assert_eq!(
-        s.local,
-        Some(SockAddr::Ip("0.0.0.0:39999".parse().unwrap()))
-    );
-    assert_eq!(s.role, Role::Server);
+    let s = sock(&st, 5);
+    assert_eq!((s.local, s.role), (ip("0.0.0.0:39999"), Role::Server));
 }
 
 #[test]
