@@ -333,11 +333,13 @@ pub fn import_into_releasing<W: Write>(
         stop_reason: "scap import".into(),
         ..Summary::default()
     };
-    let w = match w {
-        WriterOut::Writing(w) => *w,
+    let WriterOut::Writing(w) = w else {
         // `run` begins the output before its first record or returns an error.
-        WriterOut::Pending(_) => unreachable!("run returned Ok without beginning the output"),
+        return Err(ScapError::Write {
+            reason: "the import ended without beginning its output".into(),
+        });
     };
+    let w = *w;
     let (info, out) = w.finish_into(&summary).map_err(werr)?;
     Ok(Imported {
         meta,

@@ -24,6 +24,7 @@ proptest! {
             bytes[8..12].copy_from_slice(&detect::SHB_MAGIC.to_le_bytes());
         }
         let _ = import(&bytes);
+        let _ = import_into(&bytes, ImportOptions::default(), crate::capture::WriterOptions::default(), Vec::new());
     }
 
     #[test]
@@ -40,6 +41,12 @@ proptest! {
                 let (_, tail) = crate::event::Record::parse(rest).expect("records we build are valid");
                 rest = tail;
             }
+        }
+        // The streamed path, with a reorder window small enough to overflow,
+        // writes a capture that opens.
+        let tiny = ImportOptions { window: 64, ..ImportOptions::default() };
+        if let Ok(st) = import_into(&b, tiny, crate::capture::WriterOptions::default(), Vec::new()) {
+            crate::capture::CaptureReader::new(st.out).expect("a streamed import opens");
         }
     }
 }

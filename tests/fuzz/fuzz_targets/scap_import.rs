@@ -1,16 +1,22 @@
 //! Any bytes (plain, or gzip): import a scap capture and re-decode every
 //! record it produced, read its container metadata and write it as a saker
-//! capture; must never panic. The error that ends a plain file points
-//! inside it.
+//! capture; stream it (`import_into`, with a tiny reorder window) into a
+//! capture that must open; must never panic. The error that ends a plain
+//! file points inside it.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use saker::event::Record;
 use saker::capture::WriterOptions;
-use saker::scap::{containers, detect, import_with, to_capture, FileKind, ImportOptions};
+use saker::scap::{
+    containers, detect, import_into, import_with, to_capture, FileKind, ImportOptions,
+};
 
 fuzz_target!(|data: &[u8]| {
-    let opts = ImportOptions { max_decompressed: 64 << 20 };
+    let opts = ImportOptions {
+        max_decompressed: 64 << 20,
+        ..ImportOptions::default()
+    };
     let Ok(imp) = import_with(data, opts) else { return };
     let mut rest = &imp.records[..];
     while !rest.is_empty() {
@@ -25,4 +31,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = containers(&imp.meta);
     let _ = to_capture(&imp, WriterOptions::default());
+    let tiny = ImportOptions { window: 64, ..opts };
+    if let Ok(st) = import_into(data, tiny, WriterOptions::default(), Vec::new()) {
+        saker::capture::CaptureReader::new(st.out).expect("a streamed import opens");
+    }
 });
