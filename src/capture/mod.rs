@@ -18,6 +18,7 @@ mod error;
 mod footer;
 mod header;
 mod reader;
+mod replace;
 mod section;
 pub mod synth;
 mod verify;
@@ -30,6 +31,7 @@ pub use error::CaptureError;
 pub use footer::MAX_SUMMARY_LEN;
 pub use header::{FileHeader, VERSION_MAJOR, VERSION_MINOR};
 pub use reader::{open, CaptureReader, Totals, Truncation};
+pub use replace::Replacing;
 pub use section::{
     CaptureMeta, KIND_CONFIG, KIND_MACHINE, KIND_SNAPSHOT, KIND_SYSCALLS, MAX_SECTION_LEN,
 };

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::event::Event;
 use super::{fmt_time, ArgDef, Chisel, ChiselDef, ChiselError, End, Init, Out};
-use crate::capture::{CaptureError, CaptureMeta, CaptureWriter, WriterOptions};
+use crate::capture::{CaptureMeta, CaptureWriter, Replacing, WriterOptions};
 use crate::event::meta::{Snapshot, Summary};
 use crate::event::text::escape_bytes;
 use crate::event::wire::{CODE_EXEC, CODE_FORK};
@@ -119,10 +119,8 @@ impl Dump {
         };
         // Written beside, then renamed over the name: a dump over the very
         // capture being read (mapped) replaces it without cutting the map.
-        let mut tmp = self.path.clone().into_os_string();
-        tmp.push(format!(".saker-tmp-{}", std::process::id()));
-        let tmp = PathBuf::from(tmp);
-        let mut w = CaptureWriter::create(&tmp, &meta, WriterOptions::default())?;
+        let (file, f) = Replacing::create(&self.path)?;
+        let mut w = CaptureWriter::new(f, &meta, WriterOptions::default())?;
         for (_, r) in &self.records {
             w.push(r)?;
         }
@@ -132,12 +130,7 @@ impl Dump {
             stop_reason: "chisel".into(),
             ..Summary::default()
         })?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| {
-            CaptureError::io(
-                format!("renaming {} to {}", tmp.display(), self.path.display()),
-                e,
-            )
-        })?;
+        file.commit()?;
         let path = self.path.to_string_lossy();
         if out.json {
             writeln!(out.w, "{}", json!({"dump_file_name": path, "events": n}))?;

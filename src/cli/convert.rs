@@ -5,7 +5,7 @@
 use anyhow::{bail, Context, Result};
 
 use super::args::ConvertArgs;
-use saker::capture::WriterOptions;
+use saker::capture::{Replacing, WriterOptions};
 use saker::scap;
 
 /// Runs `saker convert`.
@@ -27,43 +27,28 @@ pub fn run(a: &ConvertArgs) -> Result<i32> {
     }
     // Written beside, then renamed over the name once complete: an existing
     // file is never lost to a failed import, and converting onto the input
-    // itself cannot cut the mapping being read.
-    let mut tmp = a.write.clone().into_os_string();
-    tmp.push(format!(".saker-tmp-{}", std::process::id()));
-    let tmp = std::path::PathBuf::from(tmp);
-    let mut f = std::fs::OpenOptions::new();
-    f.write(true).create_new(true);
-    std::os::unix::fs::OpenOptionsExt::mode(&mut f, 0o600);
-    let out = f
-        .open(&tmp)
-        .with_context(|| format!("creating {}", tmp.display()))?;
+    // itself cannot cut the mapping being read. Dropped on an error, the
+    // temporary file goes.
+    let (file, out) = Replacing::create(&a.write)?;
     let opts = WriterOptions {
         zstd_level: a.level,
         ..WriterOptions::default()
     };
-    let imp = match saker::source::import_mapped(&bytes, opts, std::io::BufWriter::new(out)) {
-        Ok(imp) => imp,
-        Err(e) => {
-            std::fs::remove_file(&tmp).ok();
-            return Err(e).with_context(|| format!("importing {}", a.input.display()));
-        }
-    };
+    let imp = saker::source::import_mapped(&bytes, opts, std::io::BufWriter::new(out))
+        .with_context(|| format!("importing {}", a.input.display()))?;
     if let Some(e) = &imp.stats.truncation {
         eprintln!(
             "warning: {}: {e}; converting the events before it",
             a.input.display()
         );
     }
-    let out = match imp.out.into_inner().map_err(|e| e.into_error()) {
-        Ok(out) => out,
-        Err(e) => {
-            std::fs::remove_file(&tmp).ok();
-            return Err(e).with_context(|| format!("writing {}", tmp.display()));
-        }
-    };
+    let out = imp
+        .out
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .with_context(|| format!("writing {}", a.write.display()))?;
     out.sync_all().ok();
-    std::fs::rename(&tmp, &a.write)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), a.write.display()))?;
+    file.commit()?;
     let ratio = imp.info.bytes as f64 / bytes.len().max(1) as f64;
     if !a.quiet {
         eprintln!(
