@@ -1,6 +1,6 @@
 //! sysdig-style argument text (`%evt.args`) for records: `res=` (or `fd=`)
 //! first, then each argument as `name=value` under its sysdig name
-//! ([`sysdig_arg_name`]; captured buffers as `data=`, sockaddrs as `addr=`),
+//! ([`super::argnames::sysdig_arg_name`]; captured buffers as `data=`, sockaddrs as `addr=`),
 //! with fds resolved to names,
 //! flags decoded, buffers and strings escaped, sockaddrs decoded, and the
 //! special events (procfork, procexec, procexit, drop) shown by field.
@@ -11,9 +11,9 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use super::argnames::sysdig_arg_name;
-use super::flags::{decode, decoder_for, errno_name, Decoder};
+use super::flags::{decode, errno_name, Decoder};
 use super::meta::{ArgDesc, ArgKind, SyscallDesc};
+use super::plan::{ArgPlan, How, SyscallPlan};
 pub use super::text::{escape_bytes, format_sockaddr};
 use super::text::{push_argv, push_i64, push_pathcomp, push_u64};
 use super::wire::{
@@ -95,17 +95,16 @@ pub enum ArgSel<'s> {
 /// `%evt.args` shows it; false when the record has no such argument.
 pub fn format_one_arg(
     rec: &Record<'_>,
-    desc: Option<&SyscallDesc>,
+    desc: Option<Described<'_>>,
     sel: ArgSel<'_>,
     out: &mut String,
     fd_name: &FdNames<'_>,
     opts: &ArgOpts,
 ) -> bool {
-    let Some(desc) = desc.filter(|_| rec.is_syscall()) else {
+    let Some((desc, plan)) = desc.filter(|_| rec.is_syscall()) else {
         return false;
     };
-    let name = desc.name.as_str();
-    let ret_label = if returns_fd(name) { "fd" } else { "res" };
+    let ret_label = if plan.returns_fd { "fd" } else { "res" };
     let is_ret = match sel {
         ArgSel::Index(0) => true,
         ArgSel::Name(n) => n == ret_label || n == "res",
@@ -123,57 +122,28 @@ pub fn format_one_arg(
         }
         return true;
     }
-    let found = desc.args.iter().enumerate().find(|(i, d)| match sel {
+    let mut args = desc.args.iter().zip(&plan.args).enumerate();
+    let found = args.find(|(i, (d, p))| match sel {
         ArgSel::Index(n) => n == i + 1,
         ArgSel::Name(n) => {
-            sysdig_arg_name(name, &d.name) == n
+            *p.label == *n
                 || (n == "data" && matches!(d.kind, ArgKind::BufIn | ArgKind::BufOut))
                 || (n == "addr" && matches!(d.kind, ArgKind::SockaddrIn | ArgKind::SockaddrOut))
         }
     });
-    let Some((i, d)) = found else { return false };
+    let Some((i, (d, p))) = found else {
+        return false;
+    };
     if rec.arg(i).is_none() {
         return false;
     }
     let start = out.len();
-    push_arg(rec, name, i, d, out, start, fd_name, opts);
+    push_arg(rec, i, d, p, out, start, fd_name, opts);
     // Drop the leading `label=`.
     if let Some(eq) = out[start..].find('=') {
         out.replace_range(start..start + eq + 1, "");
     }
     true
-}
-
-/// Syscalls whose return value is a new file descriptor (shown as `fd=`).
-fn returns_fd(name: &str) -> bool {
-    const PREFIXES: [&str; 10] = [
-        "open",
-        "creat",
-        "accept",
-        "dup",
-        "epoll_create",
-        "eventfd",
-        "signalfd",
-        "inotify_init",
-        "memfd_",
-        "fsopen",
-    ];
-    PREFIXES.iter().any(|p| name.starts_with(p))
-        || (name.starts_with("socket") && name != "socketpair")
-        || matches!(
-            name,
-            "timerfd_create"
-                | "fanotify_init"
-                | "pidfd_open"
-                | "pidfd_getfd"
-                | "userfaultfd"
-                | "perf_event_open"
-                | "io_uring_setup"
-                | "fsmount"
-                | "fspick"
-                | "mq_open"
-                | "landlock_create_ruleset"
-        )
 }
 
 /// Appends ` ` unless at the start of the arguments.
@@ -220,31 +190,10 @@ fn push_ptr(v: u64, out: &mut String) {
     };
 }
 
-/// Appends a scalar by its C type's signedness and width.
-fn push_scalar(ctype: &str, v: u64, compat: bool, out: &mut String) {
-    let t = ctype.trim_start_matches("const ").trim();
-    let wide = !compat
-        && matches!(
-            t,
-            "long" | "unsigned long" | "size_t" | "ssize_t" | "off_t" | "loff_t" | "__u64" | "u64"
-        );
-    let signed = matches!(
-        t,
-        "int"
-            | "long"
-            | "pid_t"
-            | "off_t"
-            | "loff_t"
-            | "ssize_t"
-            | "key_serial_t"
-            | "clockid_t"
-            | "__s32"
-            | "timer_t"
-            | "mqd_t"
-            | "key_t"
-            | "rwf_t"
-    );
-    match (wide, signed) {
+/// Appends a scalar of the given width and signedness (a compat record's
+/// values are 32-bit).
+fn push_scalar(wide: bool, signed: bool, v: u64, compat: bool, out: &mut String) {
+    match (wide && !compat, signed) {
         (true, true) => push_i64(v as i64, out),
         (true, false) => push_u64(v, out),
         (false, true) => push_i64(i64::from(v as u32 as i32), out),
@@ -339,9 +288,9 @@ fn push_labeled(
 #[allow(clippy::too_many_arguments)]
 fn push_arg(
     rec: &Record<'_>,
-    name: &str,
     i: usize,
     d: &ArgDesc,
+    plan: &ArgPlan,
     out: &mut String,
     start: usize,
     fd_name: &FdNames<'_>,
@@ -384,32 +333,20 @@ fn push_arg(
             if params.peek().is_some() =>
         {
             for p in params {
-                push_labeled(
-                    sysdig_arg_name(name, &d.name),
-                    &p,
-                    Some(d),
-                    out,
-                    start,
-                    opts,
-                );
+                push_labeled(&plan.label, &p, Some(d), out, start, opts);
             }
             return;
         }
         _ => {}
     }
     sep(out, start);
-    out.push_str(sysdig_arg_name(name, &d.name));
+    out.push_str(&plan.label);
     out.push('=');
-    match d.kind {
-        ArgKind::Fd | ArgKind::Dirfd => push_fd(i64::from(v as u32 as i32), out, fd_name),
-        // A conditional string whose condition did not hold is the number it is.
-        ArgKind::Scalar | ArgKind::Str if d.kind == ArgKind::Scalar || d.aux != 0 => {
-            match decoder_for(name, &d.name, &d.ctype) {
-                Some(dec) => decode(dec, v, out),
-                None => push_scalar(&d.ctype, v, compat, out),
-            }
-        }
-        _ => push_ptr(v, out),
+    match plan.how {
+        How::Fd => push_fd(i64::from(v as u32 as i32), out, fd_name),
+        How::Decode(dec) => decode(dec, v, out),
+        How::Scalar { wide, signed } => push_scalar(wide, signed, v, compat, out),
+        How::Ptr => push_ptr(v, out),
     }
 }
 
@@ -424,13 +361,19 @@ pub fn format_args(
     out: &mut String,
     fd_name: &FdNames<'_>,
 ) {
-    format_args_with(rec, desc, out, fd_name, &ArgOpts::default())
+    let plan = desc.map(SyscallPlan::new);
+    let described = desc.zip(plan.as_ref());
+    format_args_with(rec, described, out, fd_name, &ArgOpts::default())
 }
 
-/// [`format_args`] with buffer rendering options.
+/// A syscall's descriptor with its display plan
+/// ([`super::table::Syscalls::described`]).
+pub type Described<'a> = (&'a SyscallDesc, &'a SyscallPlan);
+
+/// [`format_args`] with buffer rendering options and a precomputed plan.
 pub fn format_args_with(
     rec: &Record<'_>,
-    desc: Option<&SyscallDesc>,
+    desc: Option<Described<'_>>,
     out: &mut String,
     fd_name: &FdNames<'_>,
     opts: &ArgOpts,
@@ -457,16 +400,15 @@ pub fn format_args_with(
 
 fn format_syscall(
     rec: &Record<'_>,
-    desc: Option<&SyscallDesc>,
+    desc: Option<Described<'_>>,
     out: &mut String,
     start: usize,
     fd_name: &FdNames<'_>,
     opts: &ArgOpts,
 ) {
-    let name = desc.map_or("", |d| d.name.as_str());
     if rec.flags() & F_UNFINISHED != 0 {
         out.push_str("(unfinished)");
-    } else if returns_fd(name) {
+    } else if desc.is_some_and(|(_, p)| p.returns_fd) {
         out.push_str("fd=");
         let ret = rec.ret();
         if ret < 0 {
@@ -478,12 +420,12 @@ fn format_syscall(
         out.push_str("res=");
         push_ret(rec.ret(), out);
     }
-    let Some(desc) = desc else {
+    let Some((desc, plan)) = desc else {
         format_raw(rec, 0, out, start, opts);
         return;
     };
-    for (i, d) in desc.args.iter().enumerate() {
-        push_arg(rec, name, i, d, out, start, fd_name, opts);
+    for (i, (d, p)) in desc.args.iter().zip(&plan.args).enumerate() {
+        push_arg(rec, i, d, p, out, start, fd_name, opts);
     }
     format_raw(rec, desc.args.len(), out, start, opts);
 }

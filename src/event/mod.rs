@@ -7,6 +7,7 @@ pub mod classify;
 pub mod display;
 pub mod flags;
 pub mod meta;
+pub mod plan;
 pub mod table;
 pub mod text;
 pub mod tracefs;

@@ -30,7 +30,9 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::classify::classify;
+use super::display::Described;
 use super::meta::{SyscallDesc, SyscallTable};
+use super::plan::SyscallPlan;
 use super::tracefs::TracefsFormat;
 use super::wire::{CODE_COMPAT_BASE, CODE_DROP, CODE_EXEC, CODE_EXIT, CODE_FORK, CODE_SPECIAL};
 
@@ -81,6 +83,8 @@ pub struct Syscalls {
     /// Index into `table.syscalls` by event code (native then compat).
     by_code: Vec<Option<u32>>,
     by_name: HashMap<String, Vec<u16>>,
+    /// The display plan of each entry of `table.syscalls`.
+    plans: Vec<SyscallPlan>,
 }
 
 impl Syscalls {
@@ -110,10 +114,12 @@ impl Syscalls {
             *slot = Some(index as u32);
             by_name.entry(d.name.clone()).or_default().push(code);
         }
+        let plans = table.syscalls.iter().map(SyscallPlan::new).collect();
         Ok(Syscalls {
             table,
             by_code,
             by_name,
+            plans,
         })
     }
 
@@ -131,6 +137,11 @@ impl Syscalls {
     /// The underlying table.
     pub fn table(&self) -> &SyscallTable {
         &self.table
+    }
+
+    /// Entry `index` of the table with its display plan.
+    pub fn described(&self, index: usize) -> Option<Described<'_>> {
+        Some((self.table.syscalls.get(index)?, self.plans.get(index)?))
     }
 
     /// The syscall of an event code, if the code is a known syscall.

@@ -19,6 +19,14 @@ pub trait FieldSource {
     /// Pushes the value(s) of field `f` into `out` (which arrives empty) and returns true,
     /// or returns false if the field has no value for this event.
     fn value(&mut self, f: &FieldInfo, out: &mut ValueBuf) -> bool;
+
+    /// Appends field `f` to `out` as display text when the source renders it
+    /// as already escaped text anyway (`evt.args`), saving the copy through a
+    /// [`ValueBuf`]. `None`: no such path, call [`value`](Self::value);
+    /// `Some(has_value)` otherwise, with nothing appended when false.
+    fn write_text(&mut self, _f: &FieldInfo, _out: &mut String) -> Option<bool> {
+        None
+    }
 }
 
 /// Reusable buffers for evaluation; keep one per thread and pass it to every call.

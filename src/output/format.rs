@@ -157,7 +157,14 @@ impl Template {
                 } => {
                     vals.clear();
                     let fstart = out.len();
-                    if src.value(info, vals) && !vals.is_empty() {
+                    let direct = if *escaped {
+                        src.write_text(info, out)
+                    } else {
+                        None
+                    };
+                    if direct == Some(true) {
+                        // Written straight into `out`, already escaped.
+                    } else if direct.is_none() && src.value(info, vals) && !vals.is_empty() {
                         for (i, v) in vals.iter().enumerate() {
                             if i > 0 {
                                 out.push(' ');

@@ -333,15 +333,7 @@ fn around_json_and_sysdig_arguments() {
     // The recording is system-wide: other processes connect too (CI saw 34).
     let only_ours = format!("evt.type=connect and fd.sport={}", rec.port);
     let o = run(&[
-        "read",
-        "-r",
-        cap,
-        "--json",
-        &only_ours,
-        "-c",
-        "around",
-        "-",
-        "100",
+        "read", "-r", cap, "--json", &only_ours, "-c", "around", "-", "100",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Vec<serde_json::Value> = stdout(&o)

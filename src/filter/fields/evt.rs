@@ -8,7 +8,7 @@ use chrono::Datelike;
 
 use super::registry::ANY;
 use super::{fd, EventCtx, Fid};
-use crate::event::display::{format_args_with, format_one_arg, ArgSel};
+use crate::event::display::{format_args_with, format_one_arg, ArgSel, Described};
 use crate::event::flags::errno_name;
 use crate::event::meta::{ArgKind, SyscallDesc};
 use crate::event::table::Syscalls;
@@ -281,6 +281,13 @@ impl<'a> EventCtx<'a> {
         let table: &'a Syscalls = self.table;
         table.table().syscalls.get(i as usize)
     }
+
+    /// The syscall description of this event with its display plan.
+    fn described(&self) -> Option<Described<'a>> {
+        let i = self.code().desc?;
+        let table: &'a Syscalls = self.table;
+        table.described(i as usize)
+    }
 }
 
 /// Writes `ns since the epoch` in one of the UTC text forms.
@@ -388,12 +395,19 @@ impl EventCtx<'_> {
 
     /// Renders `evt.args` into the scratch string and pushes it.
     fn push_args(&mut self, out: &mut ValueBuf) {
-        let desc = self.desc();
+        let mut text = std::mem::take(self.scratch);
+        text.clear();
+        self.write_args(&mut text);
+        out.push_str(&text);
+        *self.scratch = text;
+    }
+
+    /// Appends `evt.args` display text (escaped) to `out`.
+    pub(super) fn write_args(&self, out: &mut String) {
+        let desc = self.described();
         let (state, pid, effect) = (self.state, self.rec.pid(), self.effect);
         let resolve = |n: i64| fd::name_for(state, effect, pid, n);
-        self.scratch.clear();
-        format_args_with(&self.rec, desc, self.scratch, &resolve, &self.env.arg_opts);
-        out.push_str(self.scratch);
+        format_args_with(&self.rec, desc, out, &resolve, &self.env.arg_opts);
     }
 
     fn push_arg(&mut self, f: &FieldInfo, out: &mut ValueBuf) -> bool {
@@ -401,7 +415,7 @@ impl EventCtx<'_> {
             (Some(a), ANY) => ArgSel::Name(&a.value),
             (_, n) => ArgSel::Index(n as usize),
         };
-        let desc = self.desc();
+        let desc = self.described();
         let (state, pid, effect) = (self.state, self.rec.pid(), self.effect);
         let resolve = |n: i64| fd::name_for(state, effect, pid, n);
         self.scratch.clear();

@@ -196,4 +196,16 @@ impl FieldSource for EventCtx<'_> {
             Class::Fs => fs::value(self, def.id, out),
         }
     }
+
+    #[inline]
+    fn write_text(&mut self, f: &FieldInfo, out: &mut String) -> Option<bool> {
+        let def = CATALOG.get(f.id as usize)?;
+        match def.id {
+            Fid::EvtArgs | Fid::EvtInfo if def.avail == Avail::Yes => {
+                self.write_args(out);
+                Some(true)
+            }
+            _ => None,
+        }
+    }
 }
