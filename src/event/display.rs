@@ -461,6 +461,9 @@ fn format_fork(rec: &Record<'_>, out: &mut String, start: usize, opts: &ArgOpts)
             a(fork::CHILD_VPID)
         );
     }
+    if let Some(p) = rec.param(fork::P_COMM) {
+        push_labeled("comm", &p, None, out, start, opts);
+    }
     format_raw(rec, fork::CHILD_VPID + 1, out, start, opts);
 }
 

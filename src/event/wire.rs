@@ -81,6 +81,10 @@ pub mod fork {
     pub const CHILD_VTID: usize = 3;
     /// Child pid as seen in its own pid namespace.
     pub const CHILD_VPID: usize = 4;
+
+    /// Param (optional, Str): the child's comm when the source names it
+    /// (an imported clone exit carries it; the recorder's records do not).
+    pub const P_COMM: u8 = 0;
 }
 
 /// Indices of the args and params of a [`CODE_EXEC`] record.

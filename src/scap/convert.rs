@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::block::Block;
 use super::events_table::{ec, ef, pt, EVENTS, PPM_SC_NAMES};
-use super::flags::{clone_flags_from_ppm, open_flags_from_ppm};
+use super::flags::{clone_flags_from_ppm, fcntl_cmd_from_ppm, open_flags_from_ppm};
 use super::parse::{decode_event, strip_nul, Decoded, RawEvent};
 use super::reorder::Reorder;
 use super::sock::{from_sockaddr, from_tuple, is_ip_tuple, known_end, Side};
@@ -413,6 +413,7 @@ impl Converter {
                     ("clone" | "clone3" | "fork" | "vfork", "flags") => {
                         clone_flags_from_ppm(x as u32)
                     }
+                    ("fcntl" | "fcntl64", "cmd") => fcntl_cmd_from_ppm(x as u32),
                     // PPM_AF_* equal the kernel's AF_* values, and
                     // PPM_PR_* the kernel's PR_* options.
                     (_, "family" | "domain") | ("prctl", "option") => x as u64,

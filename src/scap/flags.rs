@@ -72,6 +72,45 @@ pub fn clone_flags_from_ppm(ppm: u32) -> u64 {
     f
 }
 
+/// `PPM_FCNTL_*` -> kernel `F_*` command (numbers: several are missing
+/// from the libc crate).
+const FCNTL: [(u32, u32); 24] = [
+    (1, 0),     // F_DUPFD
+    (2, 1),     // F_GETFD
+    (3, 2),     // F_SETFD
+    (4, 3),     // F_GETFL
+    (5, 4),     // F_SETFL
+    (6, 5),     // F_GETLK
+    (8, 6),     // F_SETLK
+    (9, 7),     // F_SETLKW
+    (10, 8),    // F_SETOWN
+    (12, 9),    // F_GETOWN
+    (13, 10),   // F_SETSIG
+    (15, 11),   // F_GETSIG
+    (21, 15),   // F_SETOWN_EX
+    (22, 16),   // F_GETOWN_EX
+    (23, 1024), // F_SETLEASE
+    (24, 1025), // F_GETLEASE
+    (25, 1029), // F_CANCELLK
+    (26, 1030), // F_DUPFD_CLOEXEC
+    (27, 1026), // F_NOTIFY
+    (28, 1031), // F_SETPIPE_SZ
+    (29, 1032), // F_GETPIPE_SZ
+    (30, 36),   // F_OFD_GETLK
+    (31, 37),   // F_OFD_SETLK
+    (32, 38),   // F_OFD_SETLKW
+];
+
+/// The kernel fcntl command of a libs `PPM_FCNTL_*` value; `PPM_FCNTL_UNKNOWN`
+/// and values libs does not define become `u32::MAX`, which no command has
+/// (0 would be `F_DUPFD`, a state change).
+pub fn fcntl_cmd_from_ppm(ppm: u32) -> u64 {
+    FCNTL
+        .iter()
+        .find(|(p, _)| *p == ppm)
+        .map_or(u64::from(u32::MAX), |(_, k)| u64::from(*k))
+}
+
 /// Our exec `EXE_FLAGS` from libs execve-exit `flags` (`PPM_EXE_WRITABLE`
 /// 1, `PPM_EXE_UPPER_LAYER` 2, `PPM_EXE_FROM_MEMFD` 4; `PPM_EXE_LOWER_LAYER`
 /// 8 has no bit of ours and is dropped).
@@ -93,6 +132,15 @@ pub fn exe_flags_from_ppm(ppm: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fcntl_commands() {
+        assert_eq!(fcntl_cmd_from_ppm(1), libc::F_DUPFD as u64);
+        assert_eq!(fcntl_cmd_from_ppm(3), libc::F_SETFD as u64);
+        assert_eq!(fcntl_cmd_from_ppm(26), libc::F_DUPFD_CLOEXEC as u64);
+        assert_eq!(fcntl_cmd_from_ppm(0), u64::from(u32::MAX));
+        assert_eq!(fcntl_cmd_from_ppm(7), u64::from(u32::MAX));
+    }
 
     #[test]
     fn exe_flags() {

@@ -12,7 +12,7 @@ use super::parse::RawEvent;
 use super::state::cgroup_path;
 use super::ImportStats;
 use crate::event::meta::ProcInfo;
-use crate::event::wire::{exec, CODE_DROP, CODE_EXEC, CODE_EXIT, CODE_FORK};
+use crate::event::wire::{exec, fork, CODE_DROP, CODE_EXEC, CODE_EXIT, CODE_FORK};
 use crate::event::{ParamKind, RecordBuilder};
 
 /// What we know about a thread, for filling special records.
@@ -262,16 +262,22 @@ impl Converter {
         let flags = clone_flags_from_ppm(x.int("flags").unwrap_or(0) as u32);
         let thread = flags & libc::CLONE_THREAD as u64 != 0;
         let me = x.tid as u32;
+        // A caller inside a pid namespace gets the child's tid in that
+        // namespace: the child's own exit creates it (as libsinsp does).
+        if res > 0 && u32p(x, "vtid").is_some_and(|v| v != me) {
+            return;
+        }
         let (parent, child, child_pid, vtid, vpid) = if res > 0 {
             let child = res as u32;
             let ppid = self.threads.pid_of(me, &mut self.stats);
             let cpid = if thread { ppid } else { child };
             (me, child, cpid, child, cpid)
         } else {
-            let Some(parent) = u32p(x, "ptid") else {
+            let cpid = u32p(x, "pid").unwrap_or(me);
+            // `ptid` is the process's parent; a new thread's is its leader.
+            let Some(parent) = (if thread { Some(cpid) } else { u32p(x, "ptid") }) else {
                 return;
             };
-            let cpid = u32p(x, "pid").unwrap_or(me);
             let vt = u32p(x, "vtid").unwrap_or(me);
             let vp = u32p(x, "vpid").unwrap_or(cpid);
             (parent, me, cpid, vt, vp)
@@ -286,16 +292,18 @@ impl Converter {
         cctx.ppid = if thread { pctx.ppid } else { parent_pid };
         self.threads.map.insert(child, cctx);
         self.threads.unknown.remove(&child);
-        let rec = RecordBuilder::new(CODE_FORK, x.cpu, x.ts, parent, parent_pid, 0)
-            .args(&[
-                u64::from(child),
-                u64::from(child_pid),
-                flags,
-                u64::from(vtid),
-                u64::from(vpid),
-            ])
-            .build();
-        self.emit(x.ts, rec);
+        let mut b = RecordBuilder::new(CODE_FORK, x.cpu, x.ts, parent, parent_pid, 0).args(&[
+            u64::from(child),
+            u64::from(child_pid),
+            flags,
+            u64::from(vtid),
+            u64::from(vpid),
+        ]);
+        // Either side's exit names the child: at clone time both share a comm.
+        if let Some(comm) = x.str("comm") {
+            b = b.param(fork::P_COMM, ParamKind::Str, comm);
+        }
+        self.emit(x.ts, b.build());
     }
 }
 

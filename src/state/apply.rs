@@ -219,6 +219,7 @@ impl State {
                 self.put_fd(pid, b, FdEntry::socket(info.clone(), flags));
                 self.put_fd(pid, a, FdEntry::socket(info, flags))
             }
+            Op::SendTo { fd, addr } => self.sendto(rec, pid, fd, addr),
             Op::Connect { fd: fd_idx, addr } => {
                 let Some(fd) = self.fd_arg(rec, fd_idx) else {
                     return Effect::default();
@@ -229,7 +230,11 @@ impl State {
                 let local = fd_local(rec, fd_idx).or_else(|| local_param(rec, addr));
                 let addr = self.addr_param(rec, addr);
                 self.update_socket(pid, fd, addr.as_ref(), |s, a| {
-                    s.remote = a.filter(|a| a.family() != AF_UNSPEC).cloned();
+                    // connect(AF_UNSPEC) dissolves the association (an
+                    // imported tuple shows it as 0.0.0.0:0).
+                    s.remote = a
+                        .filter(|a| a.family() != AF_UNSPEC && !a.is_unspecified())
+                        .cloned();
                     if let Some(l) = local {
                         s.family = l.family();
                         s.local = Some(l);
@@ -411,8 +416,33 @@ impl State {
         a
     }
 
-    /// A failed connect: an existing Unix socket takes the path as its
-    /// peer (libsinsp names it so); other sockets are left as they were.
+    /// A datagram sent to an address by a socket with no peer names it.
+    fn sendto(&mut self, rec: &Record<'_>, pid: u32, fd: u8, addr: u8) -> Effect {
+        let Some(a @ SockAddr::Ip(_)) = param(rec, addr).and_then(sockaddr::parse) else {
+            return Effect::default();
+        };
+        let Some(fd) = self.fd_arg(rec, fd) else {
+            return Effect::default();
+        };
+        let unnamed = self.fd(pid, i64::from(fd)).is_some_and(|e| {
+            e.kind == FdKind::Socket && e.socket.as_ref().is_none_or(|s| s.remote.is_none())
+        });
+        if !unnamed {
+            return Effect::default();
+        }
+        // An imported tuple also carries the local end.
+        let local = local_param(rec, addr);
+        self.update_socket(pid, fd, Some(&a), |s, a| {
+            s.remote = a.cloned();
+            if s.local.is_none() {
+                s.local = local;
+            }
+        })
+    }
+
+    /// A failed connect: the event shows an existing Unix socket named by
+    /// the path it tried (libsinsp does), but the socket stays as it was
+    /// (libsinsp's later events show it unnamed); other sockets: nothing.
     fn failed_unix_connect(&mut self, rec: &Record<'_>, pid: u32, fd: u8, addr: u8) -> Effect {
         let Some(fd) = self.fd_arg(rec, fd) else {
             return Effect::default();
@@ -420,13 +450,19 @@ impl State {
         let Some(a @ SockAddr::Unix(_)) = param(rec, addr).and_then(sockaddr::parse) else {
             return Effect::default();
         };
-        if self
+        let Some(mut e) = self
             .fd(pid, i64::from(fd))
-            .is_none_or(|e| e.kind != FdKind::Socket)
-        {
+            .filter(|e| e.kind == FdKind::Socket)
+            .cloned()
+        else {
             return Effect::default();
-        }
-        self.update_socket(pid, fd, Some(&a), |s, a| s.remote = a.cloned())
+        };
+        let s = e.socket.get_or_insert_with(|| SockInfo {
+            family: a.family(),
+            ..SockInfo::default()
+        });
+        s.remote = Some(a);
+        Effect { fd: Some((fd, e)) }
     }
 
     /// Updates (creating if unknown) the socket `fd` of `pid`.

@@ -86,6 +86,10 @@ pub(super) fn op_for(name: &str, compat: bool, n: &[&str]) -> Op {
             fd: pos(n, FD, 0),
             addr: pos(n, ADDR, 1),
         },
+        "sendto" => Op::SendTo {
+            fd: pos(n, FD, 0),
+            addr: pos(n, ADDR, 4),
+        },
         "accept" => Op::Accept {
             fd: pos(n, FD, 0),
             addr: pos(n, ADDR, 1),

@@ -195,11 +195,20 @@ impl State {
                 a(fork::CHILD_VTID).unwrap_or(0),
                 a(fork::CHILD_VPID).unwrap_or(0),
             );
-            self.spawn(rec.tid(), child, child_pid, flags, rec.ts(), v);
+            let made = self.spawn(rec.tid(), child, child_pid, flags, rec.ts(), v);
+            // The source's name for the child wins over the parent's (which
+            // a thread first seen mid-capture does not have).
+            let named = rec
+                .param(fork::P_COMM)
+                .filter(|p| made && !p.data.is_empty());
+            if let (Some(p), Some(t)) = (named, self.thread_mut(child)) {
+                t.comm = super::thread::comm(p.data);
+            }
         }
     }
 
-    /// Creates thread `child` as a clone of thread `parent` with `flags`.
+    /// Creates thread `child` as a clone of thread `parent` with `flags`;
+    /// false when it could not (unknown parent, impossible ids, thread cap).
     pub(super) fn spawn(
         &mut self,
         parent: u32,
@@ -208,24 +217,24 @@ impl State {
         flags: u64,
         ts: u64,
         v: (u32, u32),
-    ) {
+    ) -> bool {
         let Some(pt) = self.threads.get(&parent).cloned() else {
-            return;
+            return false;
         };
         let Some(pp) = self.procs.get(&pt.pid).cloned() else {
-            return;
+            return false;
         };
         let is_thread = flags & CLONE_THREAD != 0;
         if child == parent || (!is_thread && child_pid == pp.pid) {
-            return; // impossible for live tasks: hostile or corrupt input
+            return false; // impossible for live tasks: hostile or corrupt input
         }
         self.remove_thread(child);
         if !self.procs.contains_key(&pp.pid) {
-            return;
+            return false;
         }
         if self.threads.len() >= MAX_THREADS {
             self.stats.thread_cap += 1;
-            return;
+            return false;
         }
         let t = Thread {
             tid: child,
@@ -239,7 +248,7 @@ impl State {
         };
         if is_thread {
             self.add_thread(t);
-            return;
+            return true;
         }
         // A new process: drop any stale one with the same pid first.
         for tid in self.other_threads(child_pid, 0) {
@@ -277,6 +286,7 @@ impl State {
             pid: child_pid,
             ..t
         });
+        true
     }
 
     /// clone/fork syscall exit without a FORK record (imported captures).
@@ -288,6 +298,15 @@ impl State {
             return; // the child's side: `ensure` already made it
         }
         let (tid, pid) = (rec.tid(), rec.pid());
+        // A caller inside a pid namespace gets the child's tid there, not a
+        // global one: only the child's own events can name it.
+        if self
+            .threads
+            .get(&tid)
+            .is_some_and(|t| t.vtid != 0 && t.vtid != t.tid)
+        {
+            return;
+        }
         let child_pid = if flags & CLONE_THREAD != 0 {
             pid
         } else {
@@ -298,10 +317,15 @@ impl State {
             Some(t) => {
                 // The child ran first: rebuild it from the parent, keeping
                 // what its own events showed.
-                let old_pid = t.pid;
+                let (old_pid, comm) = (t.pid, t.comm.clone());
                 let own = self.fd_table(old_pid).cloned().unwrap_or_default();
                 let cwd = self.cwd(old_pid).unwrap_or("").to_owned();
-                self.spawn(tid, child, child_pid, flags, rec.ts(), (0, 0));
+                if self.spawn(tid, child, child_pid, flags, rec.ts(), (0, 0)) && !comm.is_empty() {
+                    // A name it already had (from a FORK's comm) stays.
+                    if let Some(t) = self.thread_mut(child) {
+                        t.comm = comm;
+                    }
+                }
                 if let Some(table) = self.table_mut(child_pid) {
                     for (fd, e) in own.iter() {
                         table.insert(fd, e.clone());
@@ -311,7 +335,9 @@ impl State {
                     self.set_cwd(child_pid, cwd.into());
                 }
             }
-            None => self.spawn(tid, child, child_pid, flags, rec.ts(), (0, 0)),
+            None => {
+                self.spawn(tid, child, child_pid, flags, rec.ts(), (0, 0));
+            }
         }
     }
 

@@ -114,6 +114,14 @@ pub enum Op {
         /// Sockaddr param.
         addr: u8,
     },
+    /// sendto(fd, .., addr): an unconnected socket takes the address as its
+    /// peer, as libsinsp names a UDP socket by its last datagram's tuple.
+    SendTo {
+        /// Socket fd.
+        fd: u8,
+        /// Destination sockaddr param (absent when connected).
+        addr: u8,
+    },
     /// accept/accept4: new fd = ret.
     Accept {
         /// Listening fd.

@@ -35,6 +35,11 @@ pub enum SockAddr {
 }
 
 impl SockAddr {
+    /// An IP end with no address and no port (`0.0.0.0:0`, `[::]:0`).
+    pub fn is_unspecified(&self) -> bool {
+        matches!(self, SockAddr::Ip(a) if a.ip().is_unspecified() && a.port() == 0)
+    }
+
     /// The address family number (`AF_*`).
     pub fn family(&self) -> u16 {
         match self {

@@ -341,6 +341,26 @@ fn fork_exec_open_dup_close() {
     assert!(st.fd(200, 4).is_some());
 }
 
+/// An imported FORK names the child; without the param it keeps the parent's comm.
+#[test]
+fn fork_comm_param_names_the_child() {
+    let mut st = state();
+    let named = fork_rec(100, 100, 200, 200, 0).param(
+        wire::fork::P_COMM,
+        ParamKind::Str,
+        b"runc:[1:CHILD]",
+    );
+    run(&mut st, named);
+    assert_eq!(&*st.thread(200).unwrap().comm, "runc:[1:CHILD]");
+    assert_eq!(
+        &*st.thread(100).unwrap().comm,
+        "bash",
+        "the parent keeps its name"
+    );
+    run(&mut st, fork_rec(100, 100, 300, 300, 0));
+    assert_eq!(&*st.thread(300).unwrap().comm, "bash");
+}
+
 #[test]
 fn threads_share_fds_fork_copies() {
     let mut st = state();
@@ -501,10 +521,24 @@ fn socket_tuples() {
         Role::Server
     );
 
-    // Unix client.
+    // Unix client: a failed connect names the socket for its own event only.
     run(&mut st, sc(SOCKET, 100, 6, &[u64::from(AF_UNIX), 1, 0]));
     let mut un = AF_UNIX.to_le_bytes().to_vec();
     un.extend_from_slice(b"/run/docker.sock\0");
+    let e = run(
+        &mut st,
+        sc(CONNECT, 100, -2, &[6, 0, 19]).param(1, ParamKind::Sockaddr, &un),
+    );
+    let shown = e.fd.and_then(|(_, e)| e.socket).and_then(|s| s.remote);
+    assert_eq!(shown, Some(SockAddr::Unix("/run/docker.sock".into())));
+    assert_eq!(
+        st.fd(100, 6)
+            .unwrap()
+            .socket
+            .as_ref()
+            .and_then(|s| s.remote.clone()),
+        None
+    );
     run(
         &mut st,
         sc(CONNECT, 100, 0, &[6, 0, 19]).param(1, ParamKind::Sockaddr, &un),

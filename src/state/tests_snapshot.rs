@@ -169,7 +169,11 @@ fn state_after_records_round_trips() {
         sc(CHDIR, 200, 0, &[0]).param(0, ParamKind::Str, b"/tmp"),
     );
     let thread = ops::CLONE_VM | ops::CLONE_FS | ops::CLONE_FILES | ops::CLONE_THREAD;
-    run(&mut st, sct(CLONE, 300, 300, 303, &[thread, 0, 0, 0, 0]));
+    // The container's thread comes from a FORK record: its clone exit
+    // returns a tid of the container's pid namespace.
+    run(&mut st, fork_rec(300, 300, 303, 300, thread));
+    run(&mut st, sct(CLONE, 300, 300, 4, &[thread, 0, 0, 0, 0]));
+    assert!(st.thread(4).is_none(), "no thread from a namespace tid");
     let exit = RecordBuilder::new(wire::CODE_EXIT, 0, 8, 302, 300, 0).args(&[0, 0]);
     run(&mut st, exit);
     assert!(st.thread(302).is_some_and(|t| t.exit_code.is_some()));
