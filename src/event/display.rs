@@ -1,9 +1,10 @@
 //! sysdig-style argument text (`%evt.args`) for records: `res=` (or `fd=`)
 //! first, then each argument as `name=value` under its sysdig name
-//! ([`super::argnames::sysdig_arg_name`]; captured buffers as `data=`, sockaddrs as `addr=`),
-//! with fds resolved to names,
-//! flags decoded, buffers and strings escaped, sockaddrs decoded, and the
-//! special events (procfork, procexec, procexit, drop) shown by field.
+//! ([`super::argnames::sysdig_arg_name`]; captured buffers as `data=`,
+//! sockaddrs as `addr=`), with fds resolved to names, flags decoded, buffers
+//! and strings escaped, sockaddrs decoded, and the special events (procfork,
+//! procexec, procexit, drop) shown by field. How each syscall's arguments are
+//! shown is planned once per table ([`super::plan`]).
 //!
 //! Everything captured comes from hostile processes: every byte reaches the
 //! output through [`escape_bytes`], so no control character is ever printed raw.
