@@ -864,7 +864,8 @@ fn record_tui_end_to_end() {
         }
     };
     tmux(&["send-keys", "-t", &name, "/", "proc.name=cat", "Enter"]);
-    let filtered = wait_for(&name, "< execve");
+    // The unfiltered list may show an execve already: wait for the filter.
+    let filtered = crate::util::wait_all(&name, &["[filter]", "cat ", "< execve"], 30);
     tmux(&["send-keys", "-t", &name, "q"]);
     let done = wait_long(&name, "REC-EXIT=", 40);
     tmux(&["kill-session", "-t", &name]);

@@ -251,10 +251,17 @@ pub fn tmux_session(name: &str, cmd: &str) {
 
 /// The pane's screen once it shows `text` (or after `secs`).
 pub fn wait_long(session: &str, text: &str, secs: u64) -> String {
+    wait_all(session, &[text], secs)
+}
+
+/// The screen of tmux `session` once it shows every one of `texts` (or
+/// after `secs` seconds, whatever it shows then).
+pub fn wait_all(session: &str, texts: &[&str], secs: u64) -> String {
     let start = Instant::now();
     loop {
         let screen = tmux(&["capture-pane", "-p", "-t", session]);
-        if screen.contains(text) || start.elapsed() > Duration::from_secs(secs) {
+        let all = texts.iter().all(|t| screen.contains(t));
+        if all || start.elapsed() > Duration::from_secs(secs) {
             return screen;
         }
         std::thread::sleep(Duration::from_millis(100));

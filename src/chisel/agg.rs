@@ -1,8 +1,12 @@
 //! [`GroupAgg`]: sums of u64 values per key, accumulated on polars
-//! DataFrames. Rows go into columnar builders; every [`BATCH`] rows the batch
-//! becomes a DataFrame that is grouped and merged into the running result,
-//! so memory is bounded by the number of distinct keys, not of events.
-//! Also the sysdig-style renderers for the resulting tables.
+//! DataFrames. Rows with a key already in the current batch add to its row
+//! (a combiner, keyed by the row's encoded key); new keys go into columnar
+//! builders. Every [`BATCH`] distinct rows the batch becomes a DataFrame
+//! that is grouped and merged into the running result, so memory is bounded
+//! by the number of distinct keys, not of events. Also the sysdig-style
+//! renderers for the resulting tables.
+
+use std::collections::HashMap;
 
 use polars::prelude::*;
 
@@ -42,6 +46,10 @@ pub struct GroupAgg {
     keys: Vec<KeyBuf>,
     vals: Vec<Vec<u64>>,
     rows: usize,
+    /// Row of the current batch by encoded key.
+    index: HashMap<Box<[u8]>, usize, foldhash::fast::RandomState>,
+    /// Scratch for encoding one row's key.
+    kbuf: Vec<u8>,
     acc: Option<DataFrame>,
 }
 
@@ -61,6 +69,8 @@ impl GroupAgg {
             keys: Vec::new(),
             vals: Vec::new(),
             rows: 0,
+            index: HashMap::default(),
+            kbuf: Vec::new(),
             acc: None,
         };
         g.reset_builders();
@@ -83,10 +93,32 @@ impl GroupAgg {
             .map(|_| Vec::with_capacity(BATCH))
             .collect();
         self.rows = 0;
+        self.index.clear();
     }
 
     /// Adds one row (`keys` and `vals` in declaration order).
     pub fn push(&mut self, keys: &[Key<'_>], vals: &[u64]) -> Result<(), ChiselError> {
+        self.kbuf.clear();
+        for k in keys {
+            match k {
+                Key::Str(s) => {
+                    self.kbuf.push(0);
+                    self.kbuf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                    self.kbuf.extend_from_slice(s.as_bytes());
+                }
+                Key::U64(v) => {
+                    self.kbuf.push(1);
+                    self.kbuf.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+        }
+        if let Some(&row) = self.index.get(self.kbuf.as_slice()) {
+            for (b, v) in self.vals.iter_mut().zip(vals) {
+                b[row] = b[row].saturating_add(*v);
+            }
+            return Ok(());
+        }
+        self.index.insert(self.kbuf.as_slice().into(), self.rows);
         for (b, k) in self.keys.iter_mut().zip(keys) {
             match (b, k) {
                 (KeyBuf::Str(b), Key::Str(s)) => b.append_value(s),
@@ -249,6 +281,21 @@ mod tests {
         assert_eq!(format_time(2_340_000), "2.34ms");
         assert_eq!(format_time(12_000_000), "12ms");
         assert_eq!(format_time(1_100_000_000), "1.10s");
+    }
+
+    #[test]
+    fn distinct_keys_past_a_batch() {
+        let mut g = GroupAgg::new(&[("k", KeyType::U64)], &["v"]);
+        let n = BATCH as u64 + 5;
+        for round in 0..2 {
+            for k in 0..n {
+                g.push(&[Key::U64(k)], &[k + round]).unwrap();
+            }
+        }
+        let df = g.finish("v", usize::MAX).unwrap();
+        assert_eq!(df.height() as u64, n);
+        assert_eq!(cell_u64(&df, "k", 0), n - 1);
+        assert_eq!(cell_u64(&df, "v", 0), 2 * (n - 1) + 1);
     }
 
     #[test]
