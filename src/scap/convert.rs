@@ -106,7 +106,8 @@ fn candidates(k: &str) -> &[&str] {
         "upid" | "pid" => &["pid"],
         "sig" => &["sig"],
         "mode" => &["mode"],
-        "flags" => &["flags"],
+        "flags" => &["flags", "nstype"],
+        "clone_flags" | "unshare_flags" => &["flags"],
         "cmd" => &["cmd"],
         "resource" => &["resource"],
         "how" => &["how"],
@@ -410,9 +411,10 @@ impl Converter {
                     ("open" | "openat" | "openat2" | "creat" | "open_by_handle_at", "flags") => {
                         open_flags_from_ppm(x as u32)
                     }
-                    ("clone" | "clone3" | "fork" | "vfork", "flags") => {
-                        clone_flags_from_ppm(x as u32)
-                    }
+                    // unshare's flags and setns's nstype are PPM_CL_* too.
+                    ("clone" | "clone3" | "fork" | "vfork", "flags" | "clone_flags")
+                    | ("unshare", "unshare_flags")
+                    | ("setns", "flags") => clone_flags_from_ppm(x as u32),
                     ("fcntl" | "fcntl64", "cmd") => fcntl_cmd_from_ppm(x as u32),
                     // PPM_AF_* equal the kernel's AF_* values, and
                     // PPM_PR_* the kernel's PR_* options.

@@ -242,6 +242,48 @@ fn connect_sockaddr() {
     );
 }
 
+/// Namespace flags survive the import: clone's `flags` and unshare's
+/// `flags` (PPM_CL_* in scap) become the kernel's CLONE_* bits in our
+/// records' clone_flags/unshare_flags args; fcntl's cmd its F_* value.
+#[test]
+fn clone_unshare_and_fcntl_args() {
+    let Some(b) = read("sf_mpm-event_full_capture.scap") else {
+        return;
+    };
+    let imp = import(&b).unwrap();
+    let sys = Syscalls::default_x86_64();
+    let recs = records(&imp);
+    let first = |name: &str, pred: &dyn Fn(&crate::event::Record<'_>) -> bool| {
+        let code = sys.codes(name)[0];
+        recs.iter()
+            .find(|r| r.code() == code && pred(r))
+            .and_then(|r| r.arg(0))
+    };
+    let thread = (libc::CLONE_THREAD | libc::CLONE_VM) as u64;
+    let cl = first("clone", &|r| r.ret() > 0).unwrap();
+    assert_eq!(
+        cl & libc::CLONE_PARENT as u64,
+        libc::CLONE_PARENT as u64,
+        "{cl:#x}"
+    );
+    assert!(first("clone", &|r| r.arg(0).is_some_and(|f| f & thread == thread)).is_some());
+    let un = first("unshare", &|_| true).unwrap();
+    assert_ne!(un & libc::CLONE_NEWPID as u64, 0, "{un:#x}");
+    let Some(b) = read("sf_alpine_alpine.scap") else {
+        return;
+    };
+    let imp = import(&b).unwrap();
+    let code = sys.codes("fcntl")[0];
+    let cmds: std::collections::BTreeSet<u64> = records(&imp)
+        .iter()
+        .filter(|r| r.code() == code)
+        .filter_map(|r| r.arg(1))
+        .collect();
+    assert!(cmds.contains(&(libc::F_SETFD as u64)), "{cmds:?}");
+    assert!(cmds.contains(&(libc::F_DUPFD_CLOEXEC as u64)), "{cmds:?}");
+    assert!(!cmds.contains(&(libc::F_DUPFD as u64)), "{cmds:?}");
+}
+
 /// The import round-trips through our capture format.
 #[test]
 fn to_capture_round_trip() {
