@@ -330,7 +330,8 @@ fn sql_shapes_on_a_fresh_capture() {
 fn around_json_and_sysdig_arguments() {
     let Some(rec) = recording() else { return };
     let cap = rec.cap.to_str().unwrap();
-    // The recording is system-wide: other processes connect too (CI saw 34).
+    // Only the workload's TCP connects: python with no HOME looks users up
+    // and connects to nscd/userdb sockets too (34 connects in CI).
     let only_ours = format!("evt.type=connect and fd.sport={}", rec.port);
     let o = run(&[
         "read", "-r", cap, "--json", &only_ours, "-c", "around", "-", "100",
