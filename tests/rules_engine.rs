@@ -268,6 +268,31 @@ fn replay_and_test_commands() {
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[0]["rule"], "open_from_cat");
     assert!(stderr(&o).contains("open_from_cat: 4"), "{}", stderr(&o));
+    // A cut .scap replays up to the cut, with a warning that says where:
+    // cat_write decompressed is 104404 bytes, its events after ~92 KB.
+    let mut whole = Vec::new();
+    let gz = std::fs::read(&cap).unwrap();
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&gz[..]), &mut whole)
+        .unwrap();
+    let cut = dir.path().join("cut.scap");
+    std::fs::write(&cut, &whole[..95_000]).unwrap();
+    let rules_s = rules.to_str().unwrap();
+    let o = run(&[
+        "replay",
+        "-r",
+        cut.to_str().unwrap(),
+        "-R",
+        rules_s,
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is incomplete at offset") && stderr(&o).contains("replaying"),
+        "{}",
+        stderr(&o)
+    );
+    let n = stdout(&o).lines().count();
+    assert!(n > 0 && n < 4, "the alerts before the cut: {}", stdout(&o));
     let spec = dir.path().join("spec.yaml");
     std::fs::write(
         &spec,

@@ -8,11 +8,8 @@ use anyhow::{Context, Result};
 use super::args::{Matching, ReplayArgs};
 use super::rules::{load, print_warnings};
 use saker::rules::output::safe_text;
-use saker::rules::replay::{open_bytes, replay};
+use saker::rules::replay::replay;
 use saker::rules::{CompileOptions, EngineOptions, Priority, RuleMatching};
-
-/// Largest capture read into memory for replay.
-const MAX_CAPTURE: u64 = 16 << 30;
 
 /// Falco's suggested output fields (with the container plugin loaded).
 pub const SUGGESTED_OUTPUT: &str = "container_id=%container.id container_name=%container.name container_image_repository=%container.image.repository container_image_tag=%container.image.tag k8s_pod_name=%k8s.pod.name k8s_ns_name=%k8s.ns.name";
@@ -65,16 +62,21 @@ pub fn run(a: &ReplayArgs) -> Result<i32> {
     if !a.quiet {
         print_warnings(&loaded);
     }
-    let len = std::fs::metadata(&a.read)
-        .with_context(|| format!("opening {}", a.read.display()))?
-        .len();
-    anyhow::ensure!(
-        len <= MAX_CAPTURE,
-        "{}: too large to replay",
-        a.read.display()
-    );
-    let bytes = std::fs::read(&a.read).with_context(|| format!("reading {}", a.read.display()))?;
-    let cap = open_bytes(bytes).with_context(|| format!("opening {}", a.read.display()))?;
+    // Mapped, or a .scap imported as a stream (not read whole into memory).
+    let opened =
+        saker::source::open(&a.read).with_context(|| format!("opening {}", a.read.display()))?;
+    if let (Some(inc), false) = (opened.incomplete(), a.quiet) {
+        let at = inc
+            .offset
+            .map(|o| format!(" at offset {o}"))
+            .unwrap_or_default();
+        eprintln!(
+            "saker: warning: {} is incomplete{at} ({}); replaying the events before it",
+            a.read.display(),
+            inc.reason
+        );
+    }
+    let cap = &opened.reader;
     let mut out: Box<dyn Write> = match &a.output {
         Some(p) => Box::new(BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
@@ -97,7 +99,7 @@ pub fn run(a: &ReplayArgs) -> Result<i32> {
         }
     };
     let started = std::time::Instant::now();
-    let (_, stats) = replay(&cap, loaded.ruleset, opts, &mut sink)?;
+    let (_, stats) = replay(cap, loaded.ruleset, opts, &mut sink)?;
     if let Some(e) = io_err {
         return Err(e.into());
     }

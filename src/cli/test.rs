@@ -10,7 +10,7 @@ use super::args::TestArgs;
 use super::rules::read_files;
 use saker::event::table::Syscalls;
 use saker::filter::fields::Fields;
-use saker::rules::replay::{open_bytes, replay};
+use saker::rules::replay::replay;
 use saker::rules::spec::Spec;
 use saker::rules::{self, CompileOptions};
 
@@ -39,14 +39,18 @@ fn run_spec(path: &Path, spec: &Spec) -> Result<(BTreeMap<String, u64>, Vec<Stri
         &CompileOptions::default(),
     )?;
     let cap_path = rel(base, &spec.capture);
-    let bytes =
-        std::fs::read(&cap_path).with_context(|| format!("reading {}", cap_path.display()))?;
-    let cap = open_bytes(bytes)?;
+    let opened = saker::source::open(&cap_path)
+        .with_context(|| format!("opening {}", cap_path.display()))?;
     let mut lines = Vec::new();
-    let (_, stats) = replay(&cap, loaded.ruleset, spec.engine_options(), &mut |a| {
-        lines.push(a.text());
-        true
-    })?;
+    let (_, stats) = replay(
+        &opened.reader,
+        loaded.ruleset,
+        spec.engine_options(),
+        &mut |a| {
+            lines.push(a.text());
+            true
+        },
+    )?;
     Ok((stats.by_rule, lines))
 }
 
