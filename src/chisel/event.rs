@@ -7,7 +7,7 @@ use crate::event::meta::{ArgKind, FdKind};
 use crate::event::table::Syscalls;
 use crate::event::wire::{ParamKind, CODE_DROP, CODE_EXEC, CODE_EXIT, CODE_FORK, CODE_SPECIAL};
 use crate::event::Record;
-use crate::state::{Effect, FdEntry, L4Proto, Process, SockAddr, State};
+use crate::state::{Effect, FdEntry, Process, SockAddr, State};
 
 /// Direction of an I/O syscall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,13 +276,7 @@ pub fn fd_typechar(e: &FdEntry) -> char {
 
 /// `fd.l4proto`.
 pub fn l4proto(e: &FdEntry) -> &'static str {
-    match e.socket.as_ref().map(|s| s.l4) {
-        Some(L4Proto::Tcp) => "tcp",
-        Some(L4Proto::Udp) => "udp",
-        Some(L4Proto::Icmp) => "icmp",
-        Some(L4Proto::Unknown) | None => "",
-        Some(_) => "raw",
-    }
+    e.socket.as_ref().map_or("", |s| s.l4.name())
 }
 
 /// Whether the fd is an IP socket.

@@ -141,11 +141,16 @@ impl Chisel for Buffers {
 }
 
 fn buffers(sel: Sel) -> Box<dyn Chisel> {
+    buffers_dumping(sel, None)
+}
+
+/// [`buffers`] that also dumps the events around each kept write.
+fn buffers_dumping(sel: Sel, dump: Option<LogDump>) -> Box<dyn Chisel> {
     Box::new(Buffers {
         sel,
         name: String::new(),
         text: String::new(),
-        dump: None,
+        dump,
     })
 }
 
@@ -420,8 +425,7 @@ pub(crate) static DEFS: &[ChiselDef] = &[
     ChiselDef { name: "spy_logs", category: "Logs", short: "Echo any write made by any process to a log file",
         desc: "Prints the writes to files whose name contains '.log' or '_log', one line each; with dump_file_name, also writes the events of the same thread within dump_range_ms of each one to that capture.",
         args: DUMP_ARGS, make: |d, i| {
-            let dump = log_dump(d, i)?;
-            Ok(Box::new(Buffers { sel: Sel::Logs, name: String::new(), text: String::new(), dump }))
+            Ok(buffers_dumping(Sel::Logs, log_dump(d, i)?))
         } },
     ChiselDef { name: "stdin", category: "I/O", short: "Print the standard input of any process",
         desc: "Prints what processes read from fd 0.", args: NO_ARGS, make: |_, _| Ok(buffers(Sel::Std(0))) },

@@ -157,25 +157,32 @@ impl Template {
                 } => {
                     vals.clear();
                     let fstart = out.len();
+                    // Display text is written straight into `out` when the
+                    // source can; otherwise through `vals`.
                     let direct = if *escaped {
                         src.write_text(info, out)
                     } else {
                         None
                     };
-                    if direct == Some(true) {
-                        // Written straight into `out`, already escaped.
-                    } else if direct.is_none() && src.value(info, vals) && !vals.is_empty() {
-                        for (i, v) in vals.iter().enumerate() {
-                            if i > 0 {
-                                out.push(' ');
+                    let has = match direct {
+                        Some(has) => has,
+                        None if src.value(info, vals) && !vals.is_empty() => {
+                            for (i, v) in vals.iter().enumerate() {
+                                if i > 0 {
+                                    out.push(' ');
+                                }
+                                push_value(v, info.ty, *escaped, opts, out);
                             }
-                            push_value(v, info.ty, *escaped, opts, out);
+                            true
                         }
-                    } else if self.all {
+                        None => false,
+                    };
+                    if !has {
+                        if !self.all {
+                            out.truncate(start);
+                            return false;
+                        }
                         out.push_str("<NA>");
-                    } else {
-                        out.truncate(start);
-                        return false;
                     }
                     if let Some(w) = width {
                         apply_width(out, fstart, *w);

@@ -71,6 +71,14 @@ impl Stored {
     }
 }
 
+/// Whether an enter event waits for its exit: its exit type is in use
+/// (the first pass pairs exactly as the converter does).
+pub(super) fn waits_for_exit(enter: &RawEvent<'_>) -> bool {
+    EVENTS
+        .get(enter.etype as usize + 1)
+        .is_some_and(|x| x.flags & ef::UNUSED == 0)
+}
+
 /// libs event names that differ from the x86_64 syscall names.
 fn syscall_name(libs: &str) -> &str {
     match libs {
@@ -163,10 +171,7 @@ impl Converter {
             self.special(&ev);
             return;
         }
-        let exit_used = EVENTS
-            .get(ev.etype as usize + 1)
-            .is_some_and(|x| x.flags & ef::UNUSED == 0);
-        if ev.is_enter() && exit_used {
+        if ev.is_enter() && waits_for_exit(&ev) {
             let mut body = self.spare.pop().unwrap_or_default();
             body.clear();
             body.extend_from_slice(b.body);

@@ -7,8 +7,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::block::{bt, is_event_block, parse_shb, pl_version, Block};
-use super::convert::{Counts, SCAP_DF_STATE_ONLY};
-use super::events_table::{ec, ef, EVENTS};
+use super::convert::{waits_for_exit, Counts, SCAP_DF_STATE_ONLY};
+use super::events_table::{ec, ef};
 use super::parse::{decode_event, Decoded, RawEvent};
 use super::special::container_json;
 use super::stream::BlockSource;
@@ -244,10 +244,7 @@ impl Consumer for Prescan {
         if self.paired {
             return Ok(());
         }
-        let exit_used = EVENTS
-            .get(ev.etype as usize + 1)
-            .is_some_and(|x| x.flags & ef::UNUSED == 0);
-        if ev.is_enter() && exit_used {
+        if ev.is_enter() && waits_for_exit(&ev) {
             self.pending.insert(ev.tid, ev.etype);
         } else if !ev.is_enter() {
             self.paired =

@@ -44,6 +44,18 @@ impl L4Proto {
         }
     }
 
+    /// The protocol's text (`fd.l4proto`, the snapshot's `proto`); empty
+    /// when unknown.
+    pub fn name(self) -> &'static str {
+        match self {
+            L4Proto::Tcp => "tcp",
+            L4Proto::Udp => "udp",
+            L4Proto::Icmp => "icmp",
+            L4Proto::Raw => "raw",
+            L4Proto::Unknown => "",
+        }
+    }
+
     /// Parses the snapshot's protocol text (`tcp`, `udp`, ...).
     pub fn from_name(s: &str) -> Self {
         match s {

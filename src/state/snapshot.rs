@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::fd::{L4Proto, Role, SockInfo};
+use super::fd::{Role, SockInfo};
 use super::sockaddr::{SockAddr, AF_INET, AF_INET6, AF_NETLINK, AF_UNIX};
 use super::{FdEntry, Process, State, Thread};
 use crate::event::meta::{FdInfo, ProcInfo, Snapshot, SocketInfo};
@@ -136,7 +136,7 @@ fn socket_info(s: &SockInfo) -> Option<SocketInfo> {
             let (remote_ip, remote_port) =
                 ip(s.remote.as_ref()).unwrap_or_else(|| (any.to_string(), 0));
             Some(SocketInfo::Inet {
-                proto: l4_name(s.l4).into(),
+                proto: s.l4.name().into(),
                 local_ip,
                 local_port,
                 remote_ip,
@@ -160,16 +160,5 @@ fn socket_info(s: &SockInfo) -> Option<SocketInfo> {
         f => Some(SocketInfo::Other {
             name: f.to_string(),
         }),
-    }
-}
-
-/// The snapshot's protocol text, as [`L4Proto::from_name`] reads it.
-fn l4_name(l4: L4Proto) -> &'static str {
-    match l4 {
-        L4Proto::Tcp => "tcp",
-        L4Proto::Udp => "udp",
-        L4Proto::Icmp => "icmp",
-        L4Proto::Raw => "raw",
-        L4Proto::Unknown => "",
     }
 }

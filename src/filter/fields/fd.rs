@@ -277,14 +277,10 @@ pub(super) fn value(cx: &mut EventCtx<'_>, id: Fid, out: &mut ValueBuf) -> bool 
         Fid::FdLport => return port(local, out),
         Fid::FdRport => return port(remote, out),
         Fid::FdL4proto => {
-            let Some(s) = sock else { return false };
-            out.push_str(match s.l4 {
-                L4Proto::Tcp => "tcp",
-                L4Proto::Udp => "udp",
-                L4Proto::Icmp => "icmp",
-                L4Proto::Raw => "raw",
-                L4Proto::Unknown => return false,
-            });
+            let Some(s) = sock.filter(|s| s.l4 != L4Proto::Unknown) else {
+                return false;
+            };
+            out.push_str(s.l4.name());
         }
         Fid::FdSockfamily => {
             let Some(s) = sock else { return false };
