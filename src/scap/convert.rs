@@ -4,26 +4,25 @@
 //! lone enters become `F_UNFINISHED` records. Special records (EXEC, FORK,
 //! EXIT, DROP) and internal events are handled in [`super::special`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::block::Block;
 use super::events_table::{ec, ef, pt, EVENTS, PPM_SC_NAMES};
 use super::flags::{clone_flags_from_ppm, fcntl_cmd_from_ppm, open_flags_from_ppm};
 use super::parse::{decode_event, strip_nul, Decoded, RawEvent};
+use super::plan::{Flags, Plan, Step};
 use super::reorder::Reorder;
 use super::sock::{from_sockaddr, from_tuple, is_ip_tuple, known_end, Side};
 use super::special::Threads;
 use super::ImportStats;
-use crate::event::meta::{ArgKind, ProcInfo};
+use crate::event::meta::ProcInfo;
 use crate::event::table::Syscalls;
 use crate::event::wire::{CODE_COMPAT_BASE, F_UNFINISHED};
 use crate::event::{ParamKind, RecordBuilder};
+use crate::state::idmap::IdMap;
 
 /// EVF flag: feed the event to state tracking, do not show it.
 pub const SCAP_DF_STATE_ONLY: u32 = 1;
-
-/// A param to attach: arg index, kind, data.
-type OutParam = (u8, ParamKind, Vec<u8>);
 
 /// The streaming converter: feed raw events in file order with
 /// [`Converter::push`], take the records the window releases from
@@ -35,7 +34,7 @@ type OutParam = (u8, ParamKind, Vec<u8>);
 pub struct Converter {
     sys: &'static Syscalls,
     pub(super) threads: Threads,
-    pending: HashMap<u64, Stored>,
+    pending: IdMap<u64, Stored>,
     /// Buffers of finished enters, for reuse.
     spare: Vec<Vec<u8>>,
     /// Records waiting for their turn (see [`Reorder`]).
@@ -44,6 +43,12 @@ pub struct Converter {
     pub(super) containers: Vec<String>,
     /// CPUs inside a dropping period (`drop>` seen, `drop<` not yet).
     pub(super) drop_open: std::collections::HashSet<u16>,
+    /// Record code of each event type (not generic `syscall` events).
+    codes: IdMap<u16, Option<u16>>,
+    /// Conversion plan of each event type (first event given).
+    plans: IdMap<u16, Plan>,
+    /// Scratch for a record's args.
+    args: Vec<u64>,
 }
 
 /// A pending enter, kept as its block's bytes (the input may be a stream
@@ -95,55 +100,6 @@ fn syscall_name(libs: &str) -> &str {
     }
 }
 
-/// scap param names that may carry the kernel argument `k`.
-fn candidates(k: &str) -> &[&str] {
-    match k {
-        "filename" | "pathname" | "path" | "name" => &["name", "path", "filename", "pathname"],
-        "dfd" | "dirfd" => &["dirfd"],
-        "olddfd" | "olddirfd" => &["olddirfd"],
-        "newdfd" | "newdirfd" => &["newdirfd"],
-        "oldname" | "oldpath" => &["oldpath", "target"],
-        "newname" | "newpath" => &["newpath", "linkpath"],
-        "count" | "len" | "size" => &["size", "len", "length"],
-        "buf" | "ubuf" => &["data"],
-        "fildes" | "ufd" | "fd" => &["fd"],
-        "family" => &["domain", "family"],
-        "protocol" => &["proto", "protocol"],
-        "uservaddr" | "umyaddr" | "addr" => &["addr"],
-        "off" | "pgoff" | "offset" => &["offset", "pos"],
-        "upid" | "pid" => &["pid"],
-        "sig" => &["sig"],
-        "mode" => &["mode"],
-        "flags" => &["flags", "nstype"],
-        "clone_flags" | "unshare_flags" => &["flags"],
-        "cmd" => &["cmd"],
-        "resource" => &["resource"],
-        "how" => &["how"],
-        "backlog" => &["backlog"],
-        "type" => &["type"],
-        "prot" => &["prot"],
-        "request" => &["request"],
-        "uid" | "ruid" => &["uid", "ruid"],
-        "gid" | "rgid" => &["gid", "rgid"],
-        "euid" => &["euid"],
-        "egid" => &["egid"],
-        "suid" => &["suid"],
-        "sgid" => &["sgid"],
-        "addrlen" => &["addrlen"],
-        "level" => &["level"],
-        "optname" => &["optname"],
-        "target" => &["target"],
-        _ => &[],
-    }
-}
-
-/// A param looked up over the enter event, then the exit event.
-fn find<'a>(evs: &[&RawEvent<'a>], k: &str) -> Option<(&'a [u8], u8)> {
-    std::iter::once(k)
-        .chain(candidates(k).iter().copied())
-        .find_map(|n| evs.iter().find_map(|e| e.get(n)))
-}
-
 impl Converter {
     /// A converter seeded with the snapshot's threads, its reorder window
     /// holding at most `window` bytes.
@@ -151,12 +107,15 @@ impl Converter {
         Converter {
             sys: Syscalls::default_x86_64(),
             threads: Threads::from_snapshot(procs),
-            pending: HashMap::new(),
+            pending: IdMap::default(),
             spare: Vec::new(),
             out: Reorder::new(window),
             stats: ImportStats::default(),
             containers: Vec::new(),
             drop_open: Default::default(),
+            codes: IdMap::default(),
+            plans: IdMap::default(),
+            args: Vec::new(),
         }
     }
 
@@ -242,8 +201,12 @@ impl Converter {
         (self.out, self.stats, self.containers, self.threads)
     }
 
+    /// The record code of an event whose first given event is `evs[0]`:
+    /// found by name once per event type, except for generic `syscall`
+    /// events, which carry their syscall in params.
     fn code_of(&mut self, evs: &[&RawEvent<'_>]) -> Option<u16> {
-        let name = evs[0].info().name;
+        let info = evs[0].info();
+        let name = info.name;
         let code = if name == "syscall" {
             // Current files carry the native nr; old ones only the ppm_sc id.
             let native = evs.iter().find_map(|e| e.int("nativeID"));
@@ -256,7 +219,11 @@ impl Converter {
                     .and_then(|n| self.sys.codes(syscall_name(n)).first().copied()),
             }
         } else {
-            self.sys.codes(syscall_name(name)).first().copied()
+            let sys = self.sys;
+            *self
+                .codes
+                .entry(evs[0].etype)
+                .or_insert_with(|| sys.codes(syscall_name(name)).first().copied())
         };
         if code.is_none() {
             *self.stats.unmapped.entry(name.to_string()).or_default() += 1;
@@ -266,11 +233,23 @@ impl Converter {
 
     /// Emits one syscall record from an enter and/or exit event.
     fn syscall<'e>(&mut self, enter: Option<&RawEvent<'e>>, exit: Option<&RawEvent<'e>>) {
-        let evs: Vec<&RawEvent<'e>> = enter.into_iter().chain(exit).collect();
-        let Some(code) = self.code_of(&evs) else {
+        let both;
+        let one;
+        let evs: &[&RawEvent<'e>] = match (enter, exit) {
+            (Some(a), Some(b)) => {
+                both = [a, b];
+                &both
+            }
+            (Some(a), None) | (None, Some(a)) => {
+                one = [a];
+                &one
+            }
+            (None, None) => return,
+        };
+        let Some(code) = self.code_of(evs) else {
             return;
         };
-        let base = exit.or(enter).expect("one of enter/exit is given");
+        let base = evs[evs.len() - 1];
         if base.flags & SCAP_DF_STATE_ONLY != 0 {
             // libs applies state-only events to its tables but never shows
             // them: their state effects on threads (EXEC/FORK/EXIT records)
@@ -286,152 +265,146 @@ impl Converter {
             b = b.flags(F_UNFINISHED);
             self.stats.unfinished += 1;
         }
-        let (args, params) = self.args_and_params(code, &evs);
-        b = b.args(&args);
+        let t = evs[0].etype;
+        let plan = match self.plans.get(&t) {
+            Some(p) if p.code == code => p,
+            _ => {
+                let p = Plan::new(t, code, self.sys.get(code));
+                self.plans.insert(t, p);
+                &self.plans[&t]
+            }
+        };
+        self.args.clear();
+        self.args.extend(
+            plan.steps
+                .iter()
+                .map(|s| arg_value(s, evs, &mut self.stats)),
+        );
+        b = b.args(&self.args);
         if let (Some(e), Some(_)) = (enter, exit) {
             b = b.enter_ts(e.ts);
         }
-        for (i, kind, data) in params {
-            b = b.param(i, kind, &data);
+        for (i, s) in plan.steps.iter().enumerate() {
+            b = params_of(s, i as u8, evs, b);
         }
         self.out.push(base.ts, b.build());
         self.stats.records += 1;
     }
+}
 
-    fn args_and_params(&mut self, code: u16, evs: &[&RawEvent<'_>]) -> (Vec<u64>, Vec<OutParam>) {
-        let Some(desc) = self.sys.get(code) else {
-            return (Vec::new(), Vec::new());
-        };
-        let name = evs[0].info().name;
-        let mut args = vec![0u64; desc.args.len()];
-        let mut params = Vec::new();
-        for (i, a) in desc.args.iter().enumerate() {
-            let idx = i as u8;
-            match a.kind {
-                ArgKind::Scalar | ArgKind::Str if name == "prctl" && a.name == "arg2" => {
-                    // scap splits arg2 into arg2_str (PR_SET_NAME/PR_GET_NAME)
-                    // and arg2_int; state reads a Str param for the name and
-                    // the scalar for the rest (PR_SET_CHILD_SUBREAPER...).
-                    if let Some((v, ty)) = find(evs, "arg2_int") {
-                        args[i] = self.scalar(name, "arg2", v, ty);
-                    }
-                    if let Some((v, _)) = find(evs, "arg2_str") {
-                        params.push((idx, ParamKind::Str, strip_nul(v).to_vec()));
-                    }
-                }
-                ArgKind::Scalar | ArgKind::Fd | ArgKind::Dirfd => {
-                    if let Some((v, ty)) = find(evs, &a.name) {
-                        args[i] = self.scalar(name, &a.name, v, ty);
-                    }
-                }
-                ArgKind::Str => {
-                    let p = find(evs, &a.name)
-                        .filter(|(_, ty)| is_str(*ty))
-                        .or_else(|| {
-                            // A single-path syscall whose scap param has another name.
-                            let strs = desc.args.iter().filter(|x| x.kind == ArgKind::Str).count();
-                            (strs == 1).then(|| first_path(evs)).flatten()
-                        });
-                    if let Some((v, _)) = p {
-                        params.push((idx, ParamKind::Str, strip_nul(v).to_vec()));
-                    }
-                }
-                ArgKind::BufIn | ArgKind::BufOut | ArgKind::IovecIn | ArgKind::IovecOut => {
-                    if let Some((v, _)) = find(evs, "data") {
-                        params.push((idx, ParamKind::Buf, v.to_vec()));
-                    }
-                }
-                ArgKind::MsghdrIn | ArgKind::MsghdrOut => {
-                    let side = if a.kind == ArgKind::MsghdrIn {
-                        Side::Dst
-                    } else {
-                        Side::Src
-                    };
-                    if let Some(sa) = find(evs, "tuple").and_then(|(v, _)| from_tuple(v, side)) {
-                        params.push((idx, ParamKind::Sockaddr, sa));
-                    }
-                    if let Some((v, _)) = find(evs, "data") {
-                        params.push((idx, ParamKind::Buf, v.to_vec()));
-                    }
-                }
-                ArgKind::SockaddrIn => {
-                    let tuple = find(evs, "tuple").map(|(v, _)| v);
-                    // connect: the exit's tuple names both ends (an IPv4-mapped
-                    // pair as IPv4, as libsinsp); else the enter's address.
-                    let full = tuple.filter(|t| name == "connect" && known_end(t, Side::Dst));
-                    let sa = full
-                        .and_then(|t| from_tuple(t, Side::Dst))
-                        .or_else(|| {
-                            find(evs, "addr")
-                                .filter(|(_, ty)| *ty == pt::SOCKADDR)
-                                .and_then(|(v, _)| from_sockaddr(v))
-                        })
-                        .or_else(|| tuple.and_then(|v| from_tuple(v, Side::Dst)));
-                    if let Some(sa) = sa {
-                        params.push((idx, ParamKind::Sockaddr, sa));
-                        let local = full.filter(|t| is_ip_tuple(t) && known_end(t, Side::Src));
-                        if let Some(l) = local.and_then(|t| from_tuple(t, Side::Src)) {
-                            params.push((idx, ParamKind::Sockaddr, l));
-                        }
-                    }
-                }
-                ArgKind::SockaddrOut => {
-                    let tuple = find(evs, "tuple").map(|(v, _)| v);
-                    if let Some(sa) = tuple.and_then(|v| from_tuple(v, Side::Src)) {
-                        params.push((idx, ParamKind::Sockaddr, sa));
-                        // accept: the tuple's destination is our (server) end.
-                        let accept = matches!(name, "accept" | "accept4");
-                        let local =
-                            tuple.filter(|t| accept && is_ip_tuple(t) && known_end(t, Side::Dst));
-                        if let Some(l) = local.and_then(|t| from_tuple(t, Side::Dst)) {
-                            params.push((idx, ParamKind::Sockaddr, l));
-                        }
-                    }
-                }
-                ArgKind::Argv => {
-                    if let Some(argv) = exec_argv(evs) {
-                        params.push((idx, ParamKind::Argv, argv));
-                    }
-                }
-                ArgKind::StructIn | ArgKind::StructOut | ArgKind::Pointer => {}
+/// The scalar value of the argument filled by step `s` (0 if none).
+fn arg_value(s: &Step, evs: &[&RawEvent<'_>], stats: &mut ImportStats) -> u64 {
+    let (at, flags) = match s {
+        Step::Scalar { at, flags } => (at, *flags),
+        // arg2_int has no translation table (an integer in libs).
+        Step::Prctl2 { int, .. } => (int, Flags::Drop),
+        _ => return 0,
+    };
+    at.get(evs).map_or(0, |(v, ty)| scalar(flags, v, ty, stats))
+}
+
+/// Appends the params step `s` makes for argument `idx` to `b`.
+fn params_of(s: &Step, idx: u8, evs: &[&RawEvent<'_>], mut b: RecordBuilder) -> RecordBuilder {
+    match s {
+        Step::Scalar { .. } | Step::Skip => {}
+        Step::Prctl2 { text, .. } => {
+            // State reads a Str param for the name and the scalar for the
+            // rest (PR_SET_CHILD_SUBREAPER...).
+            if let Some((v, _)) = text.get(evs) {
+                b = b.param(idx, ParamKind::Str, strip_nul(v));
             }
         }
-        (args, params)
+        Step::Str { at, single } => {
+            let p = at
+                .get(evs)
+                .filter(|(_, ty)| is_str(*ty))
+                // A single-path syscall whose scap param has another name.
+                .or_else(|| single.then(|| first_path(evs)).flatten());
+            if let Some((v, _)) = p {
+                b = b.param(idx, ParamKind::Str, strip_nul(v));
+            }
+        }
+        Step::Buf { data } => {
+            if let Some((v, _)) = data.get(evs) {
+                b = b.param(idx, ParamKind::Buf, v);
+            }
+        }
+        Step::Msghdr { side, tuple, data } => {
+            if let Some(sa) = tuple.get(evs).and_then(|(v, _)| from_tuple(v, *side)) {
+                b = b.param(idx, ParamKind::Sockaddr, &sa);
+            }
+            if let Some((v, _)) = data.get(evs) {
+                b = b.param(idx, ParamKind::Buf, v);
+            }
+        }
+        Step::SockIn {
+            tuple,
+            addr,
+            connect,
+        } => {
+            let tuple = tuple.get(evs).map(|(v, _)| v);
+            // connect: the exit's tuple names both ends (an IPv4-mapped
+            // pair as IPv4, as libsinsp); else the enter's address.
+            let full = tuple.filter(|t| *connect && known_end(t, Side::Dst));
+            let sa = full
+                .and_then(|t| from_tuple(t, Side::Dst))
+                .or_else(|| {
+                    addr.get(evs)
+                        .filter(|(_, ty)| *ty == pt::SOCKADDR)
+                        .and_then(|(v, _)| from_sockaddr(v))
+                })
+                .or_else(|| tuple.and_then(|v| from_tuple(v, Side::Dst)));
+            if let Some(sa) = sa {
+                b = b.param(idx, ParamKind::Sockaddr, &sa);
+                let local = full.filter(|t| is_ip_tuple(t) && known_end(t, Side::Src));
+                if let Some(l) = local.and_then(|t| from_tuple(t, Side::Src)) {
+                    b = b.param(idx, ParamKind::Sockaddr, &l);
+                }
+            }
+        }
+        Step::SockOut { tuple, accept } => {
+            let tuple = tuple.get(evs).map(|(v, _)| v);
+            if let Some(sa) = tuple.and_then(|v| from_tuple(v, Side::Src)) {
+                b = b.param(idx, ParamKind::Sockaddr, &sa);
+                // accept: the tuple's destination is our (server) end.
+                let local = tuple.filter(|t| *accept && is_ip_tuple(t) && known_end(t, Side::Dst));
+                if let Some(l) = local.and_then(|t| from_tuple(t, Side::Dst)) {
+                    b = b.param(idx, ParamKind::Sockaddr, &l);
+                }
+            }
+        }
+        Step::Argv => {
+            if let Some(argv) = exec_argv(evs) {
+                b = b.param(idx, ParamKind::Argv, &argv);
+            }
+        }
     }
+    b
+}
 
-    /// A scalar arg value; libs-encoded flags are translated back to kernel
-    /// values where we know the table, and dropped (0) otherwise.
-    fn scalar(&mut self, event: &str, arg: &str, v: &[u8], ty: u8) -> u64 {
-        let Some(x) = super::parse::int_value(v, ty) else {
-            return 0;
-        };
-        match ty {
-            pt::FLAGS8
-            | pt::FLAGS16
-            | pt::FLAGS32
-            | pt::ENUMFLAGS8
-            | pt::ENUMFLAGS16
-            | pt::ENUMFLAGS32 => {
-                match (event, arg) {
-                    ("open" | "openat" | "openat2" | "creat" | "open_by_handle_at", "flags") => {
-                        open_flags_from_ppm(x as u32)
-                    }
-                    // unshare's flags and setns's nstype are PPM_CL_* too.
-                    ("clone" | "clone3" | "fork" | "vfork", "flags" | "clone_flags")
-                    | ("unshare", "unshare_flags")
-                    | ("setns", "flags") => clone_flags_from_ppm(x as u32),
-                    ("fcntl" | "fcntl64", "cmd") => fcntl_cmd_from_ppm(x as u32),
-                    // PPM_AF_* equal the kernel's AF_* values, and
-                    // PPM_PR_* the kernel's PR_* options.
-                    (_, "family" | "domain") | ("prctl", "option") => x as u64,
-                    _ => {
-                        self.stats.flags_dropped += 1;
-                        0
-                    }
-                }
+/// A scalar arg value; libs-encoded flags are translated back to kernel
+/// values where we know the table, and dropped (0) otherwise.
+fn scalar(flags: Flags, v: &[u8], ty: u8, stats: &mut ImportStats) -> u64 {
+    let Some(x) = super::parse::int_value(v, ty) else {
+        return 0;
+    };
+    match ty {
+        pt::FLAGS8
+        | pt::FLAGS16
+        | pt::FLAGS32
+        | pt::ENUMFLAGS8
+        | pt::ENUMFLAGS16
+        | pt::ENUMFLAGS32 => match flags {
+            Flags::Open => open_flags_from_ppm(x as u32),
+            Flags::Clone => clone_flags_from_ppm(x as u32),
+            Flags::Fcntl => fcntl_cmd_from_ppm(x as u32),
+            Flags::Same => x as u64,
+            Flags::Drop => {
+                stats.flags_dropped += 1;
+                0
             }
-            _ => x as u64,
-        }
+        },
+        _ => x as u64,
     }
 }
 
@@ -444,9 +417,9 @@ fn first_path<'a>(evs: &[&RawEvent<'a>]) -> Option<(&'a [u8], u8)> {
         e.info()
             .params
             .iter()
-            .zip(&e.params)
+            .zip(e.params.iter())
             .find(|(p, v)| matches!(p.ty, pt::FSPATH | pt::FSRELPATH) && !v.is_empty())
-            .map(|(p, v)| (*v, p.ty))
+            .map(|(p, v)| (v, p.ty))
     })
 }
 

@@ -80,6 +80,7 @@ pub mod events_table;
 mod flags;
 pub mod parse;
 mod pipeline;
+mod plan;
 pub mod reorder;
 mod sock;
 pub mod special;

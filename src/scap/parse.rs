@@ -43,6 +43,66 @@ const HDR_V2: usize = 26;
 const NOTIFICATION_E: u16 = 280;
 const INFRASTRUCTURE_EVENT_E: u16 = 288;
 
+/// The param values of an event, borrowed from its bytes: the length
+/// table is read again on access (values are contiguous after it), so
+/// decoding allocates nothing and the struct stays small.
+#[derive(Clone, Copy)]
+pub struct Params<'a> {
+    ev: &'a [u8],
+    /// Offset of the length table in `ev` (the header's length).
+    lens: u8,
+    /// Bytes per length: 2, or 4 for large payloads.
+    lsize: u8,
+    /// Values kept.
+    n: u8,
+    /// Offset of the first value in `ev` (after the whole length table).
+    values: u32,
+}
+
+impl<'a> Params<'a> {
+    /// Length `i` of the table; the decoder checked it is in bounds.
+    fn len_at(&self, i: usize) -> usize {
+        let o = self.lens as usize + i * self.lsize as usize;
+        if self.lsize == 4 {
+            le32(self.ev, o) as usize
+        } else {
+            le16(self.ev, o) as usize
+        }
+    }
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.n as usize
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+    /// Value `i`, if present.
+    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
+        if i >= self.len() {
+            return None;
+        }
+        let from = self.values as usize + (0..i).map(|k| self.len_at(k)).sum::<usize>();
+        self.ev.get(from..from + self.len_at(i))
+    }
+    /// The values in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+impl std::fmt::Debug for Params<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for Params<'_> {
+    fn eq(&self, o: &Self) -> bool {
+        self.iter().eq(o.iter())
+    }
+}
+
 /// One decoded event (params borrowed from the file).
 #[derive(Debug, Clone)]
 pub struct RawEvent<'a> {
@@ -63,7 +123,7 @@ pub struct RawEvent<'a> {
     /// Number of params in the file (may differ from the table).
     pub nparams: u32,
     /// Param values, at most the table's count.
-    pub params: Vec<&'a [u8]>,
+    pub params: Params<'a>,
 }
 
 /// What an event block held.
@@ -159,7 +219,6 @@ pub fn decode_event<'a>(b: &Block<'a>) -> Result<Decoded<'a>, ScapError> {
         }
     };
     let keep = nparams.min(info.params.len()).min(MAX_PARAMS);
-    let mut params = Vec::with_capacity(keep);
     let mut off = hdr + nparams * lsize;
     for i in 0..nparams {
         let l = lens_at(i);
@@ -169,11 +228,16 @@ pub fn decode_event<'a>(b: &Block<'a>) -> Result<Decoded<'a>, ScapError> {
                 info.name
             )));
         }
-        if i < keep {
-            params.push(&ev[off..off + l]);
-        }
         off += l;
     }
+    let params = Params {
+        ev,
+        lens: hdr as u8,
+        lsize: lsize as u8,
+        n: keep as u8,
+        // Below `len`, itself from a u32.
+        values: (hdr + nparams * lsize) as u32,
+    };
     Ok(Decoded::Event(RawEvent {
         offset: b.offset,
         cpu,
@@ -231,7 +295,7 @@ impl<'a> RawEvent<'a> {
     /// Raw bytes and type of the param named `name`, if present and non-empty.
     pub fn get(&self, name: &str) -> Option<(&'a [u8], u8)> {
         let i = self.index_of(name)?;
-        let v = self.params[i];
+        let v = self.params.get(i)?;
         (!v.is_empty()).then(|| (v, self.info().params[i].ty))
     }
     /// Integer value of param `name` (sign-extended for signed types).

@@ -3,6 +3,7 @@
 //! pass builds (see the module's `# Memory`).
 
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::convert::Converter;
 use super::parse::RawEvent;
@@ -74,17 +75,12 @@ pub(super) fn run(
     release: &mut dyn FnMut(u64),
 ) -> Result<(CaptureMeta, ImportStats), ScapError> {
     match detect(bytes) {
-        FileKind::Scap => run_passes(
-            &mut || Box::new(block::Blocks::new(bytes)),
-            opts.window,
-            out,
-            release,
-        ),
+        FileKind::Scap => run_passes(&mut || block::Blocks::new(bytes), opts.window, out, release),
         FileKind::Gzip => {
             gz_head(bytes, opts.max_decompressed)?;
             let limit = opts.max_decompressed;
             run_passes(
-                &mut || Box::new(stream::GzBlocks::new(bytes, limit)),
+                &mut || stream::GzBlocks::new(bytes, limit),
                 opts.window,
                 out,
                 release,
@@ -99,14 +95,56 @@ pub(super) fn run(
     }
 }
 
-/// The converter as the second pass's consumer: records the window
-/// releases go to the output at once.
-struct Streaming<'o> {
-    conv: Converter,
-    out: &'o mut dyn Out,
+/// Converted records, concatenated, sent from the converting thread.
+struct Batch {
+    data: Vec<u8>,
+    /// End offset of each record in `data`.
+    ends: Vec<usize>,
 }
 
-impl Consumer for Streaming<'_> {
+/// The converter's error once the writing side is gone (which reports why).
+fn abandoned() -> ScapError {
+    ScapError::Write {
+        reason: "the import was abandoned".into(),
+    }
+}
+
+/// A batch is sent once it holds this many bytes.
+const BATCH_BYTES: usize = 256 << 10;
+/// Batches in flight: at most 32 MiB of records wait for the metadata.
+const BATCHES: usize = 128;
+
+/// The converter as the second pass's consumer: the records the window
+/// releases go out in batches.
+struct Streaming {
+    conv: Converter,
+    batch: Batch,
+    tx: std::sync::mpsc::SyncSender<Batch>,
+}
+
+impl Streaming {
+    /// Sends the current batch.
+    fn flush(&mut self) -> Result<(), ScapError> {
+        let full = std::mem::replace(
+            &mut self.batch,
+            Batch {
+                data: Vec::with_capacity(BATCH_BYTES + (4 << 10)),
+                ends: Vec::new(),
+            },
+        );
+        self.tx.send(full).map_err(|_| abandoned())
+    }
+    fn add(&mut self, r: &[u8]) -> Result<(), ScapError> {
+        self.batch.data.extend_from_slice(r);
+        self.batch.ends.push(self.batch.data.len());
+        if self.batch.data.len() >= BATCH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+}
+
+impl Consumer for Streaming {
     fn start(&mut self, procs: &[ProcInfo]) {
         self.conv.threads = special::Threads::from_snapshot(procs);
     }
@@ -116,44 +154,111 @@ impl Consumer for Streaming<'_> {
     fn event(&mut self, b: &block::Block<'_>, e: RawEvent<'_>) -> Result<(), ScapError> {
         self.conv.push(b, e);
         while let Some(r) = self.conv.out.pop_over() {
-            self.out.record(&r)?;
+            self.add(&r)?;
         }
         Ok(())
     }
 }
 
-/// Imports a scap file in two passes over the blocks `open` yields: the
-/// first builds the metadata (which the capture writer needs before any
-/// block), the second converts the events and streams the records.
-fn run_passes<'b>(
-    open: &mut dyn FnMut() -> Box<dyn BlockSource + 'b>,
+/// Input position of each pass, for releasing only what both are done with.
+struct Progress {
+    first: AtomicU64,
+    second: AtomicU64,
+}
+
+impl Progress {
+    fn both(&self) -> u64 {
+        self.first
+            .load(Ordering::Relaxed)
+            .min(self.second.load(Ordering::Relaxed))
+    }
+}
+
+/// Imports a scap file in two passes over the blocks `open` yields, run
+/// at once on two threads: the first builds the metadata (which the
+/// capture writer needs before any block), then writes the records the
+/// second converts. Converted records wait for the metadata in a bounded
+/// queue ([`BATCHES`] of [`BATCH_BYTES`]); a full queue holds the
+/// converter back. `release` is told what both passes are done with.
+fn run_passes<S: BlockSource + Send>(
+    open: &mut dyn FnMut() -> S,
     window: usize,
     out: &mut dyn Out,
     release: &mut dyn FnMut(u64),
 ) -> Result<(CaptureMeta, ImportStats), ScapError> {
-    let mut scan = walk::Prescan::default();
-    let first = walk::walk(&mut *open(), &mut scan, release)?;
-    let meta = meta_of(first, scan)?;
-    out.begin(&meta)?;
-    let mut s = Streaming {
-        conv: Converter::new(&[], window),
-        out,
+    let (mut src1, mut src2) = (open(), open());
+    let progress = Progress {
+        first: AtomicU64::new(0),
+        second: AtomicU64::new(0),
     };
-    let second = walk::walk(&mut *open(), &mut s, release)?;
-    let Streaming { conv, out } = s;
-    let (mut rest, mut stats, _, _) = conv.finish();
-    while let Some(r) = rest.pop() {
-        out.record(&r)?;
-    }
-    let w = second.stats;
-    stats.raw_events = w.raw_events;
-    stats.v1_events = w.v1_events;
-    stats.state_only = w.state_only;
-    stats.sections = w.sections;
-    stats.skipped_blocks = w.skipped_blocks;
-    stats.unknown_types = w.unknown_types;
-    stats.truncation = w.truncation;
-    Ok((meta, stats))
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(BATCHES);
+    std::thread::scope(|scope| {
+        let p = &progress;
+        let second = scope.spawn(move || {
+            let mut s = Streaming {
+                conv: Converter::new(&[], window),
+                batch: Batch {
+                    data: Vec::new(),
+                    ends: Vec::new(),
+                },
+                tx,
+            };
+            let w = walk::walk(&mut src2, &mut s, &mut |n| {
+                p.second.store(n, Ordering::Relaxed)
+            })?;
+            p.second.store(src2.consumed(), Ordering::Relaxed);
+            let Streaming {
+                conv,
+                mut batch,
+                tx,
+            } = s;
+            let (mut rest, stats, _, _) = conv.finish();
+            while let Some(r) = rest.pop() {
+                batch.data.extend_from_slice(&r);
+                batch.ends.push(batch.data.len());
+            }
+            tx.send(batch).map_err(|_| abandoned())?;
+            Ok::<_, ScapError>((w, stats))
+        });
+        // What was released last; only more is released.
+        let mut released = 0;
+        let mut release_more = |released: &mut u64| {
+            let done = p.both();
+            if done > *released {
+                release(done);
+                *released = done;
+            }
+        };
+        let mut scan = walk::Prescan::default();
+        let first = walk::walk(&mut src1, &mut scan, &mut |n| {
+            p.first.store(n, Ordering::Relaxed);
+            release_more(&mut released);
+        });
+        p.first.store(src1.consumed(), Ordering::Relaxed);
+        // On an error here, dropping the queue's end stops the converter.
+        let meta = meta_of(first?, scan)?;
+        out.begin(&meta)?;
+        for batch in rx {
+            let mut from = 0;
+            for &end in &batch.ends {
+                out.record(&batch.data[from..end])?;
+                from = end;
+            }
+            release_more(&mut released);
+        }
+        let (second, mut stats) = second.join().map_err(|_| ScapError::Write {
+            reason: "the converting thread panicked".into(),
+        })??;
+        let w = second.stats;
+        stats.raw_events = w.raw_events;
+        stats.v1_events = w.v1_events;
+        stats.state_only = w.state_only;
+        stats.sections = w.sections;
+        stats.skipped_blocks = w.skipped_blocks;
+        stats.unknown_types = w.unknown_types;
+        stats.truncation = w.truncation;
+        Ok((meta, stats))
+    })
 }
 
 /// The capture's metadata from the first pass.

@@ -10,8 +10,17 @@
 //! records, the output equals a global stable sort. A record older than
 //! one already released is *late*: it is released next (as close to its
 //! place as the window allows, its arrival order kept) and counted.
+//!
+//! Records are ordered by (time, arrival number). Those arriving in order
+//! are appended to a queue; the few that arrive older than the queue's
+//! newest go to a heap, so neither an in-order nor an early record costs
+//! more than a heap step, and the oldest is the smaller of the two fronts.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// A record with its time and arrival number.
+type Entry = (u64, u64, Vec<u8>);
 
 /// Default budget of the window, in bytes (records plus [`ENTRY_COST`] each).
 pub const DEFAULT_WINDOW: usize = 8 << 20;
@@ -21,7 +30,12 @@ pub const ENTRY_COST: usize = 48;
 /// Time-sorted records waiting to be written.
 #[derive(Debug)]
 pub struct Reorder {
-    buf: VecDeque<(u64, Vec<u8>)>,
+    /// Records that arrived in order, oldest first.
+    buf: VecDeque<Entry>,
+    /// Records that arrived older than `buf`'s newest.
+    early: BinaryHeap<Reverse<Entry>>,
+    /// Arrival number of the next record.
+    seq: u64,
     bytes: usize,
     budget: usize,
     /// Time of the last record released.
@@ -35,6 +49,8 @@ impl Reorder {
     pub fn new(budget: usize) -> Self {
         Reorder {
             buf: VecDeque::new(),
+            early: BinaryHeap::new(),
+            seq: 0,
             bytes: 0,
             budget,
             released: None,
@@ -48,12 +64,13 @@ impl Reorder {
             self.late += 1;
         }
         self.bytes += rec.len() + ENTRY_COST;
-        // Usually the newest: placed at the back without a search.
-        if self.buf.back().is_none_or(|(t, _)| *t <= ts) {
-            self.buf.push_back((ts, rec));
+        let seq = self.seq;
+        self.seq += 1;
+        // Usually the newest: placed at the back.
+        if self.buf.back().is_none_or(|(t, _, _)| *t <= ts) {
+            self.buf.push_back((ts, seq, rec));
         } else {
-            let at = self.buf.partition_point(|(t, _)| *t <= ts);
-            self.buf.insert(at, (ts, rec));
+            self.early.push(Reverse((ts, seq, rec)));
         }
     }
 
@@ -68,7 +85,17 @@ impl Reorder {
 
     /// The oldest record (draining at the end).
     pub fn pop(&mut self) -> Option<Vec<u8>> {
-        let (ts, rec) = self.buf.pop_front()?;
+        let key = |e: &Entry| (e.0, e.1);
+        let from_heap = match (self.buf.front(), self.early.peek()) {
+            (Some(q), Some(Reverse(h))) => key(h) < key(q),
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        let (ts, _, rec) = if from_heap {
+            self.early.pop().map(|Reverse(e)| e)?
+        } else {
+            self.buf.pop_front()?
+        };
         self.bytes -= rec.len() + ENTRY_COST;
         self.released = Some(self.released.map_or(ts, |r| r.max(ts)));
         Some(rec)

@@ -4,7 +4,9 @@
 //! gap per dropping period of a CPU), and
 //! the internal events (container metadata kept, the rest counted).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use crate::state::idmap::IdMap;
 
 use super::convert::{exec_argv, Converter};
 use super::flags::{clone_flags_from_ppm, exe_flags_from_ppm};
@@ -36,7 +38,7 @@ pub struct ThreadCtx {
 /// clone/execve/procexit events.
 #[derive(Debug, Default)]
 pub struct Threads {
-    map: HashMap<u32, ThreadCtx>,
+    map: IdMap<u32, ThreadCtx>,
     unknown: HashSet<u32>,
     forked: HashSet<u32>,
 }

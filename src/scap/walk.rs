@@ -14,6 +14,7 @@ use super::special::container_json;
 use super::stream::BlockSource;
 use super::{state, ImportStats, ScapError};
 use crate::event::meta::{FdInfo, Machine, ProcInfo, Snapshot};
+use crate::state::idmap::IdMap;
 
 /// What receives the events of a walk.
 pub(super) trait Consumer {
@@ -49,9 +50,9 @@ const RELEASE_STEP: u64 = 4 << 20;
 /// is an `Err`; a bad block later ends the walk with `stats.truncation` set.
 /// `release(n)` is called every few MiB: this pass will not read the
 /// input's first `n` bytes again (a caller may drop their pages).
-pub(super) fn walk(
-    src: &mut dyn BlockSource,
-    c: &mut dyn Consumer,
+pub(super) fn walk<S: BlockSource, C: Consumer>(
+    src: &mut S,
+    c: &mut C,
     release: &mut dyn FnMut(u64),
 ) -> Result<Walk, ScapError> {
     let first = src.next_block().ok_or_else(|| ScapError::NotScap {
@@ -217,7 +218,7 @@ fn finish_snapshot(snap: &mut Snapshot, start: usize, fds: &mut HashMap<u32, Vec
 #[derive(Debug, Default)]
 pub(super) struct Prescan {
     /// Event type of each thread's pending enter.
-    pending: HashMap<u64, u16>,
+    pending: IdMap<u64, u16>,
     /// Whether an enter/exit pair was seen (the capture then has latency).
     pub paired: bool,
     /// Non-syscall events by name.

@@ -40,7 +40,7 @@ mod checkpoint;
 mod compile;
 mod error;
 mod fd;
-mod idmap;
+pub(crate) mod idmap;
 mod lifecycle;
 pub mod ops;
 mod path;
