@@ -180,9 +180,10 @@ pub fn open(path: &Path) -> Result<Opened, SourceError> {
 }
 
 /// Imports a mapped `.scap` file (plain or gzip) into a saker capture
-/// written to `out`, dropping the mapping's pages behind each pass (the next
-/// pass reads them back from the page cache): the mapped file never stays
-/// resident as a whole, so memory does not grow with its size.
+/// written to `out`, dropping the mapping's pages once both passes are
+/// behind them (a page the slower pass still needs is read back from the
+/// page cache): the mapped file never stays resident as a whole, so memory
+/// does not grow with its size.
 pub fn import_mapped<W: std::io::Write>(
     map: &memmap2::Mmap,
     wopts: WriterOptions,

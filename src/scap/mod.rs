@@ -42,17 +42,19 @@
 //!
 //! # Memory
 //! [`import_into`] streams: nothing it holds grows with the number of
-//! events. It walks the blocks twice. The first pass (`walk`) reads the
-//! metadata blocks and what the capture's metadata needs from the events
-//! (later sections' threads, whether any enter/exit pair exists, container
-//! and internal events), because the capture writer puts the metadata
-//! before the first block. The second converts each event as it is read
-//! and hands the records to the writer, which compresses them block by
-//! block. Held at any time: the snapshot (threads, fds, users), one
-//! pending enter per thread (a copy of its block: the input may be a
-//! stream), the thread table, the [`reorder`] window (at most
-//! [`ImportOptions::window`] bytes, 8 MiB by default) and the writer's
-//! current block. Records can come out of time order only as unfinished
+//! events. It walks the blocks twice, both passes at once on two threads.
+//! The first pass (`walk`) reads the metadata blocks and what the capture's
+//! metadata needs from the events (later sections' threads, whether any
+//! enter/exit pair exists, container and internal events), because the
+//! capture writer puts the metadata before the first block. The second
+//! converts each event as it is read and sends the records in batches to
+//! the first thread, which, once its pass is done, hands them to the
+//! writer (which compresses them block by block). Held at any time: the
+//! snapshot (threads, fds, users), one pending enter per thread (a copy of
+//! its block: the input may be a stream), the thread table, the
+//! [`reorder`] window (at most [`ImportOptions::window`] bytes, 8 MiB by
+//! default), the batches waiting for the metadata (at most 32 MiB: a full
+//! queue holds the converter back) and the writer's current block. Records can come out of time order only as unfinished
 //! records (an enter that never got its exit, written with the enter's
 //! time when its thread moves on or the file ends); the window sorts them
 //! back unless a younger window's worth of records was released since,
@@ -60,7 +62,7 @@
 //!
 //! A plain file is read in place from the caller's bytes (a memory map:
 //! its pages are the page cache's, not copies); [`import_into_releasing`]
-//! tells the caller which bytes a pass is done with, so that
+//! tells the caller which bytes both passes are done with, so that
 //! `source::import_mapped` drops those pages and the mapping never stays
 //! resident as a whole. A gzip file is decoded as a stream once per pass,
 //! one block at a time into a reused buffer; only a block claiming to be
@@ -316,9 +318,9 @@ pub fn import_into<W: Write>(
     import_into_releasing(bytes, opts, wopts, out, &mut |_| {})
 }
 
-/// [`import_into`], calling `release(n)` every few MiB of input once a pass
-/// is done with the first `n` bytes of `bytes` (each pass reads them again
-/// from the start). A caller that mapped the file can drop those pages, so
+/// [`import_into`], calling `release(n)` every few MiB of input once both
+/// passes are done with the first `n` bytes of `bytes` (`n` only grows). A
+/// caller that mapped the file can drop those pages, so
 /// that the mapping does not stay resident as a whole.
 pub fn import_into_releasing<W: Write>(
     bytes: &[u8],

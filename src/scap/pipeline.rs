@@ -67,7 +67,7 @@ impl<W: Write> Out for WriterOut<W> {
 
 /// Detects and imports `bytes` into `out`; gzip is decoded as a stream,
 /// once per pass, at most `opts.max_decompressed` bytes. `release` is
-/// told which input bytes a pass is done with (see `walk::walk`).
+/// told which input bytes both passes are done with (see `walk::walk`).
 pub(super) fn run(
     bytes: &[u8],
     opts: ImportOptions,
@@ -194,7 +194,8 @@ fn run_passes<S: BlockSource + Send>(
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(BATCHES);
     std::thread::scope(|scope| {
         let p = &progress;
-        let second = scope.spawn(move || {
+        let converter = std::thread::Builder::new().name("scap-convert".into());
+        let second = converter.spawn_scoped(scope, move || {
             let mut s = Streaming {
                 conv: Converter::new(&[], window),
                 batch: Batch {
@@ -220,6 +221,9 @@ fn run_passes<S: BlockSource + Send>(
             tx.send(batch).map_err(|_| abandoned())?;
             Ok::<_, ScapError>((w, stats))
         });
+        let second = second.map_err(|e| ScapError::Write {
+            reason: format!("starting the converting thread: {e}"),
+        })?;
         // What was released last; only more is released.
         let mut released = 0;
         let mut release_more = |released: &mut u64| {
