@@ -441,7 +441,11 @@ pub(super) fn exec_argv(evs: &[&RawEvent<'_>]) -> Option<Vec<u8>> {
 fn exit_ret(e: &RawEvent<'_>) -> i64 {
     let params = e.info().params;
     match params.first() {
-        Some(p) if matches!(p.name, "res" | "fd" | "res_or_fd") => e.int(p.name).unwrap_or(0),
+        Some(p) if matches!(p.name, "res" | "fd" | "res_or_fd") => e
+            .params
+            .get(0)
+            .and_then(|v| super::parse::int_value(v, p.ty))
+            .unwrap_or(0),
         _ => 0,
     }
 }
