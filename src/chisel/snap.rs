@@ -151,10 +151,8 @@ impl Chisel for Snap {
                         extend("TTY", 8)
                     )?;
                 }
-                let mut threads: Vec<_> = st.threads().collect();
-                threads.sort_by_key(|t| (t.pid, t.tid));
-                for t in threads {
-                    let Some(p) = st.process(t.pid).filter(|p| p.exit_status.is_none()) else {
+                for t in st.live_threads() {
+                    let Some(p) = st.process(t.pid) else {
                         continue;
                     };
                     if filt.is_some()

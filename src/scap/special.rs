@@ -41,6 +41,9 @@ pub struct Threads {
     map: IdMap<u32, ThreadCtx>,
     unknown: HashSet<u32>,
     forked: HashSet<u32>,
+    /// Threads after a successful `unshare(CLONE_NEWPID)`: their next child
+    /// is pid 1 of the new namespace.
+    newpid: HashSet<u32>,
 }
 
 impl Threads {
@@ -143,6 +146,7 @@ impl Converter {
             "procexit" => {
                 let pid = self.threads.pid_of(tid, &mut self.stats);
                 self.threads.map.remove(&tid);
+                self.threads.newpid.remove(&tid);
                 let group_dead = !self.threads.map.values().any(|c| c.pid == pid);
                 let status = ev.int("status").unwrap_or(0);
                 let rec = RecordBuilder::new(CODE_EXIT, ev.cpu, ev.ts, tid, pid, 0)
@@ -187,6 +191,13 @@ impl Converter {
         match exit.info().name {
             "execve" | "execveat" if res == 0 => self.exec(enter, exit),
             "clone" | "clone3" | "fork" | "vfork" if res >= 0 => self.fork(exit, res),
+            "unshare" if res == 0 => {
+                let f = |e: Option<&RawEvent<'_>>| e.and_then(|e| e.int("flags")).unwrap_or(0);
+                let ppm = (f(enter) | f(Some(exit))) as u32;
+                if clone_flags_from_ppm(ppm) & libc::CLONE_NEWPID as u64 != 0 {
+                    self.threads.newpid.insert(exit.tid as u32);
+                }
+            }
             _ => {}
         }
     }
@@ -273,7 +284,16 @@ impl Converter {
             let child = res as u32;
             let ppid = self.threads.pid_of(me, &mut self.stats);
             let cpid = if thread { ppid } else { child };
-            (me, child, cpid, child, cpid)
+            // The caller sees the child's global ids; where the child is the
+            // init of a new pid namespace (clone(CLONE_NEWPID), or the first
+            // child after unshare(CLONE_NEWPID)) its own ids are 1. Other
+            // children in a namespace the caller is not in keep the guess.
+            let unshared = !thread && self.threads.newpid.remove(&me);
+            if unshared || flags & libc::CLONE_NEWPID as u64 != 0 {
+                (me, child, cpid, 1, 1)
+            } else {
+                (me, child, cpid, child, cpid)
+            }
         } else {
             let cpid = u32p(x, "pid").unwrap_or(me);
             // `ptid` is the process's parent; a new thread's is its leader.

@@ -97,6 +97,9 @@ const DROP_X: u16 = 149;
 const SCAPEVENT_E: u16 = 196;
 const EXECVE_19_X: u16 = 293;
 const PRCTL_X: u16 = 401;
+const CLONE_20_X: u16 = 223;
+const UNSHARE_E: u16 = 284;
+const UNSHARE_X: u16 = 285;
 
 fn close_pair(ts: u64, tid: u64, flags: Option<u32>) -> Vec<u8> {
     let mut v = ev(CLOSE_E, ts, tid, flags, &[&3i64.to_le_bytes()]);
@@ -364,4 +367,59 @@ fn old_process_list_versions() {
             .iter()
             .any(|r| r.code() == close_code() && r.pid() == 5));
     }
+}
+
+/// A parent-side `clone` exit (`CLONE_20_X`) of `tid` returning `res`.
+fn clone_x(ts: u64, tid: u64, res: u64) -> Vec<u8> {
+    let i = |v: u64| v.to_le_bytes().to_vec();
+    let u = |v: u32| v.to_le_bytes().to_vec();
+    let params: Vec<Vec<u8>> = vec![
+        i(res),
+        b"sh\0".to_vec(),
+        b"\0".to_vec(),
+        i(tid),
+        i(tid),
+        i(1),
+        b"/\0".to_vec(),
+        i(1024),
+        i(0),
+        i(0),
+        u(0),
+        u(0),
+        u(0),
+        b"sh\0".to_vec(),
+        b"\0".to_vec(),
+        u(0),
+        u(0),
+        u(0),
+        i(tid),
+        i(tid),
+        i(0),
+    ];
+    let refs: Vec<&[u8]> = params.iter().map(Vec::as_slice).collect();
+    ev(CLONE_20_X, ts, tid, None, &refs)
+}
+
+/// The first child after `unshare(CLONE_NEWPID)` is pid 1 of the new
+/// namespace: its FORK carries vtid/vpid 1 (the caller's clone exit shows
+/// only the global tid); later children keep the global-id guess.
+#[test]
+fn first_child_after_unshare_newpid_is_pid_1() {
+    let newpid = (1u32 << 6).to_le_bytes();
+    let f = file(&[
+        ev(UNSHARE_E, 100, 50, None, &[&newpid]),
+        ev(UNSHARE_X, 110, 50, None, &[&0i64.to_le_bytes()]),
+        clone_x(120, 50, 51),
+        clone_x(130, 50, 52),
+    ]);
+    let imp = import(&f).unwrap();
+    let forks: Vec<Vec<Option<u64>>> = recs(&imp)
+        .iter()
+        .filter(|r| r.code() == crate::event::wire::CODE_FORK)
+        .map(|r| (0..5).map(|i| r.arg(i)).collect())
+        .collect();
+    let ids = |v: &Vec<Option<u64>>| (v[0], v[3], v[4]);
+    assert_eq!(forks.len(), 2);
+    assert_eq!(ids(&forks[0]), (Some(51), Some(1), Some(1)));
+    assert_eq!(ids(&forks[1]), (Some(52), Some(52), Some(52)));
 }

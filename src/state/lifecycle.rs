@@ -183,6 +183,7 @@ impl State {
     }
 
     pub(crate) fn on_fork(&mut self, rec: &Record<'_>) {
+        self.forks_seen = true;
         let a = |i| rec.arg(i).map(|v| v as u32);
         let Some(child) = a(fork::CHILD_TID).filter(|t| *t != 0) else {
             self.stats.missing_params += 1;
@@ -289,13 +290,15 @@ impl State {
         true
     }
 
-    /// clone/fork syscall exit without a FORK record (imported captures).
+    /// clone/fork syscall exit in a stream without FORK records.
     pub(super) fn on_clone_exit(&mut self, rec: &Record<'_>, flags: u64) {
         let Ok(child) = u32::try_from(rec.ret()) else {
             return;
         };
-        if child == 0 {
-            return; // the child's side: `ensure` already made it
+        if child == 0 || self.forks_seen {
+            // The child's side (`ensure` already made it), or a stream whose
+            // FORK records say which clones made threads.
+            return;
         }
         let (tid, pid) = (rec.tid(), rec.pid());
         // A caller inside a pid namespace gets the child's tid there, not a

@@ -19,7 +19,9 @@
 //! * A thread seen for the first time is created from defaults (`pid` from the
 //!   record header) and flagged `lazy`, with its process if needed.
 //! * FORK/EXEC/EXIT records are authoritative; clone/fork/execve syscall exits
-//!   stand in for them in captures that lack them (imported `.scap`s).
+//!   stand in for them in captures that lack them. Once a FORK record was
+//!   applied, clone exits create no thread: the source decided which clones
+//!   make one (a caller in a pid namespace returns the child's tid there).
 //! * After an EXIT record the thread (and, when the group died, its process
 //!   with its `exit_status`) stays visible until the next [`State::apply`], so
 //!   fields of the exit event itself still resolve.
@@ -136,6 +138,9 @@ pub struct State {
     fs: Shared<FsInfo>,
     users: Users,
     pending_exit: Vec<u32>,
+    /// A FORK record was applied: the stream has them, so clone exits no
+    /// longer stand in for them.
+    forks_seen: bool,
     stats: Stats,
     applied: u64,
     hot: HotThread,
@@ -171,6 +176,7 @@ impl State {
             fs: Shared::default(),
             users: Users::from_snapshot(snap),
             pending_exit: Vec::new(),
+            forks_seen: false,
             stats: Stats::default(),
             applied: 0,
             hot: HotThread::default(),

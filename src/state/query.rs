@@ -58,6 +58,19 @@ impl State {
         self.procs.values().map(|p| &**p)
     }
 
+    /// Threads still running, ascending by (pid, tid): an exited thread or
+    /// group stays in the state until the next record (so that the exit
+    /// record sees it), but is gone.
+    pub fn live_threads(&self) -> Vec<&Thread> {
+        let mut v: Vec<&Thread> = self
+            .threads()
+            .filter(|t| t.exit_code.is_none())
+            .filter(|t| self.process(t.pid).is_some_and(|p| p.exit_status.is_none()))
+            .collect();
+        v.sort_by_key(|t| (t.pid, t.tid));
+        v
+    }
+
     /// Threads of process `pid`, ascending by tid.
     pub fn threads_of(&self, pid: u32) -> Vec<&Thread> {
         let mut v: Vec<&Thread> = self.threads().filter(|t| t.pid == pid).collect();

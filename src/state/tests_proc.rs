@@ -94,6 +94,36 @@ fn imported_clone_and_execve_without_special_records() {
     assert_eq!(&*st.process(601).unwrap().exepath, "/opt/real");
 }
 
+/// Once the stream has FORK records, a clone exit creates no thread: a
+/// caller the state knows nothing of (lazy, vtid unknown) may be inside a
+/// pid namespace, where the return value is the child's tid there.
+#[test]
+fn clone_exits_do_not_stand_in_for_fork_records() {
+    let mut st = state();
+    run(&mut st, fork_rec(100, 100, 200, 200, 0));
+    run(&mut st, sc(CLONE, 700, 441, &[0x11, 0, 0, 0, 0]));
+    assert!(st.thread(700).unwrap().lazy);
+    assert!(st.thread(441).is_none(), "no thread from a namespace tid");
+    // The FORK-made child of a lazy caller keeps its namespace ids when the
+    // caller's clone exit follows.
+    let v = RecordBuilder::new(wire::CODE_FORK, 0, 9, 700, 700, 0).args(&[710, 710, 0, 1, 1]);
+    run(&mut st, v);
+    run(&mut st, sc(CLONE, 700, 710, &[0x11, 0, 0, 0, 0]));
+    assert_eq!(st.thread(710).unwrap().vtid, 1);
+}
+
+/// An exited thread stays for its exit record, but is not running.
+#[test]
+fn live_threads_leave_out_exits() {
+    let mut st = state();
+    run(&mut st, fork_rec(100, 100, 200, 200, 0));
+    let exit = RecordBuilder::new(wire::CODE_EXIT, 0, 7, 200, 200, 0).args(&[0, 1]);
+    run(&mut st, exit);
+    assert!(st.thread(200).is_some());
+    let live: Vec<u32> = st.live_threads().iter().map(|t| t.tid).collect();
+    assert!(live.contains(&100) && !live.contains(&200), "{live:?}");
+}
+
 #[test]
 fn lazy_threads_and_prctl_name() {
     let mut st = state();
