@@ -143,6 +143,12 @@ pub trait Chisel {
     fn needs_state(&self) -> bool {
         true
     }
+    /// Whether the chisel reads fds (names, types, [`Event::effect`]) when
+    /// it reads the state; when neither it nor the filter does, [`run`]
+    /// skips fd tables ([`State::without_fds`]).
+    fn needs_fds(&self) -> bool {
+        true
+    }
     /// Whether [`run`] applies the filter; when false the chisel sees every
     /// event with [`Event::matched`] telling the filter's verdict (`around`).
     fn filtered(&self) -> bool {
@@ -309,7 +315,17 @@ pub fn run<B: AsRef<[u8]> + Sync>(
 ) -> Result<u64, ChiselError> {
     let meta = reader.meta();
     let ops = Arc::new(Ops::compile(&meta.syscalls));
+    let fds = chisel.needs_fds()
+        || !opts.filter_stateless
+        || reader
+            .totals()
+            .counts
+            .iter()
+            .any(|(c, _)| ops.procs_read_fds(*c));
     let mut state = State::new(ops, &meta.snapshot);
+    if !fds {
+        state = state.without_fds();
+    }
     let mut matched = 0u64;
     let mut last_ts = 0u64;
     let mut block = usize::MAX;

@@ -84,6 +84,11 @@ impl KeyField {
         }
     }
 
+    /// Whether the value comes from fds (the event's, or its [`Effect`](crate::state::Effect)).
+    fn needs_fds(self) -> bool {
+        self == KeyField::FdNum || self.uses_fd()
+    }
+
     /// Whether [`value`](Self::value) reads the event's fd.
     fn uses_fd(self) -> bool {
         !matches!(
@@ -293,6 +298,11 @@ impl Chisel for Table {
     /// Syscall counts and times by event type come from the records alone.
     fn needs_state(&self) -> bool {
         !(self.cond == Cond::Syscall && self.keys.iter().all(|(k, _)| *k == KeyField::EvtType))
+    }
+
+    /// `topprocs_cpu`, `topprocs_errors` and keys on processes read no fds.
+    fn needs_fds(&self) -> bool {
+        self.cond.uses_fd() || self.keys.iter().any(|(k, _)| k.needs_fds())
     }
 
     fn on_event(&mut self, ev: &Event<'_>, _out: &mut Out<'_>) -> Result<(), ChiselError> {
