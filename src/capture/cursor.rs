@@ -1,7 +1,10 @@
 //! [`Cursor`]: iterates the events of a capture in file order, one block
 //! decompressed at a time into a reused buffer. Records borrow that buffer
 //! (zero-copy), so the cursor is a lending iterator with its own `next`.
+//! [`CaptureReader::with_read_ahead`] gives one whose blocks are
+//! decompressed on a second thread.
 
+use super::ahead::Ahead;
 use super::block::BlockInfo;
 use super::codec::decompressor;
 use super::{CaptureError, CaptureReader};
@@ -22,6 +25,8 @@ pub struct Cursor<'r, B: AsRef<[u8]>> {
     /// Number of the next event.
     event: u64,
     failed: bool,
+    /// Blocks decompressed on another thread ([`CaptureReader::with_read_ahead`]).
+    pub(crate) ahead: Option<Ahead>,
 }
 
 impl<B: AsRef<[u8]>> CaptureReader<B> {
@@ -37,6 +42,7 @@ impl<B: AsRef<[u8]>> CaptureReader<B> {
             in_block: 0,
             event: 0,
             failed: false,
+            ahead: None,
         }
     }
 
@@ -79,6 +85,16 @@ impl<'r, B: AsRef<[u8]>> Cursor<'r, B> {
             return Ok(());
         };
         self.event = info.first_event;
+        if let Some(a) = self.ahead.as_mut() {
+            match a.take(i, &mut self.buf) {
+                Some(r) => {
+                    r.inspect_err(|_| self.ahead = None)?;
+                    self.loaded = true;
+                    return Ok(());
+                }
+                None => self.ahead = None,
+            }
+        }
         if self.dec.is_none() {
             self.dec = Some(decompressor()?);
         }

@@ -11,6 +11,7 @@
 //! This module owns the on-disk layout only: it decodes records with
 //! [`crate::event::Record`] and never depends on the recorder, TUI or CLI.
 
+mod ahead;
 mod block;
 mod codec;
 mod cursor;
@@ -24,6 +25,7 @@ pub mod synth;
 mod verify;
 mod writer;
 
+pub use ahead::AHEAD;
 pub use block::{BlockInfo, MAX_BLOCK_LEN, MAX_CODES};
 pub use codec::{hex, parse_hex, Hash};
 pub use cursor::Cursor;

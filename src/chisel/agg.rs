@@ -50,6 +50,9 @@ pub struct GroupAgg {
     index: HashMap<Box<[u8]>, usize, foldhash::fast::RandomState>,
     /// Scratch for encoding one row's key.
     kbuf: Vec<u8>,
+    /// The encoded key and row of the last push, when in this batch
+    /// (consecutive events mostly share their key: no hashing then).
+    last: Option<(Vec<u8>, usize)>,
     acc: Option<DataFrame>,
 }
 
@@ -71,6 +74,7 @@ impl GroupAgg {
             rows: 0,
             index: HashMap::default(),
             kbuf: Vec::new(),
+            last: None,
             acc: None,
         };
         g.reset_builders();
@@ -94,6 +98,7 @@ impl GroupAgg {
             .collect();
         self.rows = 0;
         self.index.clear();
+        self.last = None;
     }
 
     /// Adds one row (`keys` and `vals` in declaration order).
@@ -112,13 +117,19 @@ impl GroupAgg {
                 }
             }
         }
-        if let Some(&row) = self.index.get(self.kbuf.as_slice()) {
+        let hit = match &self.last {
+            Some((k, row)) if *k == self.kbuf => Some(*row),
+            _ => self.index.get(self.kbuf.as_slice()).copied(),
+        };
+        if let Some(row) = hit {
             for (b, v) in self.vals.iter_mut().zip(vals) {
                 b[row] = b[row].saturating_add(*v);
             }
+            self.remember(row);
             return Ok(());
         }
         self.index.insert(self.kbuf.as_slice().into(), self.rows);
+        self.remember(self.rows);
         for (b, k) in self.keys.iter_mut().zip(keys) {
             match (b, k) {
                 (KeyBuf::Str(b), Key::Str(s)) => b.append_value(s),
@@ -135,6 +146,20 @@ impl GroupAgg {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// Keeps the key in `kbuf` as the last one, at `row`.
+    fn remember(&mut self, row: usize) {
+        match &mut self.last {
+            Some((k, r)) => {
+                if *r != row {
+                    k.clear();
+                    k.extend_from_slice(&self.kbuf);
+                    *r = row;
+                }
+            }
+            None => self.last = Some((self.kbuf.clone(), row)),
+        }
     }
 
     /// Aggregates the buffered rows into the running result.

@@ -301,22 +301,34 @@ pub fn endpoints(e: &FdEntry) -> (Option<std::net::SocketAddr>, Option<std::net:
 /// the path of whichever end has one.
 pub fn fd_name(e: &FdEntry, out: &mut String) {
     out.clear();
-    if let Some(s) = &e.socket {
-        fn unix(a: &Option<SockAddr>) -> Option<&str> {
-            match a {
-                Some(SockAddr::Unix(p)) => Some(p),
-                _ => None,
-            }
-        }
-        if let Some(p) = unix(&s.local).or(unix(&s.remote)) {
-            out.push_str(p);
-            return;
-        }
+    if let Some(n) = fd_name_ref(e) {
+        out.push_str(n);
+        return;
     }
     let mut b = std::mem::take(out).into_bytes();
     crate::filter::fields::fd_display_name(e, &mut b);
     *out =
         String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+}
+
+/// [`fd_name`] when it is a stored string (paths, unix socket paths), so
+/// without copying; `None` when it is formatted (IP sockets).
+pub fn fd_name_ref(e: &FdEntry) -> Option<&str> {
+    fn unix(a: &Option<SockAddr>) -> Option<&str> {
+        match a {
+            Some(SockAddr::Unix(p)) => Some(p),
+            _ => None,
+        }
+    }
+    if let Some(s) = &e.socket {
+        if let Some(p) = unix(&s.local).or(unix(&s.remote)) {
+            return Some(p);
+        }
+        if e.kind == FdKind::Socket {
+            return None;
+        }
+    }
+    Some(&e.name)
 }
 
 /// Shell names for [`login_shell`] (as libsinsp's `proc.loginshellid`).

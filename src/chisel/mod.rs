@@ -143,6 +143,12 @@ pub trait Chisel {
     fn needs_state(&self) -> bool {
         true
     }
+    /// Whether the chisel reads fds (names, types, [`Event::effect`]) when
+    /// it reads the state; when neither it nor the filter does, [`run`]
+    /// skips fd tables ([`State::without_fds`]).
+    fn needs_fds(&self) -> bool {
+        true
+    }
     /// Whether [`run`] applies the filter; when false the chisel sees every
     /// event with [`Event::matched`] telling the filter's verdict (`around`).
     fn filtered(&self) -> bool {
@@ -294,10 +300,11 @@ pub fn env_of<B: AsRef<[u8]>>(reader: &CaptureReader<B>) -> Result<(Syscalls, En
     Ok((table, env))
 }
 
-/// Runs `chisel` over every event of `reader` in file order. `keep` is the
-/// filter (called after the state saw the event); `progress` gets the
-/// number of blocks done. Returns the number of matching events.
-pub fn run<B: AsRef<[u8]>>(
+/// Runs `chisel` over every event of `reader` in file order, the next
+/// blocks decompressed on a second thread. `keep` is the filter (called
+/// after the state saw the event); `progress` gets the number of blocks
+/// done. Returns the number of matching events.
+pub fn run<B: AsRef<[u8]> + Sync>(
     reader: &CaptureReader<B>,
     env: &Env,
     chisel: &mut dyn Chisel,
@@ -308,47 +315,59 @@ pub fn run<B: AsRef<[u8]>>(
 ) -> Result<u64, ChiselError> {
     let meta = reader.meta();
     let ops = Arc::new(Ops::compile(&meta.syscalls));
+    let fds = chisel.needs_fds()
+        || !opts.filter_stateless
+        || reader
+            .totals()
+            .counts
+            .iter()
+            .any(|(c, _)| ops.procs_read_fds(*c));
     let mut state = State::new(ops, &meta.snapshot);
-    let mut cur = reader.cursor();
+    if !fds {
+        state = state.without_fds();
+    }
     let mut matched = 0u64;
     let mut last_ts = 0u64;
     let mut block = usize::MAX;
     let stateful = chisel.needs_state() || !opts.filter_stateless;
-    while let Some(r) = cur.next() {
-        let (num, rec) = r?;
-        if opts.at.is_some_and(|at| rec.ts() > at) {
-            break;
+    reader.with_read_ahead(|cur| -> Result<(), ChiselError> {
+        while let Some(r) = cur.next() {
+            let (num, rec) = r?;
+            if opts.at.is_some_and(|at| rec.ts() > at) {
+                break;
+            }
+            let effect = if stateful {
+                state.apply(&rec)
+            } else {
+                Effect::default()
+            };
+            last_ts = rec.ts();
+            if !chisel.wants_events() {
+                continue;
+            }
+            let mut ev = Event {
+                num,
+                rec,
+                state: &state,
+                effect: &effect,
+                env,
+                matched: true,
+            };
+            ev.matched = keep(&ev);
+            if ev.matched {
+                matched += 1;
+            }
+            if ev.matched || !chisel.filtered() {
+                chisel.on_event(&ev, out)?;
+            }
+            let b = cur.block();
+            if b != block {
+                block = b;
+                progress(b);
+            }
         }
-        let effect = if stateful {
-            state.apply(&rec)
-        } else {
-            Effect::default()
-        };
-        last_ts = rec.ts();
-        if !chisel.wants_events() {
-            continue;
-        }
-        let mut ev = Event {
-            num,
-            rec,
-            state: &state,
-            effect: &effect,
-            env,
-            matched: true,
-        };
-        ev.matched = keep(&ev);
-        if ev.matched {
-            matched += 1;
-        }
-        if ev.matched || !chisel.filtered() {
-            chisel.on_event(&ev, out)?;
-        }
-        let b = cur.block();
-        if b != block {
-            block = b;
-            progress(b);
-        }
-    }
+        Ok(())
+    })?;
     progress(reader.blocks().len());
     let end = End {
         state: &state,

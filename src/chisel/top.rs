@@ -7,8 +7,9 @@ use polars::prelude::*;
 use serde_json::json;
 
 use super::agg::{cell, cell_u64, extend, format_bytes, format_time, GroupAgg, Key, KeyType};
-use super::event::{endpoints, fd_name, fd_type, is_ip, l4proto, Event, IoDir};
+use super::event::{endpoints, fd_name, fd_name_ref, fd_type, is_ip, l4proto, Event, IoDir};
 use super::{ArgDef, Chisel, ChiselDef, ChiselError, End, Init, Out};
+use crate::state::FdEntry;
 
 /// A key field a table can group by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,22 +84,45 @@ impl KeyField {
         }
     }
 
-    /// The value for `ev` into `buf` (text) or as a number; `None` when the
+    /// Whether the value comes from fds (the event's, or its [`Effect`](crate::state::Effect)).
+    fn needs_fds(self) -> bool {
+        self == KeyField::FdNum || self.uses_fd()
+    }
+
+    /// Whether [`value`](Self::value) reads the event's fd.
+    fn uses_fd(self) -> bool {
+        !matches!(
+            self,
+            KeyField::EvtType
+                | KeyField::ProcName
+                | KeyField::ProcPid
+                | KeyField::ThreadTid
+                | KeyField::FdNum
+                | KeyField::UserName
+                | KeyField::ContainerId
+        )
+    }
+
+    /// The value for `ev` (whose fd is `fd`, when [`uses_fd`](Self::uses_fd))
+    /// borrowed or formatted into `buf`, or as a number; `None` when the
     /// event has no such value.
-    fn value<'e>(self, ev: &Event<'e>, buf: &'e mut String) -> Option<Key<'e>> {
+    fn value<'e>(
+        self,
+        ev: &Event<'e>,
+        fd: Option<&'e FdEntry>,
+        buf: &'e mut String,
+    ) -> Option<Key<'e>> {
         use std::fmt::Write as _;
         buf.clear();
-        let fd = ev.fd();
-        let server =
-            |ev: &Event<'_>| -> (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>) {
-                let e = ev.fd().filter(|e| is_ip(e));
-                let (l, r) = e.map_or((None, None), endpoints);
-                // Server side: local for servers, remote for clients.
-                match e.and_then(|e| e.socket.as_ref()).map(|s| s.role) {
-                    Some(crate::state::Role::Client) => (r, l),
-                    _ => (l, r),
-                }
-            };
+        let server = || -> (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>) {
+            let e = fd.filter(|e| is_ip(e));
+            let (l, r) = e.map_or((None, None), endpoints);
+            // Server side: local for servers, remote for clients.
+            match e.and_then(|e| e.socket.as_ref()).map(|s| s.role) {
+                Some(crate::state::Role::Client) => (r, l),
+                _ => (l, r),
+            }
+        };
         Some(match self {
             KeyField::EvtType => Key::Str(ev.name()),
             KeyField::ProcName => Key::Str(ev.proc_name()),
@@ -112,19 +136,25 @@ impl KeyField {
                     .or(ev.fd_num())? as u64,
             ),
             KeyField::FdName => {
-                fd_name(fd?, buf);
-                Key::Str(buf)
+                let f = fd?;
+                match fd_name_ref(f) {
+                    Some(n) => Key::Str(n),
+                    None => {
+                        fd_name(f, buf);
+                        Key::Str(buf)
+                    }
+                }
             }
             KeyField::FdType => Key::Str(fd_type(fd?)),
             KeyField::FdL4proto => Key::Str(l4proto(fd?)),
-            KeyField::FdSport => Key::U64(u64::from(server(ev).0?.port())),
-            KeyField::FdCport => Key::U64(u64::from(server(ev).1?.port())),
+            KeyField::FdSport => Key::U64(u64::from(server().0?.port())),
+            KeyField::FdCport => Key::U64(u64::from(server().1?.port())),
             KeyField::FdSip => {
-                let _ = write!(buf, "{}", server(ev).0?.ip());
+                let _ = write!(buf, "{}", server().0?.ip());
                 Key::Str(buf)
             }
             KeyField::FdCip => {
-                let _ = write!(buf, "{}", server(ev).1?.ip());
+                let _ = write!(buf, "{}", server().1?.ip());
                 Key::Str(buf)
             }
             KeyField::FdDirectory => {
@@ -186,14 +216,28 @@ enum Cond {
     Syscall,
 }
 
-fn cond(c: Cond, ev: &Event<'_>) -> bool {
-    match c {
-        Cond::FileIo => ev.io().is_some() && ev.fd().is_some_and(|f| fd_type(f) == "file"),
-        Cond::NetIo => ev.io().is_some() && ev.fd().is_some_and(is_ip),
-        Cond::AnyIo => ev.io().is_some(),
-        Cond::Failed => ev.errno().is_some(),
-        Cond::FileFailed => ev.errno().is_some() && ev.fd().is_some_and(|f| fd_type(f) == "file"),
-        Cond::Syscall => ev.rec.is_syscall(),
+impl Cond {
+    /// The event's own part of the condition (checked first).
+    fn event(self, ev: &Event<'_>) -> bool {
+        match self {
+            Cond::FileIo | Cond::NetIo | Cond::AnyIo => ev.io().is_some(),
+            Cond::Failed | Cond::FileFailed => ev.errno().is_some(),
+            Cond::Syscall => ev.rec.is_syscall(),
+        }
+    }
+
+    /// Whether [`fd`](Self::fd) looks at the event's fd.
+    fn uses_fd(self) -> bool {
+        matches!(self, Cond::FileIo | Cond::NetIo | Cond::FileFailed)
+    }
+
+    /// The fd's part of the condition.
+    fn fd(self, fd: Option<&FdEntry>) -> bool {
+        match self {
+            Cond::FileIo | Cond::FileFailed => fd.is_some_and(|f| fd_type(f) == "file"),
+            Cond::NetIo => fd.is_some_and(is_ip),
+            Cond::AnyIo | Cond::Failed | Cond::Syscall => true,
+        }
     }
 }
 
@@ -206,6 +250,8 @@ struct Table {
     top: usize,
     agg: GroupAgg,
     bufs: Vec<String>,
+    /// Whether the condition or a key reads the event's fd.
+    uses_fd: bool,
 }
 
 impl Table {
@@ -234,7 +280,9 @@ impl Table {
             .collect();
         let agg = GroupAgg::new(&kspec, &["v"]);
         let bufs = vec![String::new(); keys.len()];
+        let uses_fd = cond.uses_fd() || keys.iter().any(|(k, _)| k.uses_fd());
         Ok(Box::new(Table {
+            uses_fd,
             def,
             keys,
             value,
@@ -252,8 +300,17 @@ impl Chisel for Table {
         !(self.cond == Cond::Syscall && self.keys.iter().all(|(k, _)| *k == KeyField::EvtType))
     }
 
+    /// `topprocs_cpu`, `topprocs_errors` and keys on processes read no fds.
+    fn needs_fds(&self) -> bool {
+        self.cond.uses_fd() || self.keys.iter().any(|(k, _)| k.needs_fds())
+    }
+
     fn on_event(&mut self, ev: &Event<'_>, _out: &mut Out<'_>) -> Result<(), ChiselError> {
-        if !cond(self.cond, ev) {
+        if !self.cond.event(ev) {
+            return Ok(());
+        }
+        let fd = if self.uses_fd { ev.fd() } else { None };
+        if !self.cond.fd(fd) {
             return Ok(());
         }
         let v = match self.value.0 {
@@ -270,7 +327,7 @@ impl Chisel for Table {
         let mut vals: [Key<'_>; 4] = [Key::U64(0); 4];
         let n = keys.len().min(4);
         for ((i, (k, _)), buf) in keys.iter().take(n).enumerate().zip(bufs.iter_mut()) {
-            match k.value(ev, buf) {
+            match k.value(ev, fd, buf) {
                 Some(key) => vals[i] = key,
                 None => return Ok(()),
             }
@@ -380,7 +437,7 @@ impl Chisel for FdCount {
         if num <= 0 || self.name.is_empty() {
             return Ok(());
         }
-        let Some(k) = self.key.value(ev, &mut self.buf) else {
+        let Some(k) = self.key.value(ev, Some(fd), &mut self.buf) else {
             return Ok(());
         };
         self.agg

@@ -165,6 +165,9 @@ impl State {
         if op == Op::Ignore || rec.flags() & F_UNFINISHED != 0 {
             return Effect::default();
         }
+        if !self.fds && op.fds_only() {
+            return Effect::default();
+        }
         let ret = rec.ret();
         let ok = ret >= 0 || matches!(op, Op::Connect { .. }) && ret == -EINPROGRESS;
         if let (false, Op::Connect { fd, addr }) = (ok, op) {

@@ -144,6 +144,8 @@ pub struct State {
     stats: Stats,
     applied: u64,
     hot: HotThread,
+    /// Whether fd-table ops are applied ([`State::without_fds`]).
+    fds: bool,
 }
 
 /// The (tid, pid) [`State::ensure`] last found (consecutive events mostly
@@ -180,6 +182,7 @@ impl State {
             stats: Stats::default(),
             applied: 0,
             hot: HotThread::default(),
+            fds: true,
         };
         // Leaders first, so their fds and cwd define the process.
         let leaders = snap.procs.iter().filter(|p| p.tid == p.pid);
@@ -217,6 +220,16 @@ impl State {
     /// An empty state (no snapshot) for a table of ops.
     pub fn empty(ops: Arc<Ops>) -> State {
         State::new(ops, &Snapshot::default())
+    }
+
+    /// The state for a consumer that reads threads and processes but no
+    /// fds: ops that only change fd tables are skipped (their events have
+    /// no [`Effect`]; tables keep the snapshot's fds). Exact for threads
+    /// and processes unless the capture has execveat events
+    /// ([`Ops::procs_read_fds`]).
+    pub fn without_fds(mut self) -> State {
+        self.fds = false;
+        self
     }
 
     /// Number of records applied so far.

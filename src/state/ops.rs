@@ -300,4 +300,36 @@ impl Ops {
     pub fn get(&self, code: u16) -> Op {
         self.ops.get(usize::from(code)).copied().unwrap_or_default()
     }
+
+    /// Whether events of `code` make threads or processes depend on fd
+    /// tables: execveat names the program (and so `comm`) by a dirfd.
+    pub fn procs_read_fds(&self, code: u16) -> bool {
+        matches!(self.get(code), Op::Execve { dirfd: Some(_), .. })
+    }
+}
+
+impl Op {
+    /// Whether the op only changes fd tables (opens, sockets, dup, close...).
+    pub fn fds_only(self) -> bool {
+        matches!(
+            self,
+            Op::Open { .. }
+                | Op::OpenByHandle { .. }
+                | Op::Socket { .. }
+                | Op::Socketpair { .. }
+                | Op::Connect { .. }
+                | Op::SendTo { .. }
+                | Op::Accept { .. }
+                | Op::Bind { .. }
+                | Op::Listen { .. }
+                | Op::Pipe { .. }
+                | Op::Dup { .. }
+                | Op::Fcntl { .. }
+                | Op::AnonFd { .. }
+                | Op::Signalfd { .. }
+                | Op::MemfdCreate { .. }
+                | Op::Close { .. }
+                | Op::CloseRange { .. }
+        )
+    }
 }

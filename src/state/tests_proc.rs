@@ -363,3 +363,41 @@ fn checkpoints_before_start_and_from_capture() {
     });
     assert!(matches!(bad, Err(StateError::BadRecord { index: 3, .. })));
 }
+
+#[test]
+fn without_fds_same_threads_and_processes() {
+    let mut full = state();
+    let mut lean = state().without_fds();
+    let recs = [
+        fork_rec(100, 100, 200, 200, 0),
+        openat(200, 3, AT_FDCWD, "/etc/hosts", 0),
+        sc(DUP2, 200, 5, &[3, 5]),
+        exec_rec(200, &["cat", "-n", "f"], "/usr/bin/cat"),
+        sc(CLOSE, 200, 0, &[3]),
+        fork_rec(200, 200, 201, 201, 0),
+    ];
+    for r in recs {
+        let b = r.build();
+        let (rec, _) = Record::parse(&b).unwrap();
+        full.apply(&rec);
+        assert_eq!(lean.apply(&rec), Effect::default());
+    }
+    let view = |st: &State| {
+        let mut v: Vec<(u32, u32, String, String)> = st
+            .threads()
+            .map(|t| {
+                let p = st.process(t.pid).unwrap();
+                (t.tid, p.ppid, t.comm.to_string(), p.exepath.to_string())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(view(&lean), view(&full));
+    assert_eq!(name(&full, 200, 5).as_deref(), Some("/etc/hosts"));
+    assert_eq!(name(&lean, 200, 5), None);
+    assert_eq!(name(&lean, 200, 1).as_deref(), Some("/dev/pts/0")); // snapshot's
+                                                                    // execveat can name a program by an fd: those captures keep fds.
+    assert!(ops().procs_read_fds(EXECVEAT));
+    assert!(!ops().procs_read_fds(EXECVE) && !ops().procs_read_fds(OPENAT));
+}
