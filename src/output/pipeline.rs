@@ -18,7 +18,7 @@ use std::io::Write;
 use super::format::Template;
 use super::time::{self, Frame};
 use super::OutputError;
-use crate::capture::CaptureReader;
+use crate::capture::{CaptureReader, Cursor};
 use crate::event::display::ArgOpts;
 use crate::event::table::Syscalls;
 use crate::event::wire::{drop as wdrop, CODE_DROP, CPU_UNKNOWN};
@@ -141,7 +141,7 @@ pub fn code_mask(ast: &Ast, env: &FieldEnv) -> Option<Vec<bool>> {
 }
 
 /// Prints the events of `cap` selected by `opts` into `out`.
-pub fn run<B: AsRef<[u8]>>(
+pub fn run<B: AsRef<[u8]> + Sync>(
     cap: &CaptureReader<B>,
     opts: &ReadOptions,
     out: &mut dyn Write,
@@ -194,84 +194,94 @@ pub fn run<B: AsRef<[u8]>>(
         stateful,
         ..ReadStats::default()
     };
-    let mut cursor = cap.cursor();
     let (mut line, mut scratch) = (String::new(), String::new());
     let mut sc = Scratch::default();
     let mut vals = ValueBuf::default();
     let mut shown = Shown::default();
     let none = Effect::default();
     let blocks = cap.blocks();
-    'blocks: for (bi, b) in blocks.iter().enumerate().take(stop_block) {
-        if !stateful && block_prints_nothing(cap, bi, from, mask.as_deref()) {
-            stats.blocks_skipped += 1;
-            continue;
-        }
-        if cursor.position() != b.first_event {
-            cursor.seek_event(b.first_event)?;
-        }
-        stats.blocks_decoded += 1;
-        while cursor.position() < b.end_event() {
-            let Some(r) = cursor.next() else {
-                break 'blocks;
-            };
-            let (num, rec) = r?;
-            stats.events += 1;
-            let effect = if stateful {
-                state.apply(&rec)
-            } else {
-                Effect::default()
-            };
-            let ts = rec.ts();
-            if from.is_some_and(|f| ts < f) || to.is_some_and(|t| ts > t) {
+    // With state, every block is decoded in order: the next one is
+    // decompressed on a second thread meanwhile. Without, blocks may be
+    // skipped (a seek, which would end the read-ahead).
+    let mut print = |cursor: &mut Cursor<'_, B>| -> Result<(), OutputError> {
+        'blocks: for (bi, b) in blocks.iter().enumerate().take(stop_block) {
+            if !stateful && block_prints_nothing(cap, bi, from, mask.as_deref()) {
+                stats.blocks_skipped += 1;
                 continue;
             }
-            let code = rec.code();
-            if code == CODE_DROP {
+            if cursor.position() != b.first_event {
+                cursor.seek_event(b.first_event)?;
+            }
+            stats.blocks_decoded += 1;
+            while cursor.position() < b.end_event() {
+                let Some(r) = cursor.next() else {
+                    break 'blocks;
+                };
+                let (num, rec) = r?;
+                stats.events += 1;
+                let effect = if stateful {
+                    state.apply(&rec)
+                } else {
+                    Effect::default()
+                };
+                let ts = rec.ts();
+                if from.is_some_and(|f| ts < f) || to.is_some_and(|t| ts > t) {
+                    continue;
+                }
+                let code = rec.code();
+                if code == CODE_DROP {
+                    line.clear();
+                    gap_line(
+                        &mut line,
+                        rec.arg(wdrop::COUNT).unwrap_or(0),
+                        rec.cpu(),
+                        opts.json,
+                    );
+                    out.write_all(line.as_bytes())?;
+                    stats.gaps += 1;
+                    continue;
+                }
+                if let Some(m) = &mask {
+                    if !m.get(usize::from(code)).copied().unwrap_or(false) {
+                        continue;
+                    }
+                }
+                let eff = if stateful { &effect } else { &none };
+                let mut cx = EventCtx::new(rec, num, &state, &table, meta, eff, &env, &mut scratch);
+                cx.shown = shown;
+                if let Some((_, f)) = &opts.filter {
+                    if !f.matches(&mut cx, &mut sc) {
+                        continue;
+                    }
+                }
+                // `cx` keeps the times before this event; it counts for the next one.
+                shown.first.get_or_insert(ts);
+                shown.prev = Some(ts);
                 line.clear();
-                gap_line(
-                    &mut line,
-                    rec.arg(wdrop::COUNT).unwrap_or(0),
-                    rec.cpu(),
-                    opts.json,
-                );
+                let ok = if opts.json {
+                    opts.template
+                        .render_json(&mut cx, &mut vals, &opts.arg_opts, &mut line)
+                } else {
+                    opts.template
+                        .render_text(&mut cx, &mut vals, &opts.arg_opts, &mut line)
+                };
+                if !ok {
+                    continue;
+                }
+                line.push('\n');
                 out.write_all(line.as_bytes())?;
-                stats.gaps += 1;
-                continue;
-            }
-            if let Some(m) = &mask {
-                if !m.get(usize::from(code)).copied().unwrap_or(false) {
-                    continue;
+                stats.printed += 1;
+                if opts.limit.is_some_and(|l| stats.printed >= l) {
+                    break 'blocks;
                 }
-            }
-            let eff = if stateful { &effect } else { &none };
-            let mut cx = EventCtx::new(rec, num, &state, &table, meta, eff, &env, &mut scratch);
-            cx.shown = shown;
-            if let Some((_, f)) = &opts.filter {
-                if !f.matches(&mut cx, &mut sc) {
-                    continue;
-                }
-            }
-            // `cx` keeps the times before this event; it counts for the next one.
-            shown.first.get_or_insert(ts);
-            shown.prev = Some(ts);
-            line.clear();
-            let ok = if opts.json {
-                opts.template
-                    .render_json(&mut cx, &mut vals, &opts.arg_opts, &mut line)
-            } else {
-                opts.template
-                    .render_text(&mut cx, &mut vals, &opts.arg_opts, &mut line)
-            };
-            if !ok {
-                continue;
-            }
-            line.push('\n');
-            out.write_all(line.as_bytes())?;
-            stats.printed += 1;
-            if opts.limit.is_some_and(|l| stats.printed >= l) {
-                break 'blocks;
             }
         }
+        Ok(())
+    };
+    if stateful {
+        cap.with_read_ahead(print)?;
+    } else {
+        print(&mut cap.cursor())?;
     }
     out.flush()?;
     Ok(stats)
