@@ -14,6 +14,7 @@ mod around;
 pub mod event;
 pub mod export;
 pub mod frame;
+mod key;
 pub mod query;
 mod snap;
 mod spy;
