@@ -807,7 +807,14 @@ fn sigterm_restores_the_terminal() {
         // SAFETY: kill(2) on a pid we started; no memory is involved.
         unsafe { libc::kill(pid as i32, libc::SIGTERM) };
     }
-    let after = wait_for(&name, "TUI-EXIT=");
+    // The exit line, then the shell's prompt (drawn a moment later).
+    let prompt = |s: &str| {
+        s.lines()
+            .map(str::trim_end)
+            .rfind(|l| !l.is_empty())
+            .is_some_and(|l| l.ends_with('#') || l.ends_with('$'))
+    };
+    let after = crate::util::wait_until(&name, 30, |s| s.contains("TUI-EXIT=") && prompt(s));
     let alt_after = tmux(&["display-message", "-p", "-t", &name, "#{alternate_on}"]);
     tmux(&["kill-session", "-t", &name]);
     assert!(s.contains("Timeline"), "{s}");
@@ -820,16 +827,7 @@ fn sigterm_restores_the_terminal() {
     assert_eq!(alt_after.trim(), "0", "alternate screen left");
     assert!(!after.contains("Timeline"), "the TUI is gone: {after}");
     // The shell prompt is back after the exit line.
-    let tail: Vec<&str> = after
-        .lines()
-        .map(str::trim_end)
-        .filter(|l| !l.is_empty())
-        .collect();
-    assert!(
-        tail.last()
-            .is_some_and(|l| l.ends_with('#') || l.ends_with('$')),
-        "shell prompt back: {after}"
-    );
+    assert!(prompt(&after), "shell prompt back: {after}");
 }
 
 #[test]

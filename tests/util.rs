@@ -257,11 +257,17 @@ pub fn wait_long(session: &str, text: &str, secs: u64) -> String {
 /// The screen of tmux `session` once it shows every one of `texts` (or
 /// after `secs` seconds, whatever it shows then).
 pub fn wait_all(session: &str, texts: &[&str], secs: u64) -> String {
+    wait_until(session, secs, |screen| {
+        texts.iter().all(|t| screen.contains(t))
+    })
+}
+
+/// The pane's screen once `done` holds for it, or after `secs` seconds.
+pub fn wait_until(session: &str, secs: u64, done: impl Fn(&str) -> bool) -> String {
     let start = Instant::now();
     loop {
         let screen = tmux(&["capture-pane", "-p", "-t", session]);
-        let all = texts.iter().all(|t| screen.contains(t));
-        if all || start.elapsed() > Duration::from_secs(secs) {
+        if done(&screen) || start.elapsed() > Duration::from_secs(secs) {
             return screen;
         }
         std::thread::sleep(Duration::from_millis(100));
