@@ -167,7 +167,6 @@ impl Converter {
             // kernel's sched_process_* tracepoints do) and register the thread.
             self.after_exit(enter.as_ref(), &ev);
             self.syscall(enter.as_ref(), Some(&ev));
-            drop(enter);
             self.recycle(stored);
         }
     }
