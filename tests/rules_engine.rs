@@ -5,7 +5,7 @@
 use crate::util::{bpf_guard, run, saker, stderr, stdout, tmpdir};
 use saker::event::table::Syscalls;
 use saker::filter::fields::Fields;
-use saker::rules::replay::{open_bytes, replay};
+use saker::rules::replay::replay;
 use saker::rules::{self, Alert, CompileOptions, EngineOptions, RuleMatching};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -107,9 +107,9 @@ fn replay_file(capture: &str, rules_yaml: &str, opts: EngineOptions) -> Vec<Aler
         &CompileOptions::default(),
     )
     .unwrap();
-    let cap = open_bytes(std::fs::read(Path::new(EXTERNAL).join(capture)).unwrap()).unwrap();
+    let cap = saker::source::open(&Path::new(EXTERNAL).join(capture)).unwrap();
     let mut alerts = Vec::new();
-    replay(&cap, loaded.ruleset, opts, &mut |a| {
+    replay(&cap.reader, loaded.ruleset, opts, &mut |a| {
         alerts.push(a.clone());
         true
     })

@@ -189,7 +189,7 @@ fn container_fields_match_sysdig() {
 }
 
 /// A cut `.scap` file opens with what came before the cut, and `info`
-/// says it is incomplete and where.
+/// (like read and the chisels) says it is incomplete and where.
 #[test]
 fn truncated_scap_is_reported_incomplete() {
     let src = std::fs::read(external_file("sample.scap")).unwrap();
@@ -220,6 +220,18 @@ fn truncated_scap_is_reported_incomplete() {
         "{}",
         stdout(&text)
     );
+    // read and the chisels use what came before the cut, and say where it is.
+    let c = cut.to_str().unwrap();
+    for args in [
+        &["read", "-r", c][..],
+        &["read", "-r", c, "-c", "topscalls"],
+    ] {
+        let o = run(args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(!stdout(&o).is_empty(), "{args:?}");
+        let warn = format!("is incomplete at offset {at}");
+        assert!(stderr(&o).contains(&warn), "{args:?}: {}", stderr(&o));
+    }
 }
 
 /// `thread.tid group.gid user.uid` (distinct lines) against

@@ -80,11 +80,10 @@ fn progress_bar(blocks: usize) -> ProgressBar {
     pb
 }
 
-/// Opens our format or a sysdig/Falco `.scap` file (told by magic bytes).
+/// Opens our format or a sysdig/Falco `.scap` file (told by magic bytes),
+/// warning when it stops early.
 fn open(path: &std::path::Path) -> Result<CaptureReader<CaptureBytes>> {
-    Ok(saker::source::open(path)
-        .with_context(|| format!("opening {}", path.display()))?
-        .reader)
+    Ok(super::open_capture(path, false, "using")?.reader)
 }
 
 /// `saker read -r FILE [FILTER] -c CHISEL [ARGS...]`.

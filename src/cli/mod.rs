@@ -18,6 +18,34 @@ pub mod verify;
 
 pub use args::{Cli, Cmd};
 
+use std::path::Path;
+
+use anyhow::Context;
+
+/// Opens any capture ([`saker::source::open`]); unless `quiet`, warns on
+/// stderr when it stops early: where, why, and that `doing` (reading,
+/// replaying...) uses the events before it.
+pub fn open_capture(
+    path: &Path,
+    quiet: bool,
+    doing: &str,
+) -> anyhow::Result<saker::source::Opened> {
+    let opened =
+        saker::source::open(path).with_context(|| format!("opening {}", path.display()))?;
+    if let (Some(inc), false) = (opened.incomplete(), quiet) {
+        let at = inc
+            .offset
+            .map(|o| format!(" at offset {o}"))
+            .unwrap_or_default();
+        eprintln!(
+            "saker: warning: {} is incomplete{at} ({}); {doing} the events before it",
+            path.display(),
+            inc.reason
+        );
+    }
+    Ok(opened)
+}
+
 /// Formats ns since the epoch as `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` (UTC).
 pub fn fmt_epoch(ns: i64) -> String {
     let secs = ns.div_euclid(1_000_000_000);

@@ -69,25 +69,8 @@ pub fn run(a: &ReadArgs) -> Result<i32> {
             max_buf: (!a.verbose).then_some(SHORT_BUF),
         },
     };
-    let opened =
-        saker::source::open(&a.read).with_context(|| format!("opening {}", a.read.display()))?;
+    let opened = super::open_capture(&a.read, false, "reading")?;
     let r = &opened.reader;
-    if let saker::source::Origin::Scap { stats, .. } = &opened.origin {
-        if let Some(e) = &stats.truncation {
-            eprintln!(
-                "saker: warning: {}: {e}; reading the events before it",
-                a.read.display()
-            );
-        }
-    }
-    if let Some(t) = r.truncation() {
-        eprintln!(
-            "saker: warning: {} is incomplete, reading up to offset {} ({})",
-            a.read.display(),
-            t.offset,
-            t.reason
-        );
-    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     match output::run(r, &opts, &mut out) {

@@ -63,19 +63,7 @@ pub fn run(a: &ReplayArgs) -> Result<i32> {
         print_warnings(&loaded);
     }
     // Mapped, or a .scap imported as a stream (not read whole into memory).
-    let opened =
-        saker::source::open(&a.read).with_context(|| format!("opening {}", a.read.display()))?;
-    if let (Some(inc), false) = (opened.incomplete(), a.quiet) {
-        let at = inc
-            .offset
-            .map(|o| format!(" at offset {o}"))
-            .unwrap_or_default();
-        eprintln!(
-            "saker: warning: {} is incomplete{at} ({}); replaying the events before it",
-            a.read.display(),
-            inc.reason
-        );
-    }
+    let opened = super::open_capture(&a.read, a.quiet, "replaying")?;
     let cap = &opened.reader;
     let mut out: Box<dyn Write> = match &a.output {
         Some(p) => Box::new(BufWriter::new(

@@ -152,21 +152,3 @@ pub fn replay<B: AsRef<[u8]>>(
     }
     Ok(runner.finish())
 }
-
-/// Opens capture bytes for replay: a saker capture as is, a sysdig/Falco `.scap` (plain or
-/// gzip) imported in memory first.
-pub fn open_bytes(bytes: Vec<u8>) -> Result<CaptureReader<Vec<u8>>, RulesError> {
-    use crate::scap::{detect, FileKind};
-    let err = |message: String| RulesError::Replay { message };
-    let bytes = match detect(&bytes) {
-        FileKind::Scap | FileKind::Gzip => {
-            let opts = crate::scap::ImportOptions::default();
-            let wopts = crate::capture::WriterOptions::default();
-            crate::scap::import_into(&bytes, opts, wopts, Vec::new())
-                .map_err(|e| err(e.to_string()))?
-                .out
-        }
-        _ => bytes,
-    };
-    CaptureReader::new(bytes).map_err(|e| err(e.to_string()))
-}

@@ -20,7 +20,7 @@ use saker::capture::{synth, CaptureMeta, CaptureWriter, WriterOptions};
 use saker::event::meta::Summary;
 use saker::event::table::Syscalls;
 use saker::filter::fields::Fields;
-use saker::rules::replay::{open_bytes, replay};
+use saker::rules::replay::replay;
 use saker::rules::{self, CompileOptions, EngineOptions};
 
 const TARGET: f64 = 1e6;
@@ -126,7 +126,7 @@ fn main() {
     ));
     let mut all_met = true;
     for (name, bytes) in captures {
-        let cap = open_bytes(bytes).expect("opens");
+        let cap = saker::capture::CaptureReader::new(bytes).expect("opens");
         let (mut best, mut best_cpu) = (f64::MAX, f64::MAX);
         let mut last = None;
         for _ in 0..rounds {
