@@ -316,7 +316,7 @@ impl State {
             child
         };
         match self.threads.get(&child) {
-            Some(t) if !t.lazy => {} // a FORK record already created it
+            Some(t) if !t.lazy => {} // known already (snapshot, or an earlier clone exit)
             Some(t) => {
                 // The child ran first: rebuild it from the parent, keeping
                 // what its own events showed.
@@ -324,7 +324,7 @@ impl State {
                 let own = self.fd_table(old_pid).cloned().unwrap_or_default();
                 let cwd = self.cwd(old_pid).unwrap_or("").to_owned();
                 if self.spawn(tid, child, child_pid, flags, rec.ts(), (0, 0)) && !comm.is_empty() {
-                    // A name it already had (from a FORK's comm) stays.
+                    // A name its own events gave it (an exec) stays.
                     if let Some(t) = self.thread_mut(child) {
                         t.comm = comm;
                     }

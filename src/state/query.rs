@@ -58,15 +58,19 @@ impl State {
         self.procs.values().map(|p| &**p)
     }
 
-    /// Threads still running, ascending by (pid, tid): an exited thread or
-    /// group stays in the state until the next record (so that the exit
-    /// record sees it), but is gone.
-    pub fn live_threads(&self) -> Vec<&Thread> {
-        let mut v: Vec<&Thread> = self
-            .threads()
+    /// Threads still running with their process, in no particular order:
+    /// an exited thread or group stays in the state until the next record
+    /// (so that the exit record sees it), but is gone.
+    pub(super) fn live(&self) -> impl Iterator<Item = (&Process, &Thread)> + '_ {
+        self.threads()
             .filter(|t| t.exit_code.is_none())
-            .filter(|t| self.process(t.pid).is_some_and(|p| p.exit_status.is_none()))
-            .collect();
+            .filter_map(|t| Some((self.process(t.pid)?, t)))
+            .filter(|(p, _)| p.exit_status.is_none())
+    }
+
+    /// Threads still running ([`live`](Self::live)), ascending by (pid, tid).
+    pub fn live_threads(&self) -> Vec<&Thread> {
+        let mut v: Vec<&Thread> = self.live().map(|(_, t)| t).collect();
         v.sort_by_key(|t| (t.pid, t.tid));
         v
     }

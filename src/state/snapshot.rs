@@ -40,13 +40,7 @@ impl State {
     ///   (a comm over 15 bytes, an fd name or cwd over [`PATH_CAP`](super::PATH_CAP) bytes),
     ///   which is cut again.
     pub fn to_snapshot(&self, ts: u64) -> Snapshot {
-        let mut live: Vec<(&Process, &Thread)> = self
-            .threads
-            .values()
-            .filter(|t| t.exit_code.is_none())
-            .filter_map(|t| Some((&**self.procs.get(&t.pid)?, &**t)))
-            .filter(|(p, _)| p.exit_status.is_none())
-            .collect();
+        let mut live: Vec<(&Process, &Thread)> = self.live().collect();
         live.sort_unstable_by_key(|(p, t)| (p.pid, t.tid != p.pid, t.tid));
         let mut out: Vec<ProcInfo> = Vec::with_capacity(live.len());
         for (p, t) in live {
