@@ -86,7 +86,7 @@ fn every_external_file_imports_with_manifest_counts() {
     }
 }
 
-fn records(imp: &ScapImport) -> Vec<crate::event::Record<'_>> {
+pub(super) fn records(imp: &ScapImport) -> Vec<crate::event::Record<'_>> {
     let mut out = Vec::new();
     let mut rest = &imp.records[..];
     while !rest.is_empty() {

@@ -38,7 +38,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::events_table::PPM_SC_NAMES;
 use super::parse::RawEvent;
-use super::tests::read;
+use super::tests::{read, records};
 use super::*;
 use crate::event::Record;
 use crate::state::State;
@@ -313,23 +313,14 @@ fn process_list_matches_sysdig_ps() {
 /// records: a FORK from `tid` with `CLONE_PARENT` names its child `comm`.
 fn named_after_clone_parent_child(imp: &ScapImport, (tid, _, comm): &Row) -> bool {
     use crate::event::wire::{fork, CODE_FORK};
-    let mut rest = &imp.records[..];
-    while let Some((r, tail)) = (!rest.is_empty())
-        .then(|| Record::parse(rest).ok())
-        .flatten()
-    {
-        rest = tail;
-        if r.code() == CODE_FORK
+    records(imp).iter().any(|r| {
+        r.code() == CODE_FORK
             && r.tid() == *tid
             && r.arg(fork::FLAGS)
                 .is_some_and(|f| f & libc::CLONE_PARENT as u64 != 0)
             && r.param(fork::P_COMM)
                 .is_some_and(|p| p.data == comm.as_bytes())
-        {
-            return true;
-        }
-    }
-    false
+    })
 }
 
 /// Our running threads at the end against sysdig's table after the last
@@ -351,10 +342,7 @@ fn end_of_capture_threads_match_sysdig() {
         };
         let imp = import(&b).unwrap();
         let mut st = State::from_capture(&imp.meta.syscalls, &imp.meta.snapshot);
-        let mut rest = &imp.records[..];
-        while !rest.is_empty() {
-            let (r, tail) = Record::parse(rest).unwrap();
-            rest = tail;
+        for r in records(&imp) {
             st.apply(&r);
         }
         let ours = rows(st.live_threads());
