@@ -33,6 +33,42 @@ pub enum Key<'a> {
     U64(u64),
 }
 
+/// Distinct keys of the latest pushes kept for [`GroupAgg::push`]'s fast
+/// path (least recently used last).
+const RECENT: usize = 4;
+
+/// An owned copy of one [`Key`], for the recent pushes.
+#[derive(Debug, PartialEq, Eq)]
+enum LastKey {
+    Str(String),
+    U64(u64),
+}
+
+impl LastKey {
+    fn of(k: &Key<'_>) -> Self {
+        match k {
+            Key::Str(s) => LastKey::Str((*s).to_string()),
+            Key::U64(v) => LastKey::U64(*v),
+        }
+    }
+    fn is(&self, k: &Key<'_>) -> bool {
+        match (self, k) {
+            (LastKey::Str(a), Key::Str(b)) => a == b,
+            (LastKey::U64(a), Key::U64(b)) => a == b,
+            _ => false,
+        }
+    }
+    fn set(&mut self, k: &Key<'_>) {
+        match (self, k) {
+            (LastKey::Str(a), Key::Str(b)) => {
+                a.clear();
+                a.push_str(b);
+            }
+            (me, k) => *me = LastKey::of(k),
+        }
+    }
+}
+
 enum KeyBuf {
     Str(StringChunkedBuilder),
     U64(Vec<u64>),
@@ -50,9 +86,11 @@ pub struct GroupAgg {
     index: HashMap<Box<[u8]>, usize, foldhash::fast::RandomState>,
     /// Scratch for encoding one row's key.
     kbuf: Vec<u8>,
-    /// The encoded key and row of the last push, when in this batch
-    /// (consecutive events mostly share their key: no hashing then).
-    last: Option<(Vec<u8>, usize)>,
+    /// The keys and rows of the latest distinct pushes in this batch, the
+    /// latest first: consecutive events mostly share one of a few keys
+    /// (the same process; open, read, close), which are then compared as
+    /// they are, with no encoding or hashing.
+    recent: Vec<(Vec<LastKey>, usize)>,
     acc: Option<DataFrame>,
 }
 
@@ -74,7 +112,7 @@ impl GroupAgg {
             rows: 0,
             index: HashMap::default(),
             kbuf: Vec::new(),
-            last: None,
+            recent: Vec::with_capacity(RECENT),
             acc: None,
         };
         g.reset_builders();
@@ -98,11 +136,20 @@ impl GroupAgg {
             .collect();
         self.rows = 0;
         self.index.clear();
-        self.last = None;
+        self.recent.clear();
     }
 
     /// Adds one row (`keys` and `vals` in declaration order).
     pub fn push(&mut self, keys: &[Key<'_>], vals: &[u64]) -> Result<(), ChiselError> {
+        let same = |last: &[LastKey]| {
+            last.len() == keys.len() && last.iter().zip(keys).all(|(a, b)| a.is(b))
+        };
+        if let Some(p) = self.recent.iter().position(|(k, _)| same(k)) {
+            let row = self.recent[p].1;
+            self.bring_forward(p);
+            self.add(row, vals);
+            return Ok(());
+        }
         self.kbuf.clear();
         for k in keys {
             match k {
@@ -117,19 +164,13 @@ impl GroupAgg {
                 }
             }
         }
-        let hit = match &self.last {
-            Some((k, row)) if *k == self.kbuf => Some(*row),
-            _ => self.index.get(self.kbuf.as_slice()).copied(),
-        };
-        if let Some(row) = hit {
-            for (b, v) in self.vals.iter_mut().zip(vals) {
-                b[row] = b[row].saturating_add(*v);
-            }
-            self.remember(row);
+        if let Some(row) = self.index.get(self.kbuf.as_slice()).copied() {
+            self.add(row, vals);
+            self.remember(keys, row);
             return Ok(());
         }
         self.index.insert(self.kbuf.as_slice().into(), self.rows);
-        self.remember(self.rows);
+        self.remember(keys, self.rows);
         for (b, k) in self.keys.iter_mut().zip(keys) {
             match (b, k) {
                 (KeyBuf::Str(b), Key::Str(s)) => b.append_value(s),
@@ -148,17 +189,37 @@ impl GroupAgg {
         Ok(())
     }
 
-    /// Keeps the key in `kbuf` as the last one, at `row`.
-    fn remember(&mut self, row: usize) {
-        match &mut self.last {
-            Some((k, r)) => {
-                if *r != row {
-                    k.clear();
-                    k.extend_from_slice(&self.kbuf);
-                    *r = row;
-                }
+    /// Adds `vals` to the sums of `row`.
+    #[inline]
+    fn add(&mut self, row: usize, vals: &[u64]) {
+        for (b, v) in self.vals.iter_mut().zip(vals) {
+            b[row] = b[row].saturating_add(*v);
+        }
+    }
+
+    /// Moves recent entry `p` to the front, the ones before it back by one
+    /// (a few swaps: `rotate_right` costs more at this size).
+    fn bring_forward(&mut self, p: usize) {
+        for j in (1..=p).rev() {
+            self.recent.swap(j, j - 1);
+        }
+    }
+
+    /// Makes `keys` (at `row`) the first recent entry; once [`RECENT`] are
+    /// kept, the least recent one's buffers are reused.
+    fn remember(&mut self, keys: &[Key<'_>], row: usize) {
+        if self.recent.len() < RECENT {
+            self.recent.push((Vec::new(), row));
+        }
+        self.bring_forward(self.recent.len() - 1);
+        let (last, r) = &mut self.recent[0];
+        *r = row;
+        last.truncate(keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            match last.get_mut(i) {
+                Some(l) => l.set(k),
+                None => last.push(LastKey::of(k)),
             }
-            None => self.last = Some((self.kbuf.clone(), row)),
         }
     }
 
@@ -321,6 +382,27 @@ mod tests {
         assert_eq!(df.height() as u64, n);
         assert_eq!(cell_u64(&df, "k", 0), n - 1);
         assert_eq!(cell_u64(&df, "v", 0), 2 * (n - 1) + 1);
+    }
+
+    proptest::proptest! {
+        /// Sums equal a plain map's, whatever the order of keys: hits at
+        /// every position of the recent list, and keys that fall out of it.
+        #[test]
+        fn sums_match_a_plain_map(rows in proptest::collection::vec((0u8..7, 0u64..3, 0u64..100), 0..400)) {
+            let names = ["open", "read", "close", "a", "", "readv", "b"];
+            let mut g = GroupAgg::new(&[("k", KeyType::Str), ("p", KeyType::U64)], &["v"]);
+            let mut want: HashMap<(String, u64), u64> = HashMap::new();
+            for (k, p, v) in &rows {
+                let k = names[usize::from(*k)];
+                g.push(&[Key::Str(k), Key::U64(*p)], &[*v]).unwrap();
+                *want.entry((k.to_string(), *p)).or_default() += v;
+            }
+            let df = g.finish("v", usize::MAX).unwrap();
+            let got: HashMap<(String, u64), u64> = (0..df.height())
+                .map(|r| ((cell(&df, "k", r), cell_u64(&df, "p", r)), cell_u64(&df, "v", r)))
+                .collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
