@@ -38,7 +38,7 @@ pub enum Key<'a> {
 const RECENT: usize = 4;
 
 /// An owned copy of one [`Key`], for the recent pushes.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 enum LastKey {
     Str(String),
     U64(u64),

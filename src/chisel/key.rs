@@ -155,16 +155,13 @@ impl KeyField {
             }
             KeyField::FdDirectory => {
                 let f = fd?;
-                if fd_type(f) == "directory" {
-                    buf.push_str(&f.name);
+                let n: &str = &f.name;
+                Key::Str(if fd_type(f) == "directory" {
+                    n
                 } else {
-                    let n: &str = &f.name;
-                    buf.push_str(
-                        n.rfind('/')
-                            .map_or("", |i| if i == 0 { "/" } else { &n[..i] }),
-                    );
-                }
-                Key::Str(buf)
+                    n.rfind('/')
+                        .map_or("", |i| if i == 0 { "/" } else { &n[..i] })
+                })
             }
             KeyField::UserName => {
                 let uid = ev.process()?.creds.uid;

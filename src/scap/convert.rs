@@ -441,9 +441,8 @@ fn exit_ret(e: &RawEvent<'_>) -> i64 {
     let params = e.info().params;
     match params.first() {
         Some(p) if matches!(p.name, "res" | "fd" | "res_or_fd") => e
-            .params
-            .get(0)
-            .and_then(|v| super::parse::int_value(v, p.ty))
+            .at(0)
+            .and_then(|(v, ty)| super::parse::int_value(v, ty))
             .unwrap_or(0),
         _ => 0,
     }

@@ -54,11 +54,12 @@
 //! its block: the input may be a stream), the thread table, the
 //! [`reorder`] window (at most [`ImportOptions::window`] bytes, 8 MiB by
 //! default), the batches waiting for the metadata (at most 32 MiB: a full
-//! queue holds the converter back) and the writer's current block. Records can come out of time order only as unfinished
-//! records (an enter that never got its exit, written with the enter's
-//! time when its thread moves on or the file ends); the window sorts them
-//! back unless a younger window's worth of records was released since,
-//! and then it writes them next and counts them (`stats.late`).
+//! queue holds the converter back) and the writer's current block. Records
+//! can come out of time order only as unfinished records (an enter that
+//! never got its exit, written with the enter's time when its thread
+//! moves on or the file ends); the window sorts them back unless a younger
+//! window's worth of records was released since, and then it writes them
+//! next and counts them (`stats.late`).
 //!
 //! A plain file is read in place from the caller's bytes (a memory map:
 //! its pages are the page cache's, not copies); [`import_into_releasing`]

@@ -292,11 +292,14 @@ impl<'a> RawEvent<'a> {
             .take(self.params.len())
             .position(|p| p.name == name)
     }
-    /// Raw bytes and type of the param named `name`, if present and non-empty.
-    pub fn get(&self, name: &str) -> Option<(&'a [u8], u8)> {
-        let i = self.index_of(name)?;
+    /// Raw bytes and type of param `i`, if present and non-empty.
+    pub fn at(&self, i: usize) -> Option<(&'a [u8], u8)> {
         let v = self.params.get(i)?;
         (!v.is_empty()).then(|| (v, self.info().params[i].ty))
+    }
+    /// Raw bytes and type of the param named `name`, if present and non-empty.
+    pub fn get(&self, name: &str) -> Option<(&'a [u8], u8)> {
+        self.at(self.index_of(name)?)
     }
     /// Integer value of param `name` (sign-extended for signed types).
     pub fn int(&self, name: &str) -> Option<i64> {

@@ -35,11 +35,9 @@ impl Lookup {
     /// The first of these params that `evs` (the event, then its exit)
     /// holds and that is not empty: its bytes and `PT_*` type.
     pub fn get<'a>(&self, evs: &[&RawEvent<'a>]) -> Option<(&'a [u8], u8)> {
-        self.0.iter().find_map(|&(pos, i)| {
-            let e = evs.get(pos as usize)?;
-            let v = e.params.get(i as usize)?;
-            (!v.is_empty()).then(|| (v, e.info().params[i as usize].ty))
-        })
+        self.0
+            .iter()
+            .find_map(|&(pos, i)| evs.get(pos as usize)?.at(i as usize))
     }
 }
 
