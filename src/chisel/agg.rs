@@ -189,6 +189,19 @@ impl GroupAgg {
         Ok(())
     }
 
+    /// Adds `vals` to the row of the latest [`push`](Self::push), when the
+    /// batch still holds it; `false` (nothing added) after a flush or before
+    /// any push. For callers that know a row has the same keys as the last.
+    pub fn push_again(&mut self, vals: &[u64]) -> bool {
+        match self.recent.first() {
+            Some(&(_, row)) => {
+                self.add(row, vals);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Adds `vals` to the sums of `row`.
     #[inline]
     fn add(&mut self, row: usize, vals: &[u64]) {

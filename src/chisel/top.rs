@@ -72,6 +72,24 @@ struct Table {
     bufs: Vec<String>,
     /// Whether the condition or a key reads the event's fd.
     uses_fd: bool,
+    /// Whether the keys are known from the event's code, pid and tid and the
+    /// state's [epoch](crate::state::State::epoch) (no key reads an fd).
+    by_process: bool,
+    /// Whether a key is the event type (else the code is left out of the
+    /// signature: consecutive events of one thread mostly differ in it).
+    by_code: bool,
+    /// That signature of the latest pushed row.
+    last: Option<Signature>,
+}
+
+/// What the keys of a [`Table::by_process`] table are a function of
+/// (`code` 0 unless [`Table::by_code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Signature {
+    code: u16,
+    pid: u32,
+    tid: u32,
+    epoch: u64,
 }
 
 impl Table {
@@ -101,8 +119,12 @@ impl Table {
         let agg = GroupAgg::new(&kspec, &["v"]);
         let bufs = vec![String::new(); keys.len()];
         let uses_fd = cond.uses_fd() || keys.iter().any(|(k, _)| k.uses_fd());
+        let by_process = keys.iter().all(|(k, _)| !k.needs_fds());
         Ok(Box::new(Table {
             uses_fd,
+            by_process,
+            by_code: keys.iter().any(|(k, _)| *k == KeyField::EvtType),
+            last: None,
             def,
             keys,
             value,
@@ -141,6 +163,16 @@ impl Chisel for Table {
             },
             Value::Count => 1,
         };
+        let sig = self.by_process.then(|| Signature {
+            code: if self.by_code { ev.rec.code() } else { 0 },
+            pid: ev.rec.pid(),
+            tid: ev.rec.tid(),
+            epoch: ev.state.epoch(),
+        });
+        if sig.is_some() && sig == self.last && self.agg.push_again(&[v]) {
+            return Ok(());
+        }
+        self.last = None;
         let Table {
             keys, bufs, agg, ..
         } = self;
@@ -152,7 +184,9 @@ impl Chisel for Table {
                 None => return Ok(()),
             }
         }
-        agg.push(&vals[..n], &[v])
+        agg.push(&vals[..n], &[v])?;
+        self.last = sig;
+        Ok(())
     }
 
     fn finish(&mut self, end: &End<'_>, out: &mut Out<'_>) -> Result<(), ChiselError> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::fd::{FdEntry, FdTable, L4Proto, Role, SockInfo, O_CLOEXEC};
 use super::ops::{Cloexec, FlagsSrc, Op};
 use super::sockaddr::{self, SockAddr, AF_INET, AF_INET6, AF_UNSPEC};
-use super::{path, Effect, FdKind, State};
+use super::{path, pathcache, Effect, FdKind, State};
 use crate::event::wire::{
     ParamKind, Record, CODE_DROP, CODE_EXEC, CODE_EXIT, CODE_FORK, CODE_SPECIAL, F_UNFINISHED,
 };
@@ -62,13 +62,23 @@ impl State {
     /// Never fails: unusable input is skipped and counted in [`super::Stats`].
     pub fn apply(&mut self, rec: &Record<'_>) -> Effect {
         if !self.pending_exit.is_empty() {
+            self.touch();
             self.purge_exited();
         }
         self.applied += 1;
         match rec.code() {
-            CODE_FORK => self.on_fork(rec),
-            CODE_EXEC => self.on_exec(rec),
-            CODE_EXIT => self.on_exit(rec),
+            CODE_FORK => {
+                self.touch();
+                self.on_fork(rec);
+            }
+            CODE_EXEC => {
+                self.touch();
+                self.on_exec(rec);
+            }
+            CODE_EXIT => {
+                self.touch();
+                self.on_exit(rec);
+            }
             CODE_DROP => self.stats.drop_markers += 1,
             c if c < CODE_SPECIAL => return self.on_syscall(rec),
             _ => self.stats.unknown_codes += 1,
@@ -117,7 +127,11 @@ impl State {
     /// The name of fd `dirfd` (`AT_FDCWD`: the cwd) used as a base path.
     pub(crate) fn dir_base(&self, pid: u32, dirfd: Option<i32>) -> Arc<str> {
         match dirfd {
-            None | Some(AT_FDCWD) => self.cwd(pid).map_or_else(|| "".into(), Arc::from),
+            None | Some(AT_FDCWD) => self
+                .procs
+                .get(&pid)
+                .and_then(|p| self.fs.get(p.fs))
+                .map_or_else(|| "".into(), |f| f.cwd.clone()),
             Some(fd) => self
                 .fd(pid, i64::from(fd))
                 .map_or_else(|| "".into(), |e| e.name.clone()),
@@ -138,11 +152,8 @@ impl State {
         if p.kind() == Some(ParamKind::PathComp) {
             return Some(path::from_pathcomp(p.data));
         }
-        let raw = path::param_str(p.data);
-        if raw.starts_with('/') {
-            return Some(path::resolve("", &raw));
-        }
-        Some(path::resolve(&self.dir_base(rec.pid(), dirfd), &raw))
+        let base = (!pathcache::is_absolute(p.data)).then(|| self.dir_base(rec.pid(), dirfd));
+        Some(self.paths.resolve(p.data, base))
     }
 
     fn flags_of(rec: &Record<'_>, src: FlagsSrc) -> u64 {
@@ -164,6 +175,9 @@ impl State {
         let op = self.ops.get(rec.code());
         if op == Op::Ignore || rec.flags() & F_UNFINISHED != 0 {
             return Effect::default();
+        }
+        if !op.fds_only() {
+            self.touch();
         }
         if !self.fds && op.fds_only() {
             return Effect::default();

@@ -27,6 +27,7 @@ impl State {
             Some(_) => self.remove_thread(tid), // tid reused: its exit was lost
             None => {}
         }
+        self.touch();
         if self.threads.len() >= MAX_THREADS {
             self.stats.thread_cap += 1;
             return false;

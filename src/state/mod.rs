@@ -46,6 +46,7 @@ pub(crate) mod idmap;
 mod lifecycle;
 pub mod ops;
 mod path;
+mod pathcache;
 mod proc;
 mod query;
 mod shared;
@@ -146,7 +147,31 @@ pub struct State {
     hot: HotThread,
     /// Whether fd-table ops are applied ([`State::without_fds`]).
     fds: bool,
+    paths: pathcache::PathCache,
+    epoch: Epoch,
 }
+
+/// See [`State::epoch`]: a value no other state change took, from one
+/// counter for all states, so two states share one only while they are
+/// copies with the same threads, processes and users. Not state itself:
+/// two states are equal whatever theirs are.
+#[derive(Debug, Clone, Copy)]
+struct Epoch(u64);
+
+impl Epoch {
+    fn fresh() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Epoch(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl PartialEq for Epoch {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Epoch {}
 
 /// The (tid, pid) [`State::ensure`] last found (consecutive events mostly
 /// come from one thread); cleared whenever a thread is added or removed.
@@ -183,6 +208,8 @@ impl State {
             applied: 0,
             hot: HotThread::default(),
             fds: true,
+            paths: pathcache::PathCache::default(),
+            epoch: Epoch::fresh(),
         };
         // Leaders first, so their fds and cwd define the process.
         let leaders = snap.procs.iter().filter(|p| p.tid == p.pid);
@@ -235,6 +262,19 @@ impl State {
     /// Number of records applied so far.
     pub fn applied(&self) -> u64 {
         self.applied
+    }
+
+    /// Changes whenever an applied record may have changed a thread, a
+    /// process or the users (anything but fd-table syscalls and syscalls
+    /// the state ignores): what a reader derived from those (a process
+    /// name, a user) for an epoch still holds while the epoch stays.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.0
+    }
+
+    /// Starts a new [`State::epoch`].
+    fn touch(&mut self) {
+        self.epoch = Epoch::fresh();
     }
 
     /// Counters of unusable input met so far.

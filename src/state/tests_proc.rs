@@ -268,6 +268,27 @@ proptest! {
         prop_assert_eq!(st.nchildren.values().map(|n| *n as usize).sum::<usize>(), st.procs.len());
     }
 
+    /// While [`State::epoch`] stays, no thread, process or user changes.
+    #[test]
+    fn epoch_changes_with_threads_and_processes(recs in prop::collection::vec(arb_record(), 0..80)) {
+        let mut st = state();
+        let view = |st: &State| {
+            let mut t: Vec<Thread> = st.threads().cloned().collect();
+            t.sort_by_key(|t| t.tid);
+            let mut p: Vec<Process> = st.processes().cloned().collect();
+            p.sort_by_key(|p| p.pid);
+            let u: Vec<_> = (0..12).map(|id| (st.user(id).cloned(), st.group(id).cloned())).collect();
+            (t, p, u)
+        };
+        for r in &recs {
+            let (before, epoch) = (view(&st), st.epoch());
+            st.apply(&Record::parse(r).unwrap().0);
+            if st.epoch() == epoch {
+                prop_assert_eq!(view(&st), before);
+            }
+        }
+    }
+
     #[test]
     fn hostile_records_never_panic(
         recs in prop::collection::vec(
