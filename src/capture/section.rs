@@ -180,6 +180,15 @@ impl CaptureMeta {
     }
 }
 
+/// A section's JSON that did not parse.
+fn json_problem(what: &'static str, off: usize, e: &serde_json::Error) -> CaptureError {
+    CaptureError::Json {
+        what,
+        offset: off as u64,
+        reason: e.to_string(),
+    }
+}
+
 /// What [`parse_sections`] found.
 pub(crate) struct Sections {
     /// The metadata; parts whose section was bad or missing stay default.
@@ -195,6 +204,8 @@ pub(crate) struct Sections {
 /// Parses the sections starting at `start` up to the first non-section
 /// magic. A section whose header is broken ends the file (error); one whose
 /// payload is bad is reported in `problems` so the events stay readable.
+/// The two large JSON sections (syscall table, snapshot) are parsed at once
+/// on two threads; problems still come in file order.
 pub(crate) fn parse_sections(file: &[u8], start: usize) -> Result<Sections, CaptureError> {
     let mut s = Sections {
         meta: CaptureMeta::default(),
@@ -205,6 +216,9 @@ pub(crate) fn parse_sections(file: &[u8], start: usize) -> Result<Sections, Capt
     let mut seen = [false; 5];
     let mut dec = super::codec::decompressor()?;
     let mut buf = Vec::new();
+    // Problems by section offset, and the payloads parsed after the walk.
+    let mut problems: Vec<(u64, CaptureError)> = Vec::new();
+    let (mut syscalls, mut snapshot) = (None, None);
     while u32_at(file, s.end) == Some(SECTION_MAGIC) {
         let off = s.end;
         let h = SectionHeader::decode(file, off)?;
@@ -215,10 +229,11 @@ pub(crate) fn parse_sections(file: &[u8], start: usize) -> Result<Sections, Capt
         s.end += h.total_len();
         if let Some(seen) = seen.get_mut(h.kind as usize).filter(|_| h.kind != 0) {
             if *seen {
-                s.problems.push(CaptureError::DuplicateSection {
+                let e = CaptureError::DuplicateSection {
                     offset: off as u64,
                     kind: h.kind,
-                });
+                };
+                problems.push((off as u64, e));
                 continue;
             }
             *seen = true;
@@ -236,28 +251,57 @@ pub(crate) fn parse_sections(file: &[u8], start: usize) -> Result<Sections, Capt
             what,
             off as u64,
         ) {
-            s.problems.push(e);
+            problems.push((off as u64, e));
             continue;
         }
         let m = &mut s.meta;
         let r = match h.kind {
             KIND_MACHINE => serde_json::from_slice(&buf).map(|v| m.machine = v),
             KIND_CONFIG => serde_json::from_slice(&buf).map(|v| m.config = v),
-            KIND_SYSCALLS => serde_json::from_slice(&buf).map(|v| m.syscalls = v),
-            KIND_SNAPSHOT => serde_json::from_slice(&buf).map(|v| m.snapshot = v),
+            KIND_SYSCALLS => {
+                syscalls = Some((off, std::mem::take(&mut buf)));
+                Ok(())
+            }
+            KIND_SNAPSHOT => {
+                snapshot = Some((off, std::mem::take(&mut buf)));
+                Ok(())
+            }
             other => {
                 m.extra.push((other, buf.clone()));
                 Ok(())
             }
         };
         if let Err(e) = r {
-            s.problems.push(CaptureError::Json {
-                what,
-                offset: off as u64,
-                reason: e.to_string(),
-            });
+            problems.push((off as u64, json_problem(what, off, &e)));
         }
     }
+    let (sys, snap) = std::thread::scope(|sc| {
+        let sys = syscalls.map(|(off, b)| (off, sc.spawn(move || serde_json::from_slice(&b))));
+        let snap = snapshot.map(|(off, b)| (off, serde_json::from_slice(&b)));
+        let sys = sys.map(|(off, h)| {
+            (
+                off,
+                h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            )
+        });
+        (sys, snap)
+    });
+    match sys {
+        Some((_, Ok(v))) => s.meta.syscalls = v,
+        Some((off, Err(e))) => {
+            problems.push((off as u64, json_problem(name(KIND_SYSCALLS), off, &e)))
+        }
+        None => {}
+    }
+    match snap {
+        Some((_, Ok(v))) => s.meta.snapshot = v,
+        Some((off, Err(e))) => {
+            problems.push((off as u64, json_problem(name(KIND_SNAPSHOT), off, &e)))
+        }
+        None => {}
+    }
+    problems.sort_by_key(|(off, _)| *off);
+    s.problems.extend(problems.into_iter().map(|(_, e)| e));
     for kind in KIND_MACHINE..=KIND_SNAPSHOT {
         if !seen[kind as usize] {
             s.problems.push(CaptureError::MissingSection {

@@ -103,17 +103,20 @@ pub fn run_read(a: &ReadArgs) -> Result<i32> {
         .as_ref()
         .is_none_or(|(_, f)| !f.fields().into_iter().any(frame::needs_state));
     let meta = r.meta();
-    let fenv = saker::filter::fields::FieldEnv::new(&table, meta, env.first_ts);
+    // Field names per code: built only for a filter.
+    let fenv = filt
+        .as_ref()
+        .map(|_| saker::filter::fields::FieldEnv::new(&table, meta, env.first_ts));
     let mut scratch = filter::Scratch::default();
     let mut text = String::new();
-    let mut keep = |ev: &chisel::Event<'_>| match &filt {
-        None => true,
-        Some((_, f)) => {
+    let mut keep = |ev: &chisel::Event<'_>| match (&filt, &fenv) {
+        (Some((_, f)), Some(fenv)) => {
             let mut ctx = saker::filter::fields::EventCtx::new(
-                ev.rec, ev.num, ev.state, &table, meta, ev.effect, &fenv, &mut text,
+                ev.rec, ev.num, ev.state, &table, meta, ev.effect, fenv, &mut text,
             );
             f.matches(&mut ctx, &mut scratch)
         }
+        _ => true,
     };
     let stdout = std::io::stdout();
     let mut lock = std::io::BufWriter::new(stdout.lock());

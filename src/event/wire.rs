@@ -163,6 +163,9 @@ pub mod drop {
 #[derive(Clone, Copy)]
 pub struct Record<'a> {
     bytes: &'a [u8],
+    /// The header (the first [`HDR_LEN`] bytes), sized so reading a field
+    /// needs no bounds check.
+    hdr: &'a [u8; HDR_LEN],
     params_off: usize,
 }
 
@@ -238,7 +241,17 @@ impl<'a> Record<'a> {
                 });
             }
         }
-        Ok((Record { bytes, params_off }, &buf[len..]))
+        let Some(hdr) = bytes.first_chunk::<HDR_LEN>() else {
+            return Err(EventError::BadLength { len });
+        };
+        Ok((
+            Record {
+                bytes,
+                hdr,
+                params_off,
+            },
+            &buf[len..],
+        ))
     }
 
     /// The record's raw bytes.
@@ -247,35 +260,35 @@ impl<'a> Record<'a> {
     }
     /// Event code: syscall nr, compat nr + 512, or a `CODE_*` constant.
     pub fn code(&self) -> u16 {
-        u16_at(self.bytes, 2)
+        u16_at(self.hdr, 2)
     }
     /// CPU the event happened on.
     pub fn cpu(&self) -> u16 {
-        u16_at(self.bytes, 4)
+        u16_at(self.hdr, 4)
     }
     /// `F_*` flags.
     pub fn flags(&self) -> u8 {
-        self.bytes[6]
+        self.hdr[6]
     }
     /// Number of u64 args.
     pub fn nargs(&self) -> usize {
-        self.bytes[7] as usize
+        self.hdr[7] as usize
     }
     /// CLOCK_BOOTTIME timestamp in ns.
     pub fn ts(&self) -> u64 {
-        u64_at(self.bytes, 8)
+        u64_at(self.hdr, 8)
     }
     /// Thread id.
     pub fn tid(&self) -> u32 {
-        u32_at(self.bytes, 16)
+        u32_at(self.hdr, 16)
     }
     /// Thread group id.
     pub fn pid(&self) -> u32 {
-        u32_at(self.bytes, 20)
+        u32_at(self.hdr, 20)
     }
     /// Return value (syscalls) or code-specific value.
     pub fn ret(&self) -> i64 {
-        u64_at(self.bytes, 24) as i64
+        u64_at(self.hdr, 24) as i64
     }
     /// Whether this is a syscall (native or compat) rather than a special event.
     pub fn is_syscall(&self) -> bool {
