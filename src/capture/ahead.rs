@@ -8,13 +8,28 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
 
 use super::codec::decompressor;
 use super::{CaptureError, CaptureReader, Cursor};
+use crate::event::Record;
 
 /// Blocks decompressed and waiting, besides the one being decompressed
 /// and the one being read: at most `AHEAD + 2` block buffers are alive.
 pub const AHEAD: usize = 1;
 
-/// A block from the worker: its index and its records (or why not).
-type Loaded = (usize, Result<Vec<u8>, CaptureError>);
+/// A block from the worker: its index and its records (or why not), and
+/// whether they all parse and are as many as its header says.
+type Loaded = (usize, Result<(Vec<u8>, bool), CaptureError>);
+
+/// Whether `buf` is exactly `count` records that [`Record::parse`] accepts.
+fn walk(buf: &[u8], count: u32) -> bool {
+    let (mut rest, mut n) = (buf, 0u32);
+    while !rest.is_empty() {
+        match Record::parse(rest) {
+            Ok((_, r)) => rest = r,
+            Err(_) => return false,
+        }
+        n += 1;
+    }
+    n == count
+}
 
 /// The cursor's end of the read-ahead.
 pub(crate) struct Ahead {
@@ -26,10 +41,15 @@ pub(crate) struct Ahead {
 }
 
 impl Ahead {
-    /// Block `i` into `buf` (the old buffer goes back to the worker);
-    /// `None` when the worker is not where the cursor is (after a seek) or
-    /// has stopped, so the caller reads the block itself.
-    pub(crate) fn take(&mut self, i: usize, buf: &mut Vec<u8>) -> Option<Result<(), CaptureError>> {
+    /// Block `i` into `buf` (the old buffer goes back to the worker) and
+    /// whether the worker [walked](walk) it; `None` when the worker is not
+    /// where the cursor is (after a seek) or has stopped, so the caller
+    /// reads the block itself.
+    pub(crate) fn take(
+        &mut self,
+        i: usize,
+        buf: &mut Vec<u8>,
+    ) -> Option<Result<bool, CaptureError>> {
         if i != self.next {
             return None;
         }
@@ -38,9 +58,10 @@ impl Ahead {
             return None;
         }
         self.next += 1;
-        Some(r.map(|b| {
+        Some(r.map(|(b, walked)| {
             let old = std::mem::replace(buf, b);
             let _ = self.back.send(old);
+            walked
         }))
     }
 }
@@ -69,8 +90,12 @@ impl<B: AsRef<[u8]> + Sync> CaptureReader<B> {
                     let mut buf = spent.try_recv().unwrap_or_default();
                     let r = self.read_block_with(i, &mut dec, &mut buf);
                     let failed = r.is_err();
+                    let r = r.map(|()| {
+                        let walked = walk(&buf, self.blocks[i].event_count);
+                        (buf, walked)
+                    });
                     // A closed channel: the cursor is gone.
-                    if tx.send((i, r.map(|()| buf))).is_err() || failed {
+                    if tx.send((i, r)).is_err() || failed {
                         return;
                     }
                 }
@@ -116,6 +141,23 @@ mod tests {
             drain(c)
         });
         assert_eq!(again, plain[3..]);
+    }
+
+    #[test]
+    fn walk_accepts_only_whole_counted_records() {
+        let recs = recs(5);
+        let buf: Vec<u8> = recs.concat();
+        assert!(walk(&buf, 5));
+        assert!(!walk(&buf, 4) && !walk(&buf, 6));
+        assert!(!walk(&buf[..buf.len() - 1], 5), "a cut record");
+        // A param whose length runs past its record.
+        let mut bad = recs[0].clone();
+        bad.extend_from_slice(&[200, 0, 0, 1]);
+        let len = bad.len() as u16;
+        bad[..2].copy_from_slice(&len.to_le_bytes());
+        assert!(Record::parse(&bad).is_err());
+        assert!(!walk(&bad, 1));
+        assert!(walk(&[], 0));
     }
 
     #[test]

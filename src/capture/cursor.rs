@@ -25,6 +25,10 @@ pub struct Cursor<'r, B: AsRef<[u8]>> {
     /// Number of the next event.
     event: u64,
     failed: bool,
+    /// The loaded block's records were all parsed and counted already (by
+    /// the read-ahead worker): they are read without walking their params
+    /// or checking the count again.
+    walked: bool,
     /// Blocks decompressed on another thread ([`CaptureReader::with_read_ahead`]).
     pub(crate) ahead: Option<Ahead>,
 }
@@ -42,6 +46,7 @@ impl<B: AsRef<[u8]>> CaptureReader<B> {
             in_block: 0,
             event: 0,
             failed: false,
+            walked: false,
             ahead: None,
         }
     }
@@ -80,6 +85,7 @@ impl<'r, B: AsRef<[u8]>> Cursor<'r, B> {
         self.pos = 0;
         self.in_block = 0;
         self.loaded = false;
+        self.walked = false;
         let Some(info) = self.info() else {
             self.event = self.reader.blocks.last().map_or(0, BlockInfo::end_event);
             return Ok(());
@@ -88,7 +94,7 @@ impl<'r, B: AsRef<[u8]>> Cursor<'r, B> {
         if let Some(a) = self.ahead.as_mut() {
             match a.take(i, &mut self.buf) {
                 Some(r) => {
-                    r.inspect_err(|_| self.ahead = None)?;
+                    self.walked = r.inspect_err(|_| self.ahead = None)?;
                     self.loaded = true;
                     return Ok(());
                 }
@@ -155,16 +161,25 @@ impl<'r, B: AsRef<[u8]>> Cursor<'r, B> {
         if self.failed {
             return None;
         }
-        match self.ready() {
-            Ok(true) => {}
-            Ok(false) => return None,
-            Err(e) => {
-                self.failed = true;
-                return Some(Err(e));
+        // In a walked block the next record is known to be there and whole.
+        let walked = self.walked && self.pos < self.buf.len();
+        if !walked {
+            match self.ready() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
             }
         }
         let rest = self.buf.get(self.pos..).unwrap_or(&[]);
-        match Record::parse(rest) {
+        let parsed = if walked {
+            Record::parse_walked(rest)
+        } else {
+            Record::parse(rest)
+        };
+        match parsed {
             Ok((rec, _)) => {
                 self.pos += rec.bytes().len();
                 self.in_block += 1;

@@ -201,6 +201,19 @@ impl<'a> Record<'a> {
     /// Every length is checked: the header, the args, the optional entry
     /// timestamp and each param must fit inside the record's own `len`.
     pub fn parse(buf: &'a [u8]) -> Result<(Record<'a>, &'a [u8]), EventError> {
+        Self::parse_with(buf, true)
+    }
+
+    /// [`parse`](Self::parse) for bytes it accepted before (a block the
+    /// read-ahead worker walked): the param chain is not walked again.
+    /// Param iteration stays safe on any bytes: it stops at the first param
+    /// that does not fit.
+    pub(crate) fn parse_walked(buf: &'a [u8]) -> Result<(Record<'a>, &'a [u8]), EventError> {
+        Self::parse_with(buf, false)
+    }
+
+    #[inline(always)]
+    fn parse_with(buf: &'a [u8], walk: bool) -> Result<(Record<'a>, &'a [u8]), EventError> {
         if buf.len() < HDR_LEN {
             return Err(EventError::Truncated {
                 need: HDR_LEN,
@@ -228,7 +241,7 @@ impl<'a> Record<'a> {
             return Err(EventError::BadLength { len });
         }
         // Validate the param chain once so iteration can't fail later.
-        let mut off = params_off;
+        let mut off = if walk { params_off } else { len };
         while off < len {
             if off + PARAM_HDR_LEN > len {
                 return Err(EventError::BadParam { offset: off });
