@@ -474,9 +474,11 @@ impl State {
         else {
             return Effect::default();
         };
-        let s = e.socket.get_or_insert_with(|| SockInfo {
-            family: a.family(),
-            ..SockInfo::default()
+        let s = e.socket.get_or_insert_with(|| {
+            Box::new(SockInfo {
+                family: a.family(),
+                ..SockInfo::default()
+            })
         });
         s.remote = Some(a);
         Effect { fd: Some((fd, e)) }
@@ -506,7 +508,7 @@ impl State {
         let Some(e) = t.get_mut(fd) else {
             return Effect::default();
         };
-        let s = e.socket.get_or_insert_with(SockInfo::default);
+        let s = e.socket.get_or_insert_with(Box::default);
         if s.family == 0 {
             s.family = addr.map_or(0, SockAddr::family);
         }

@@ -108,7 +108,7 @@ pub struct FdEntry {
     /// Inode for pipes/sockets when known (0 otherwise).
     pub ino: u64,
     /// Socket details, for sockets.
-    pub socket: Option<SockInfo>,
+    pub socket: Option<Box<SockInfo>>,
 }
 
 impl FdEntry {
@@ -130,7 +130,7 @@ impl FdEntry {
             name: "".into(),
             flags,
             ino: 0,
-            socket: Some(info),
+            socket: Some(Box::new(info)),
         }
     }
 
@@ -142,8 +142,8 @@ impl FdEntry {
     /// Converts a snapshot fd.
     pub fn from_info(fi: &FdInfo) -> Self {
         let socket = match (&fi.socket, fi.kind) {
-            (Some(s), _) => Some(sock_from_info(s)),
-            (None, FdKind::Socket) => Some(SockInfo::default()),
+            (Some(s), _) => Some(Box::new(sock_from_info(s))),
+            (None, FdKind::Socket) => Some(Box::default()),
             (None, _) => None,
         };
         FdEntry {

@@ -98,7 +98,7 @@ fn fd_info(fd: i32, e: &FdEntry) -> FdInfo {
         name: e.name.to_string(),
         flags: e.flags,
         ino: e.ino,
-        socket: e.socket.as_ref().and_then(socket_info),
+        socket: e.socket.as_deref().and_then(socket_info),
     }
 }
 

@@ -210,7 +210,7 @@ pub(super) fn value(cx: &mut EventCtx<'_>, id: Fid, out: &mut ValueBuf) -> bool 
     };
     let sock = e.socket.as_ref().filter(|_| e.kind == FdKind::Socket);
     let (local, remote) = sock.map_or((None, None), |s| (s.local.as_ref(), s.remote.as_ref()));
-    let (client, server) = sock.map_or((None, None), client_server);
+    let (client, server) = sock.map_or((None, None), |s| client_server(s));
     let ip = |a: Option<&SockAddr>, out: &mut ValueBuf| match ip_of(a) {
         Some(sa) => {
             out.push_ip(sa.ip());
