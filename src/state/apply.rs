@@ -107,7 +107,15 @@ impl State {
 
     /// The fd table of `pid`, writable (copy-on-write).
     pub(crate) fn table_mut(&mut self, pid: u32) -> Option<&mut FdTable> {
-        let id = self.procs.get(&pid)?.files;
+        let epoch = self.epoch();
+        let id = match self.hot.files {
+            Some((p, e, id)) if p == pid && e == epoch => id,
+            _ => {
+                let id = self.procs.get(&pid)?.files;
+                self.hot.files = Some((pid, epoch, id));
+                id
+            }
+        };
         self.files.get_mut(id)
     }
 

@@ -16,12 +16,12 @@ impl State {
         if tid == 0 {
             return false;
         }
-        if self.hot.0 == Some((tid, pid)) {
+        if self.hot.thread == Some((tid, pid)) {
             return true;
         }
         match self.threads.get(&tid) {
             Some(t) if t.pid == pid => {
-                self.hot.0 = Some((tid, pid));
+                self.hot.thread = Some((tid, pid));
                 return true;
             }
             Some(_) => self.remove_thread(tid), // tid reused: its exit was lost
@@ -45,7 +45,7 @@ impl State {
 
     /// Removes a thread; its process goes when its last thread does.
     pub(super) fn remove_thread(&mut self, tid: u32) {
-        self.hot = Default::default();
+        self.hot.thread = None;
         let Some(t) = self.threads.remove(&tid) else {
             return;
         };
@@ -63,6 +63,7 @@ impl State {
     /// to the nearest child-subreaper or pid-namespace init ancestor (pid 1
     /// when none is known).
     pub(super) fn remove_process(&mut self, pid: u32) {
+        self.hot.files = None;
         let Some(p) = self.procs.remove(&pid) else {
             return;
         };
@@ -86,6 +87,7 @@ impl State {
 
     /// Inserts a process, counting it as a child of its parent.
     pub(crate) fn insert_proc(&mut self, p: Process) {
+        self.hot.files = None;
         *self.nchildren.entry(p.ppid).or_default() += 1;
         if let Some(old) = self.procs.insert(p.pid, Arc::new(p)) {
             self.unlink_child(old.ppid);
@@ -147,6 +149,7 @@ impl State {
 
     /// Gives process `pid` a private fd table if it shares one.
     pub(crate) fn unshare_files(&mut self, pid: u32) {
+        self.hot.files = None;
         if let Some(p) = self.procs.get(&pid) {
             let id = self.files.unshare(p.files);
             if let Some(p) = self.procs.get_mut(&pid).filter(|p| p.files != id) {

@@ -144,7 +144,7 @@ pub struct State {
     forks_seen: bool,
     stats: Stats,
     applied: u64,
-    hot: HotThread,
+    hot: Hot,
     /// Whether fd-table ops are applied ([`State::without_fds`]).
     fds: bool,
     paths: pathcache::PathCache,
@@ -173,19 +173,32 @@ impl PartialEq for Epoch {
 
 impl Eq for Epoch {}
 
-/// The (tid, pid) [`State::ensure`] last found (consecutive events mostly
-/// come from one thread); cleared whenever a thread is added or removed.
-/// A cache, not state: two states are equal whatever theirs hold.
-#[derive(Debug, Clone, Copy, Default)]
-struct HotThread(Option<(u32, u32)>);
+/// Lookups the state last made, for the next event (consecutive events
+/// mostly come from one thread): the (tid, pid) [`State::ensure`] found,
+/// cleared whenever a thread is added or removed; and the fd table id of a
+/// process at an [epoch](State::epoch) (a table id changes only with
+/// records that change the epoch). A cache, not state: a clone starts
+/// empty, and two states are equal whatever theirs hold.
+#[derive(Debug, Default)]
+struct Hot {
+    thread: Option<(u32, u32)>,
+    /// (pid, epoch, fd table id).
+    files: Option<(u32, u64, u64)>,
+}
 
-impl PartialEq for HotThread {
+impl Clone for Hot {
+    fn clone(&self) -> Self {
+        Hot::default()
+    }
+}
+
+impl PartialEq for Hot {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
 
-impl Eq for HotThread {}
+impl Eq for Hot {}
 
 impl State {
     /// Builds the state at the start of a capture from its snapshot.
@@ -206,7 +219,7 @@ impl State {
             forks_seen: false,
             stats: Stats::default(),
             applied: 0,
-            hot: HotThread::default(),
+            hot: Hot::default(),
             fds: true,
             paths: pathcache::PathCache::default(),
             epoch: Epoch::fresh(),
@@ -289,7 +302,7 @@ impl State {
 
     /// Inserts a thread and counts it in its process (which must exist).
     fn add_thread(&mut self, t: Thread) {
-        self.hot = HotThread::default();
+        self.hot.thread = None;
         if let Some(p) = self.procs.get_mut(&t.pid) {
             Arc::make_mut(p).nthreads += 1;
         }

@@ -289,6 +289,23 @@ proptest! {
         }
     }
 
+    /// The lookup caches change nothing: a state that starts every record
+    /// with empty caches (a clone) ends equal.
+    #[test]
+    fn caches_change_nothing(recs in prop::collection::vec(arb_record(), 0..80)) {
+        let (mut warm, mut cold) = (state(), state());
+        for r in &recs {
+            let r = Record::parse(r).unwrap().0;
+            let a = warm.apply(&r);
+            cold = cold.clone();
+            prop_assert_eq!(a, cold.apply(&r));
+            prop_assert_eq!(&warm, &cold);
+        }
+        for p in warm.processes() {
+            prop_assert_eq!(warm.fd_table(p.pid), cold.fd_table(p.pid));
+        }
+    }
+
     #[test]
     fn hostile_records_never_panic(
         recs in prop::collection::vec(
