@@ -12,12 +12,15 @@ use crate::event::wire::{exit, fork, Record};
 impl State {
     /// Makes sure thread `tid` of process `pid` exists, creating it (and its
     /// process) from defaults. `false` if it can't exist (tid 0, caps).
+    #[inline]
     pub(crate) fn ensure(&mut self, tid: u32, pid: u32) -> bool {
+        (tid != 0 && self.hot.thread == Some((tid, pid))) || self.ensure_slow(tid, pid)
+    }
+
+    /// [`ensure`](Self::ensure) past the latest thread.
+    fn ensure_slow(&mut self, tid: u32, pid: u32) -> bool {
         if tid == 0 {
             return false;
-        }
-        if self.hot.thread == Some((tid, pid)) {
-            return true;
         }
         match self.threads.get(&tid) {
             Some(t) if t.pid == pid => {

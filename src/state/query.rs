@@ -84,7 +84,11 @@ impl State {
 
     /// The fd table of process `pid`.
     pub fn fd_table(&self, pid: u32) -> Option<&FdTable> {
-        self.files.get(self.procs.get(&pid)?.files)
+        let id = match self.hot.files {
+            Some((p, e, id)) if p == pid && e == self.epoch() => id,
+            _ => self.procs.get(&pid)?.files,
+        };
+        self.files.get(id)
     }
 
     /// The entry of fd `fd` of process `pid`; negative or out-of-range
