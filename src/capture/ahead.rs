@@ -2,9 +2,11 @@
 //! thread while the current block's records are processed. The worker runs
 //! at most [`AHEAD`] blocks ahead (a bounded channel), reuses the buffers
 //! the cursor is done with, and stops at the first error, which the cursor
-//! reports where it would have met it reading alone.
+//! reports where it would have met it reading alone. While the cursor is
+//! the slower side, the worker also walks each block's records, so the
+//! cursor reads them without checking them again.
 
-use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, TrySendError};
 
 use super::codec::decompressor;
 use super::{CaptureError, CaptureReader, Cursor};
@@ -90,12 +92,19 @@ impl<B: AsRef<[u8]> + Sync> CaptureReader<B> {
                     let mut buf = spent.try_recv().unwrap_or_default();
                     let r = self.read_block_with(i, &mut dec, &mut buf);
                     let failed = r.is_err();
-                    let r = r.map(|()| {
-                        let walked = walk(&buf, self.blocks[i].event_count);
-                        (buf, walked)
-                    });
+                    // Walked only while the cursor is behind (the queue is
+                    // full), so walking never keeps it waiting.
+                    let sent = match tx.try_send((i, r.map(|()| (buf, false)))) {
+                        Err(TrySendError::Full((i, Ok((buf, _))))) => {
+                            let walked = walk(&buf, self.blocks[i].event_count);
+                            tx.send((i, Ok((buf, walked)))).is_ok()
+                        }
+                        Err(TrySendError::Full(m)) => tx.send(m).is_ok(),
+                        Err(TrySendError::Disconnected(_)) => false,
+                        Ok(()) => true,
+                    };
                     // A closed channel: the cursor is gone.
-                    if tx.send((i, r)).is_err() || failed {
+                    if !sent || failed {
                         return;
                     }
                 }
