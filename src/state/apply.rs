@@ -107,12 +107,11 @@ impl State {
 
     /// The fd table of `pid`, writable (copy-on-write).
     pub(crate) fn table_mut(&mut self, pid: u32) -> Option<&mut FdTable> {
-        let epoch = self.epoch();
-        let id = match self.hot.files {
-            Some((p, e, id)) if p == pid && e == epoch => id,
-            _ => {
+        let id = match self.hot_files(pid) {
+            Some(id) => id,
+            None => {
                 let id = self.procs.get(&pid)?.files;
-                self.hot.files = Some((pid, epoch, id));
+                self.hot.files = Some((pid, self.epoch(), id));
                 id
             }
         };
@@ -135,11 +134,7 @@ impl State {
     /// The name of fd `dirfd` (`AT_FDCWD`: the cwd) used as a base path.
     pub(crate) fn dir_base(&self, pid: u32, dirfd: Option<i32>) -> Arc<str> {
         match dirfd {
-            None | Some(AT_FDCWD) => self
-                .procs
-                .get(&pid)
-                .and_then(|p| self.fs.get(p.fs))
-                .map_or_else(|| "".into(), |f| f.cwd.clone()),
+            None | Some(AT_FDCWD) => self.cwd_arc(pid).map_or_else(|| "".into(), Arc::clone),
             Some(fd) => self
                 .fd(pid, i64::from(fd))
                 .map_or_else(|| "".into(), |e| e.name.clone()),

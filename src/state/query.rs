@@ -2,6 +2,7 @@
 //! ancestry, the process tree, users and groups.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use super::{FdEntry, FdTable, Process, State, Thread};
 use crate::event::meta::{GroupInfo, UserInfo};
@@ -84,11 +85,19 @@ impl State {
 
     /// The fd table of process `pid`.
     pub fn fd_table(&self, pid: u32) -> Option<&FdTable> {
-        let id = match self.hot.files {
-            Some((p, e, id)) if p == pid && e == self.epoch() => id,
-            _ => self.procs.get(&pid)?.files,
+        let id = match self.hot_files(pid) {
+            Some(id) => id,
+            None => self.procs.get(&pid)?.files,
         };
         self.files.get(id)
+    }
+
+    /// The fd table id of `pid` when the lookup cache still holds it.
+    pub(super) fn hot_files(&self, pid: u32) -> Option<u64> {
+        match self.hot.files {
+            Some((p, e, id)) if p == pid && e == self.epoch() => Some(id),
+            _ => None,
+        }
     }
 
     /// The entry of fd `fd` of process `pid`; negative or out-of-range
@@ -100,7 +109,12 @@ impl State {
 
     /// The cwd of process `pid` (empty when unknown).
     pub fn cwd(&self, pid: u32) -> Option<&str> {
-        self.fs.get(self.procs.get(&pid)?.fs).map(|f| &*f.cwd)
+        self.cwd_arc(pid).map(|c| &**c)
+    }
+
+    /// The cwd of process `pid`, shared.
+    pub(super) fn cwd_arc(&self, pid: u32) -> Option<&Arc<str>> {
+        self.fs.get(self.procs.get(&pid)?.fs).map(|f| &f.cwd)
     }
 
     /// Ancestors of thread `tid`'s process (of process `tid` if no such
