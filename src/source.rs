@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::capture::{self, CaptureError, CaptureReader, WriterOptions};
+use crate::capture::{self, CaptureError, CaptureMeta, CaptureReader, WriterOptions};
 use crate::scap::{self, FileKind, ImportStats, ScapError};
 
 /// Bytes of an opened capture: a mapping of our file, or an imported copy.
@@ -94,88 +94,177 @@ pub struct Incomplete {
     pub reason: String,
 }
 
-impl Opened {
-    /// `None` when the whole capture was read. An imported `.scap` file
-    /// that ends early (truncated, corrupt, an unexpected block) is
-    /// incomplete although its converted copy is a complete saker file.
+impl Origin {
+    /// `None` unless an imported `.scap` file ends early (truncated,
+    /// corrupt, an unexpected block); its converted copy is still complete.
     pub fn incomplete(&self) -> Option<Incomplete> {
-        if let Origin::Scap { stats, .. } = &self.origin {
-            if let Some(e) = &stats.truncation {
-                return Some(Incomplete {
-                    offset: e.offset(),
-                    reason: e.to_string(),
-                });
-            }
-        }
-        self.reader.truncation().map(|t| Incomplete {
-            offset: Some(t.offset),
-            reason: t.reason.clone(),
+        let Origin::Scap { stats, .. } = self else {
+            return None;
+        };
+        stats.truncation.as_ref().map(|e| Incomplete {
+            offset: e.offset(),
+            reason: e.to_string(),
         })
     }
 }
 
+impl Opened {
+    /// `None` when the whole capture was read (see [`Origin::incomplete`]).
+    pub fn incomplete(&self) -> Option<Incomplete> {
+        self.origin.incomplete().or_else(|| {
+            self.reader.truncation().map(|t| Incomplete {
+                offset: Some(t.offset),
+                reason: t.reason.clone(),
+            })
+        })
+    }
+}
+
+/// A file opened and told apart by its magic bytes.
+struct Probed {
+    file: std::fs::File,
+    kind: FileKind,
+    /// The path, for messages.
+    path: String,
+}
+
+impl Probed {
+    fn open(path: &Path) -> Result<Self, SourceError> {
+        let p = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|source| SourceError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        let mut head = [0u8; 16];
+        let n = {
+            use std::io::Read;
+            let mut f = &file;
+            f.read(&mut head).map_err(|source| SourceError::Io {
+                path: p.clone(),
+                source,
+            })?
+        };
+        Ok(Probed {
+            file,
+            kind: scap::detect(&head[..n]),
+            path: p,
+        })
+    }
+
+    fn map(&self) -> Result<memmap2::Mmap, SourceError> {
+        // SAFETY: the mapping is read-only; a file changed underneath can at
+        // worst fault (SIGBUS), as documented for capture::open.
+        unsafe { memmap2::Mmap::map(&self.file) }.map_err(|source| SourceError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    fn scap_err(&self, source: ScapError) -> SourceError {
+        SourceError::Scap {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+/// Whether `path` is a sysdig/Falco `.scap` file (plain or gzipped), by
+/// its magic bytes.
+pub fn is_scap(path: &Path) -> Result<bool, SourceError> {
+    Ok(matches!(
+        Probed::open(path)?.kind,
+        FileKind::Scap | FileKind::Gzip
+    ))
+}
+
+/// Reads the `.scap` file at `path` without building a capture: `consume`
+/// gets its metadata and takes its records as the import converts them
+/// ([`scap::stream_records`]). Returns what `consume` returned and the
+/// import's origin (stats, truncation). The mapped file's pages are
+/// dropped as both passes get past them (see [`import_mapped`]).
+pub fn stream_scap<T>(
+    path: &Path,
+    consume: impl FnOnce(&CaptureMeta, &mut scap::Records<'_>) -> T,
+) -> Result<(T, Origin), SourceError> {
+    let f = Probed::open(path)?;
+    let gzip = match f.kind {
+        FileKind::Scap => false,
+        FileKind::Gzip => true,
+        FileKind::Saker => {
+            return Err(f.scap_err(ScapError::NotScap {
+                reason: "this is a saker capture".into(),
+            }))
+        }
+        FileKind::Unknown => return Err(SourceError::Unknown { path: f.path }),
+    };
+    let map = f.map()?;
+    let (_, stats, out) = scap::stream_records(
+        &map,
+        scap::ImportOptions::default(),
+        &mut releaser(&map),
+        consume,
+    )
+    .map_err(|e| f.scap_err(e))?;
+    let origin = Origin::Scap {
+        gzip,
+        file_bytes: map.len() as u64,
+        stats: Box::new(stats),
+    };
+    Ok((out, origin))
+}
+
 /// Opens `path`, whatever its kind.
 pub fn open(path: &Path) -> Result<Opened, SourceError> {
-    let p = path.display().to_string();
-    let io = |source| SourceError::Io {
-        path: p.clone(),
+    let f = Probed::open(path)?;
+    let capture_err = |source| SourceError::Capture {
+        path: f.path.clone(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut head = [0u8; 16];
-    let n = {
-        use std::io::Read;
-        let mut f = &file;
-        f.read(&mut head).map_err(io)?
-    };
-    match scap::detect(&head[..n]) {
+    match f.kind {
         FileKind::Saker => {
-            // SAFETY: see capture::open; the mapping is read-only and a file
-            // changed underneath can at worst fault (SIGBUS), as documented.
-            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-            let reader = CaptureReader::new(CaptureBytes::Mapped(map)).map_err(|source| {
-                SourceError::Capture {
-                    path: p.clone(),
-                    source,
-                }
-            })?;
+            let reader = CaptureReader::new(CaptureBytes::Mapped(f.map()?)).map_err(capture_err)?;
             Ok(Opened {
                 reader,
                 origin: Origin::Saker,
             })
         }
         FileKind::Scap | FileKind::Gzip => {
-            let gzip = matches!(scap::detect(&head[..n]), FileKind::Gzip);
-            // SAFETY: as above; the mapping is read-only, only read while
-            // importing and unmapped right after.
-            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+            let map = f.map()?;
             let file_bytes = map.len() as u64;
             let opts = WriterOptions {
                 zstd_level: 1,
                 ..WriterOptions::default()
             };
-            let imp =
-                import_mapped(&map, opts, Vec::new()).map_err(|source| SourceError::Scap {
-                    path: p.clone(),
-                    source,
-                })?;
+            let imp = import_mapped(&map, opts, Vec::new()).map_err(|e| f.scap_err(e))?;
             drop(map);
-            let ours = imp.out;
-            let stats = imp.stats;
-            let reader = CaptureReader::new(CaptureBytes::Owned(ours)).map_err(|source| {
-                SourceError::Capture {
-                    path: p.clone(),
-                    source,
-                }
-            })?;
+            let reader = CaptureReader::new(CaptureBytes::Owned(imp.out)).map_err(capture_err)?;
             let origin = Origin::Scap {
-                gzip,
+                gzip: f.kind == FileKind::Gzip,
                 file_bytes,
-                stats: Box::new(stats),
+                stats: Box::new(imp.stats),
             };
             Ok(Opened { reader, origin })
         }
-        FileKind::Unknown => Err(SourceError::Unknown { path: p }),
+        FileKind::Unknown => Err(SourceError::Unknown { path: f.path }),
+    }
+}
+
+/// A `release` for an import of `map`: drops the pages of its first `n`
+/// bytes (whole pages only).
+fn releaser(map: &memmap2::Mmap) -> impl FnMut(u64) + '_ {
+    // SAFETY: sysconf has no preconditions.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+        .unwrap_or(4096)
+        .max(1);
+    move |n: u64| {
+        let len = usize::try_from(n).unwrap_or(usize::MAX).min(map.len()) / page * page;
+        if len > 0 {
+            // SAFETY: a read-only private file mapping, never written: the
+            // dropped pages hold no changes and read back as the same file
+            // bytes when touched again (the importer reads them twice).
+            let _ =
+                unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
+        }
     }
 }
 
@@ -189,26 +278,12 @@ pub fn import_mapped<W: std::io::Write>(
     wopts: WriterOptions,
     out: W,
 ) -> Result<scap::Imported<W>, ScapError> {
-    // SAFETY: sysconf has no preconditions.
-    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
-        .unwrap_or(4096)
-        .max(1);
-    let mut release = |n: u64| {
-        let len = usize::try_from(n).unwrap_or(usize::MAX).min(map.len()) / page * page;
-        if len > 0 {
-            // SAFETY: a read-only private file mapping, never written: the
-            // dropped pages hold no changes and read back as the same file
-            // bytes when touched again (the importer reads them twice).
-            let _ =
-                unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
-        }
-    };
     scap::import_into_releasing(
         map,
         scap::ImportOptions::default(),
         wopts,
         out,
-        &mut release,
+        &mut releaser(map),
     )
 }
 

@@ -141,6 +141,69 @@ fn convert_writes_a_verified_smaller_capture() {
     assert!(run(&["verify", s]).status.success());
 }
 
+/// `read` prints a `.scap` file as it imports it (no capture built) unless
+/// it needs the time frame first (`-t r`...): either way the lines are
+/// those of its converted capture, for plain, gzipped and cut files.
+#[test]
+fn streamed_scap_reads_print_what_the_converted_capture_prints() {
+    let dir = tmpdir();
+    let big = external_file("sf_mpm-event_full_capture.scap");
+    let bytes = std::fs::read(&big).unwrap();
+    let gz = dir.path().join("nginx.scap.gz");
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(
+        &mut e,
+        &std::fs::read(external_file("sf_nginx_nginx.scap")).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(&gz, e.finish().unwrap()).unwrap();
+    let cut = dir.path().join("cut.scap");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let files = [
+        big,
+        external_file("sf_objectstore_download.scap"),
+        external_file("curl_google.scap"),
+        gz,
+        cut.clone(),
+    ];
+    let args: &[&[&str]] = &[
+        &[],
+        &["-j", "-v"],
+        &["evt.type=open or evt.type=openat"],
+        &["proc.name=httpd and fd.type=file", "-x"],
+        &[
+            "-p",
+            "%evt.num %proc.name %fd.name %container.name %evt.latency",
+        ],
+        &["-n", "7"],
+        &["-t", "r", "fd.type=ipv4"],
+    ];
+    for (i, f) in files.iter().enumerate() {
+        let conv = dir.path().join(format!("{i}.sakr"));
+        let o = run(&["convert", f.to_str().unwrap(), "-w", conv.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        for a in args {
+            let with = |p: &Path| {
+                let mut v = vec!["read", "-r", p.to_str().unwrap()];
+                v.extend_from_slice(a);
+                run(&v)
+            };
+            let (s, c) = (with(f), with(&conv));
+            assert!(s.status.success() && c.status.success(), "{}", stderr(&s));
+            if a.is_empty() {
+                assert!(!stdout(&c).is_empty(), "{f:?} prints its events");
+            }
+            assert_eq!(stdout(&s), stdout(&c), "{f:?} {a:?}");
+            // Only the cut file says it is incomplete, and where.
+            assert_eq!(
+                stderr(&s).contains("is incomplete at offset"),
+                *f == cut,
+                "{f:?}"
+            );
+        }
+    }
+}
+
 fn external_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/captures/external")

@@ -33,17 +33,23 @@ pub fn open_capture(
     let opened =
         saker::source::open(path).with_context(|| format!("opening {}", path.display()))?;
     if let (Some(inc), false) = (opened.incomplete(), quiet) {
-        let at = inc
-            .offset
-            .map(|o| format!(" at offset {o}"))
-            .unwrap_or_default();
-        eprintln!(
-            "saker: warning: {} is incomplete{at} ({}); {doing} the events before it",
-            path.display(),
-            inc.reason
-        );
+        warn_incomplete(path, &inc, doing);
     }
     Ok(opened)
+}
+
+/// Warns on stderr that the capture at `path` stops early: where, why,
+/// and that `doing` (reading, replaying...) uses the events before it.
+pub fn warn_incomplete(path: &Path, inc: &saker::source::Incomplete, doing: &str) {
+    let at = inc
+        .offset
+        .map(|o| format!(" at offset {o}"))
+        .unwrap_or_default();
+    eprintln!(
+        "saker: warning: {} is incomplete{at} ({}); {doing} the events before it",
+        path.display(),
+        inc.reason
+    );
 }
 
 /// Formats ns since the epoch as `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` (UTC).

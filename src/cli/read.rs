@@ -69,11 +69,25 @@ pub fn run(a: &ReadArgs) -> Result<i32> {
             max_buf: (!a.verbose).then_some(SHORT_BUF),
         },
     };
-    let opened = super::open_capture(&a.read, false, "reading")?;
-    let r = &opened.reader;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    match output::run(r, &opts, &mut out) {
+    let scap =
+        saker::source::is_scap(&a.read).with_context(|| format!("opening {}", a.read.display()))?;
+    let res = if scap && !output::needs_frame(&opts) {
+        // A `.scap` file is printed as it is imported: no capture is built.
+        let (res, origin) = saker::source::stream_scap(&a.read, |meta, recs| {
+            output::run_scap(meta, recs, &opts, &mut out)
+        })
+        .with_context(|| format!("opening {}", a.read.display()))?;
+        if let Some(inc) = origin.incomplete() {
+            super::warn_incomplete(&a.read, &inc, "read");
+        }
+        res
+    } else {
+        let opened = super::open_capture(&a.read, false, "reading")?;
+        output::run(&opened.reader, &opts, &mut out)
+    };
+    match res {
         Ok(_) => {}
         Err(output::OutputError::Time { text, message }) => {
             eprintln!("saker: bad time '{text}': {message}");

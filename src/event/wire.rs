@@ -384,7 +384,20 @@ pub struct RecordBuilder {
 impl RecordBuilder {
     /// Starts a record with the given header fields.
     pub fn new(code: u16, cpu: u16, ts: u64, tid: u32, pid: u32, ret: i64) -> Self {
-        let mut buf = Vec::with_capacity(128);
+        Self::new_in(Vec::with_capacity(128), code, cpu, ts, tid, pid, ret)
+    }
+    /// [`new`](Self::new), building into `buf` (cleared first): a reused
+    /// buffer spares an allocation per record.
+    pub fn new_in(
+        mut buf: Vec<u8>,
+        code: u16,
+        cpu: u16,
+        ts: u64,
+        tid: u32,
+        pid: u32,
+        ret: i64,
+    ) -> Self {
+        buf.clear();
         buf.extend_from_slice(&0u16.to_le_bytes());
         buf.extend_from_slice(&code.to_le_bytes());
         buf.extend_from_slice(&cpu.to_le_bytes());
@@ -423,6 +436,11 @@ impl RecordBuilder {
     /// Appends a param; data longer than the room left is cut and the
     /// record flagged [`F_TRUNCATED`].
     pub fn param(mut self, idx: u8, kind: ParamKind, data: &[u8]) -> Self {
+        self.push_param(idx, kind, data);
+        self
+    }
+    /// [`param`](Self::param) in place (no move of the builder per param).
+    pub fn push_param(&mut self, idx: u8, kind: ParamKind, data: &[u8]) {
         self.params_started = true;
         let room = (u16::MAX as usize).saturating_sub(self.buf.len() + PARAM_HDR_LEN);
         let data = if data.len() > room {
@@ -436,7 +454,6 @@ impl RecordBuilder {
         self.buf.push(idx);
         self.buf.push(kind as u8);
         self.buf.extend_from_slice(data);
-        self
     }
     /// Finishes the record.
     pub fn build(mut self) -> Vec<u8> {

@@ -18,10 +18,11 @@ use std::io::Write;
 use super::format::Template;
 use super::time::{self, Frame};
 use super::OutputError;
-use crate::capture::{CaptureReader, Cursor};
+use crate::capture::{CaptureMeta, CaptureReader, Cursor};
 use crate::event::display::ArgOpts;
 use crate::event::table::Syscalls;
 use crate::event::wire::{drop as wdrop, CODE_DROP, CPU_UNKNOWN};
+use crate::event::Record;
 use crate::filter::fields::{Class, EventCtx, Fid, FieldEnv, Fields, OutTime, Shown};
 use crate::filter::{Ast, FieldInfo, Filter, Scratch, ValueBuf};
 use crate::state::{Effect, State};
@@ -90,7 +91,6 @@ fn block_prints_nothing<B: AsRef<[u8]>>(
     total == u64::from(b.event_count) && !wanted
 }
 
-/// Whether extracting `f` needs the reconstructed state.
 /// The line printed for a gap marker: `lost` events lost on `cpu`
 /// ([`CPU_UNKNOWN`]: a CPU nobody knows, `null` in JSON).
 fn gap_line(line: &mut String, lost: u64, cpu: u16, json: bool) {
@@ -103,6 +103,7 @@ fn gap_line(line: &mut String, lost: u64, cpu: u16, json: bool) {
     };
 }
 
+/// Whether extracting `f` needs the reconstructed state.
 fn needs_state(f: &FieldInfo) -> bool {
     match Fields::def_of(f) {
         Some(d) if d.class() == Class::Evt => {
@@ -140,6 +141,173 @@ pub fn code_mask(ast: &Ast, env: &FieldEnv) -> Option<Vec<bool>> {
     )
 }
 
+/// Whether `opts` need the capture's time frame (its first and last event
+/// times) before the first event: `--from`/`--to`, relative or delta output
+/// times (`-t r`, `-t D`), `evt.reltime*`. A streamed `.scap` import knows
+/// its frame only at the end, so such a read goes through a full import.
+pub fn needs_frame(opts: &ReadOptions) -> bool {
+    let reltime = |f: &FieldInfo| {
+        Fields::def_of(f)
+            .is_some_and(|d| matches!(d.id, Fid::EvtReltime | Fid::EvtReltimeS | Fid::EvtReltimeNs))
+    };
+    opts.from.is_some()
+        || opts.to.is_some()
+        || matches!(opts.out_time, OutTime::Relative | OutTime::Delta)
+        || opts.template.fields().any(reltime)
+        || opts
+            .filter
+            .as_ref()
+            .is_some_and(|(_, f)| f.fields().into_iter().any(reltime))
+}
+
+/// Whether a read with `opts` needs the reconstructed state.
+fn stateful(opts: &ReadOptions) -> bool {
+    opts.template.fields().any(needs_state)
+        || opts
+            .filter
+            .as_ref()
+            .is_some_and(|(_, f)| f.fields().into_iter().any(needs_state))
+}
+
+/// What a read keeps from one event to the next: the state, the field
+/// environment, the time window and the output buffers. Fed records in
+/// capture order by [`run`] (a capture file) or [`run_scap`] (records as a
+/// `.scap` import makes them).
+struct Printer<'a> {
+    opts: &'a ReadOptions,
+    meta: &'a CaptureMeta,
+    table: &'a Syscalls,
+    env: FieldEnv,
+    state: State,
+    stateful: bool,
+    /// Codes the filter can match (`None`: any).
+    mask: Option<Vec<bool>>,
+    from: Option<u64>,
+    to: Option<u64>,
+    line: String,
+    scratch: String,
+    sc: Scratch,
+    vals: ValueBuf,
+    shown: Shown,
+    stats: ReadStats,
+}
+
+impl<'a> Printer<'a> {
+    /// A printer for a capture with `meta` and `table`, whose events span `frame`.
+    fn new(
+        meta: &'a CaptureMeta,
+        table: &'a Syscalls,
+        frame: &Frame,
+        opts: &'a ReadOptions,
+    ) -> Result<Self, OutputError> {
+        let resolve =
+            |s: &Option<String>| s.as_deref().map(|s| time::resolve(s, frame)).transpose();
+        let (from, to) = (resolve(&opts.from)?, resolve(&opts.to)?);
+        let mut env = FieldEnv::new(table, meta, frame.first_ts);
+        env.out_time = opts.out_time;
+        env.arg_opts = opts.arg_opts;
+        let stateful = stateful(opts);
+        let mask = opts
+            .filter
+            .as_ref()
+            .and_then(|(ast, _)| code_mask(ast, &env));
+        Ok(Printer {
+            opts,
+            meta,
+            table,
+            env,
+            state: State::from_capture(table.table(), &meta.snapshot),
+            stateful,
+            mask,
+            from,
+            to,
+            line: String::new(),
+            scratch: String::new(),
+            sc: Scratch::default(),
+            vals: ValueBuf::default(),
+            shown: Shown::default(),
+            stats: ReadStats {
+                stateful,
+                ..ReadStats::default()
+            },
+        })
+    }
+
+    /// Applies event `num` and prints it if selected; `false` once the
+    /// `-n` limit is reached (nothing more to print).
+    fn event(
+        &mut self,
+        num: u64,
+        rec: Record<'_>,
+        out: &mut dyn Write,
+    ) -> Result<bool, OutputError> {
+        let opts = self.opts;
+        self.stats.events += 1;
+        let effect = if self.stateful {
+            self.state.apply(&rec)
+        } else {
+            Effect::default()
+        };
+        let ts = rec.ts();
+        if self.from.is_some_and(|f| ts < f) || self.to.is_some_and(|t| ts > t) {
+            return Ok(true);
+        }
+        let code = rec.code();
+        if code == CODE_DROP {
+            self.line.clear();
+            gap_line(
+                &mut self.line,
+                rec.arg(wdrop::COUNT).unwrap_or(0),
+                rec.cpu(),
+                opts.json,
+            );
+            out.write_all(self.line.as_bytes())?;
+            self.stats.gaps += 1;
+            return Ok(true);
+        }
+        if let Some(m) = &self.mask {
+            if !m.get(usize::from(code)).copied().unwrap_or(false) {
+                return Ok(true);
+            }
+        }
+        let mut cx = EventCtx::new(
+            rec,
+            num,
+            &self.state,
+            self.table,
+            self.meta,
+            &effect,
+            &self.env,
+            &mut self.scratch,
+        );
+        cx.shown = self.shown;
+        if let Some((_, f)) = &opts.filter {
+            if !f.matches(&mut cx, &mut self.sc) {
+                return Ok(true);
+            }
+        }
+        // `cx` keeps the times before this event; it counts for the next one.
+        self.shown.first.get_or_insert(ts);
+        self.shown.prev = Some(ts);
+        let line = &mut self.line;
+        line.clear();
+        let ok = if opts.json {
+            opts.template
+                .render_json(&mut cx, &mut self.vals, &opts.arg_opts, line)
+        } else {
+            opts.template
+                .render_text(&mut cx, &mut self.vals, &opts.arg_opts, line)
+        };
+        if !ok {
+            return Ok(true);
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+        self.stats.printed += 1;
+        Ok(opts.limit.is_none_or(|l| self.stats.printed < l))
+    }
+}
+
 /// Prints the events of `cap` selected by `opts` into `out`.
 pub fn run<B: AsRef<[u8]> + Sync>(
     cap: &CaptureReader<B>,
@@ -155,30 +323,9 @@ pub fn run<B: AsRef<[u8]> + Sync>(
         last_ts: totals.last_ts.unwrap_or(first_ts),
         epoch_off: meta.machine.boottime_to_epoch_ns,
     };
-    let from = opts
-        .from
-        .as_deref()
-        .map(|s| time::resolve(s, &frame))
-        .transpose()?;
-    let to = opts
-        .to
-        .as_deref()
-        .map(|s| time::resolve(s, &frame))
-        .transpose()?;
-    let mut env = FieldEnv::new(&table, meta, first_ts);
-    env.out_time = opts.out_time;
-    env.arg_opts = opts.arg_opts;
-    let stateful = opts.template.fields().any(needs_state)
-        || opts
-            .filter
-            .as_ref()
-            .is_some_and(|(_, f)| f.fields().into_iter().any(needs_state));
-    let mask = opts
-        .filter
-        .as_ref()
-        .and_then(|(ast, _)| code_mask(ast, &env));
+    let mut p = Printer::new(meta, &table, &frame, opts)?;
     // Blocks from `stop_block` on start after `to`: nothing more to print.
-    let stop_block = match to {
+    let stop_block = match p.to {
         Some(t) => {
             let b = cap.blocks();
             let mut i = b.len();
@@ -189,89 +336,27 @@ pub fn run<B: AsRef<[u8]> + Sync>(
         }
         None => usize::MAX,
     };
-    let mut state = State::from_capture(table.table(), &meta.snapshot);
-    let mut stats = ReadStats {
-        stateful,
-        ..ReadStats::default()
-    };
-    let (mut line, mut scratch) = (String::new(), String::new());
-    let mut sc = Scratch::default();
-    let mut vals = ValueBuf::default();
-    let mut shown = Shown::default();
-    let none = Effect::default();
     let blocks = cap.blocks();
+    let stateful = p.stateful;
     // With state, every block is decoded in order: the next one is
     // decompressed on a second thread meanwhile. Without, blocks may be
     // skipped (a seek, which would end the read-ahead).
     let mut print = |cursor: &mut Cursor<'_, B>| -> Result<(), OutputError> {
         'blocks: for (bi, b) in blocks.iter().enumerate().take(stop_block) {
-            if !stateful && block_prints_nothing(cap, bi, from, mask.as_deref()) {
-                stats.blocks_skipped += 1;
+            if !stateful && block_prints_nothing(cap, bi, p.from, p.mask.as_deref()) {
+                p.stats.blocks_skipped += 1;
                 continue;
             }
             if cursor.position() != b.first_event {
                 cursor.seek_event(b.first_event)?;
             }
-            stats.blocks_decoded += 1;
+            p.stats.blocks_decoded += 1;
             while cursor.position() < b.end_event() {
                 let Some(r) = cursor.next() else {
                     break 'blocks;
                 };
                 let (num, rec) = r?;
-                stats.events += 1;
-                let effect = if stateful {
-                    state.apply(&rec)
-                } else {
-                    Effect::default()
-                };
-                let ts = rec.ts();
-                if from.is_some_and(|f| ts < f) || to.is_some_and(|t| ts > t) {
-                    continue;
-                }
-                let code = rec.code();
-                if code == CODE_DROP {
-                    line.clear();
-                    gap_line(
-                        &mut line,
-                        rec.arg(wdrop::COUNT).unwrap_or(0),
-                        rec.cpu(),
-                        opts.json,
-                    );
-                    out.write_all(line.as_bytes())?;
-                    stats.gaps += 1;
-                    continue;
-                }
-                if let Some(m) = &mask {
-                    if !m.get(usize::from(code)).copied().unwrap_or(false) {
-                        continue;
-                    }
-                }
-                let eff = if stateful { &effect } else { &none };
-                let mut cx = EventCtx::new(rec, num, &state, &table, meta, eff, &env, &mut scratch);
-                cx.shown = shown;
-                if let Some((_, f)) = &opts.filter {
-                    if !f.matches(&mut cx, &mut sc) {
-                        continue;
-                    }
-                }
-                // `cx` keeps the times before this event; it counts for the next one.
-                shown.first.get_or_insert(ts);
-                shown.prev = Some(ts);
-                line.clear();
-                let ok = if opts.json {
-                    opts.template
-                        .render_json(&mut cx, &mut vals, &opts.arg_opts, &mut line)
-                } else {
-                    opts.template
-                        .render_text(&mut cx, &mut vals, &opts.arg_opts, &mut line)
-                };
-                if !ok {
-                    continue;
-                }
-                line.push('\n');
-                out.write_all(line.as_bytes())?;
-                stats.printed += 1;
-                if opts.limit.is_some_and(|l| stats.printed >= l) {
+                if !p.event(num, rec, out)? {
                     break 'blocks;
                 }
             }
@@ -284,7 +369,50 @@ pub fn run<B: AsRef<[u8]> + Sync>(
         print(&mut cap.cursor())?;
     }
     out.flush()?;
-    Ok(stats)
+    Ok(p.stats)
+}
+
+/// Prints the events selected by `opts` from the records of a `.scap`
+/// import as it makes them ([`crate::scap::stream`]): no capture is built,
+/// converting and printing run at once on two threads. `opts` must not
+/// [need the time frame](needs_frame): the first record's time stands for
+/// the capture's first time.
+pub fn run_scap(
+    meta: &CaptureMeta,
+    records: &mut crate::scap::Records<'_>,
+    opts: &ReadOptions,
+    out: &mut dyn Write,
+) -> Result<ReadStats, OutputError> {
+    let table = table_of(meta);
+    let mut printer: Option<Printer<'_>> = None;
+    let mut num = 0;
+    while let Some(bytes) = records.next() {
+        // Records the importer built itself; a bad one is a bug, not input.
+        let (rec, _) = Record::parse(bytes).map_err(|e| {
+            OutputError::Capture(crate::capture::CaptureError::BadRecord {
+                location: format!("imported record {num}"),
+                offset: 0,
+                source: e,
+            })
+        })?;
+        let p = match &mut printer {
+            Some(p) => p,
+            None => {
+                let frame = Frame {
+                    first_ts: rec.ts(),
+                    last_ts: rec.ts(),
+                    epoch_off: meta.machine.boottime_to_epoch_ns,
+                };
+                printer.insert(Printer::new(meta, &table, &frame, opts)?)
+            }
+        };
+        if !p.event(num, rec, out)? {
+            break;
+        }
+        num += 1;
+    }
+    out.flush()?;
+    Ok(printer.map(|p| p.stats).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -6,14 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use super::block::Block;
-use super::events_table::{ec, ef, pt, EVENTS, PPM_SC_NAMES};
+use super::events_table::{ec, ef, pt, EVENTS, EVENT_MAX, PPM_SC_NAMES};
 use super::flags::{clone_flags_from_ppm, fcntl_cmd_from_ppm, open_flags_from_ppm};
-use super::parse::{decode_event, strip_nul, Decoded, RawEvent};
+use super::parse::{strip_nul, Detached, RawEvent};
 use super::plan::{Flags, Plan, Step};
 use super::reorder::Reorder;
 use super::sock::{from_sockaddr, from_tuple, is_ip_tuple, known_end, Side};
-use super::special::Threads;
+use super::special::{facts, Threads};
 use super::ImportStats;
 use crate::event::meta::ProcInfo;
 use crate::event::table::Syscalls;
@@ -43,36 +42,29 @@ pub struct Converter {
     pub(super) containers: Vec<String>,
     /// CPUs inside a dropping period (`drop>` seen, `drop<` not yet).
     pub(super) drop_open: std::collections::HashSet<u16>,
-    /// Record code of each event type (not generic `syscall` events).
-    codes: IdMap<u16, Option<u16>>,
-    /// Conversion plan of each event type (first event given).
-    plans: IdMap<u16, Plan>,
+    /// Record code of each event type, by type, once looked up (not
+    /// generic `syscall` events).
+    codes: Vec<Option<Option<u16>>>,
+    /// Conversion plan of each event type (first event given), by type.
+    plans: Vec<Option<Plan>>,
     /// Scratch for a record's args.
     args: Vec<u64>,
+    /// The buffer records are built in (reused: the window copies them).
+    rec_buf: Vec<u8>,
 }
 
-/// A pending enter, kept as its block's bytes (the input may be a stream
-/// whose buffer is reused) and decoded again at its exit.
+/// A pending enter, kept as a copy of its bytes (the input may be a
+/// stream whose buffer is reused) with what decoding it found.
 #[derive(Debug)]
 struct Stored {
-    offset: u64,
-    btype: u32,
     ts: u64,
+    event: Detached,
     body: Vec<u8>,
 }
 
 impl Stored {
     fn event(&self) -> Option<RawEvent<'_>> {
-        let b = Block {
-            offset: self.offset,
-            btype: self.btype,
-            body: &self.body,
-        };
-        // It decoded once; the same bytes decode again.
-        match decode_event(&b) {
-            Ok(Decoded::Event(e)) => Some(e),
-            _ => None,
-        }
+        self.event.attach(&self.body)
     }
 }
 
@@ -113,14 +105,15 @@ impl Converter {
             stats: ImportStats::default(),
             containers: Vec::new(),
             drop_open: Default::default(),
-            codes: IdMap::default(),
-            plans: IdMap::default(),
+            codes: vec![None; EVENT_MAX],
+            plans: std::iter::repeat_with(|| None).take(EVENT_MAX).collect(),
             args: Vec::new(),
+            rec_buf: Vec::new(),
         }
     }
 
-    /// Converts one raw event (file order), decoded from block `b`.
-    pub fn push(&mut self, b: &Block<'_>, ev: RawEvent<'_>) {
+    /// Converts one raw event (file order).
+    pub fn push(&mut self, ev: RawEvent<'_>) {
         let info = ev.info();
         if info.flags & ef::UNUSED != 0 {
             self.stats.unused_types += 1;
@@ -133,11 +126,10 @@ impl Converter {
         if ev.is_enter() && waits_for_exit(&ev) {
             let mut body = self.spare.pop().unwrap_or_default();
             body.clear();
-            body.extend_from_slice(b.body);
+            body.extend_from_slice(ev.bytes());
             let stored = Stored {
-                offset: b.offset,
-                btype: b.btype,
                 ts: ev.ts,
+                event: ev.detach(),
                 body,
             };
             if let Some(old) = self.pending.insert(ev.tid, stored) {
@@ -192,7 +184,7 @@ impl Converter {
     /// still to be drained) and returns the outputs.
     pub fn finish(mut self) -> (Reorder, ImportStats, Vec<String>, Threads) {
         let mut left: Vec<Stored> = self.pending.drain().map(|(_, e)| e).collect();
-        left.sort_by_key(|e| (e.ts, e.offset));
+        left.sort_by_key(|e| (e.ts, e.event.offset()));
         for s in left {
             self.unfinished(s);
         }
@@ -206,7 +198,7 @@ impl Converter {
     fn code_of(&mut self, evs: &[&RawEvent<'_>]) -> Option<u16> {
         let info = evs[0].info();
         let name = info.name;
-        let code = if name == "syscall" {
+        let code = if facts(evs[0].etype).generic {
             // Current files carry the native nr; old ones only the ppm_sc id.
             let native = evs.iter().find_map(|e| e.int("nativeID"));
             match native {
@@ -219,10 +211,11 @@ impl Converter {
             }
         } else {
             let sys = self.sys;
-            *self
-                .codes
-                .entry(evs[0].etype)
-                .or_insert_with(|| sys.codes(syscall_name(name)).first().copied())
+            match self.codes.get_mut(usize::from(evs[0].etype)) {
+                Some(Some(c)) => *c,
+                Some(slot) => *slot.insert(sys.codes(syscall_name(name)).first().copied()),
+                None => sys.codes(syscall_name(name)).first().copied(),
+            }
         };
         if code.is_none() {
             *self.stats.unmapped.entry(name.to_string()).or_default() += 1;
@@ -259,19 +252,20 @@ impl Converter {
         let tid = base.tid as u32;
         let pid = self.threads.pid_of(tid, &mut self.stats);
         let ret = exit.map_or(0, exit_ret);
-        let mut b = RecordBuilder::new(code, base.cpu, base.ts, tid, pid, ret);
+        let buf = std::mem::take(&mut self.rec_buf);
+        let mut b = RecordBuilder::new_in(buf, code, base.cpu, base.ts, tid, pid, ret);
         if exit.is_none() {
             b = b.flags(F_UNFINISHED);
             self.stats.unfinished += 1;
         }
         let t = evs[0].etype;
-        let plan = match self.plans.get(&t) {
+        // The decoder only yields types below EVENT_MAX: a slot exists.
+        let Some(slot) = self.plans.get_mut(usize::from(t)) else {
+            return;
+        };
+        let plan = match slot {
             Some(p) if p.code == code => p,
-            _ => {
-                let p = Plan::new(t, code, self.sys.get(code));
-                self.plans.insert(t, p);
-                &self.plans[&t]
-            }
+            _ => slot.insert(Plan::new(t, code, self.sys.get(code))),
         };
         self.args.clear();
         self.args.extend(
@@ -284,9 +278,11 @@ impl Converter {
             b = b.enter_ts(e.ts);
         }
         for (i, s) in plan.steps.iter().enumerate() {
-            b = params_of(s, i as u8, evs, b);
+            params_of(s, i as u8, evs, &mut b);
         }
-        self.out.push(base.ts, b.build());
+        let rec = b.build();
+        self.out.push(base.ts, &rec);
+        self.rec_buf = rec;
         self.stats.records += 1;
     }
 }
@@ -303,14 +299,14 @@ fn arg_value(s: &Step, evs: &[&RawEvent<'_>], stats: &mut ImportStats) -> u64 {
 }
 
 /// Appends the params step `s` makes for argument `idx` to `b`.
-fn params_of(s: &Step, idx: u8, evs: &[&RawEvent<'_>], mut b: RecordBuilder) -> RecordBuilder {
+fn params_of(s: &Step, idx: u8, evs: &[&RawEvent<'_>], b: &mut RecordBuilder) {
     match s {
         Step::Scalar { .. } | Step::Skip => {}
         Step::Prctl2 { text, .. } => {
             // State reads a Str param for the name and the scalar for the
             // rest (PR_SET_CHILD_SUBREAPER...).
             if let Some((v, _)) = text.get(evs) {
-                b = b.param(idx, ParamKind::Str, strip_nul(v));
+                b.push_param(idx, ParamKind::Str, strip_nul(v));
             }
         }
         Step::Str { at, single } => {
@@ -320,20 +316,20 @@ fn params_of(s: &Step, idx: u8, evs: &[&RawEvent<'_>], mut b: RecordBuilder) -> 
                 // A single-path syscall whose scap param has another name.
                 .or_else(|| single.then(|| first_path(evs)).flatten());
             if let Some((v, _)) = p {
-                b = b.param(idx, ParamKind::Str, strip_nul(v));
+                b.push_param(idx, ParamKind::Str, strip_nul(v));
             }
         }
         Step::Buf { data } => {
             if let Some((v, _)) = data.get(evs) {
-                b = b.param(idx, ParamKind::Buf, v);
+                b.push_param(idx, ParamKind::Buf, v);
             }
         }
         Step::Msghdr { side, tuple, data } => {
             if let Some(sa) = tuple.get(evs).and_then(|(v, _)| from_tuple(v, *side)) {
-                b = b.param(idx, ParamKind::Sockaddr, &sa);
+                b.push_param(idx, ParamKind::Sockaddr, &sa);
             }
             if let Some((v, _)) = data.get(evs) {
-                b = b.param(idx, ParamKind::Buf, v);
+                b.push_param(idx, ParamKind::Buf, v);
             }
         }
         Step::SockIn {
@@ -354,31 +350,30 @@ fn params_of(s: &Step, idx: u8, evs: &[&RawEvent<'_>], mut b: RecordBuilder) -> 
                 })
                 .or_else(|| tuple.and_then(|v| from_tuple(v, Side::Dst)));
             if let Some(sa) = sa {
-                b = b.param(idx, ParamKind::Sockaddr, &sa);
+                b.push_param(idx, ParamKind::Sockaddr, &sa);
                 let local = full.filter(|t| is_ip_tuple(t) && known_end(t, Side::Src));
                 if let Some(l) = local.and_then(|t| from_tuple(t, Side::Src)) {
-                    b = b.param(idx, ParamKind::Sockaddr, &l);
+                    b.push_param(idx, ParamKind::Sockaddr, &l);
                 }
             }
         }
         Step::SockOut { tuple, accept } => {
             let tuple = tuple.get(evs).map(|(v, _)| v);
             if let Some(sa) = tuple.and_then(|v| from_tuple(v, Side::Src)) {
-                b = b.param(idx, ParamKind::Sockaddr, &sa);
+                b.push_param(idx, ParamKind::Sockaddr, &sa);
                 // accept: the tuple's destination is our (server) end.
                 let local = tuple.filter(|t| *accept && is_ip_tuple(t) && known_end(t, Side::Dst));
                 if let Some(l) = local.and_then(|t| from_tuple(t, Side::Dst)) {
-                    b = b.param(idx, ParamKind::Sockaddr, &l);
+                    b.push_param(idx, ParamKind::Sockaddr, &l);
                 }
             }
         }
         Step::Argv => {
             if let Some(argv) = exec_argv(evs) {
-                b = b.param(idx, ParamKind::Argv, &argv);
+                b.push_param(idx, ParamKind::Argv, &argv);
             }
         }
     }
-    b
 }
 
 /// A scalar arg value; libs-encoded flags are translated back to kernel
@@ -438,14 +433,12 @@ pub(super) fn exec_argv(evs: &[&RawEvent<'_>]) -> Option<Vec<u8>> {
 
 /// The return value of an exit event: its `res` (or leading `fd`) param.
 fn exit_ret(e: &RawEvent<'_>) -> i64 {
-    let params = e.info().params;
-    match params.first() {
-        Some(p) if matches!(p.name, "res" | "fd" | "res_or_fd") => e
-            .at(0)
-            .and_then(|(v, ty)| super::parse::int_value(v, ty))
-            .unwrap_or(0),
-        _ => 0,
+    if !facts(e.etype).ret_first {
+        return 0;
     }
+    e.at(0)
+        .and_then(|(v, ty)| super::parse::int_value(v, ty))
+        .unwrap_or(0)
 }
 
 /// Counter map type used in [`ImportStats`].

@@ -69,9 +69,12 @@
 //! one block at a time into a reused buffer; only a block claiming to be
 //! longer than the rest of the file makes that buffer grow to the rest of
 //! the file (bounded by `max_decompressed`), to report its truncation
-//! exactly. What does grow is the output: `saker read` keeps the converted
-//! capture (compressed, about 7% of a plain `.scap`) in memory, `saker
-//! convert` writes it to its file. [`import_with`] still gathers every
+//! exactly. What may grow is the output: commands that need an indexed
+//! capture keep the converted one (compressed, about 7% of a plain
+//! `.scap`) in memory, `saker convert` writes it to its file.
+//! [`stream_records`] builds none: its caller takes each record as it is
+//! converted (`saker read` prints them so, on its main thread, while the
+//! converter runs on the other). [`import_with`] still gathers every
 //! record in memory (tests, small files).
 
 pub mod block;
@@ -116,7 +119,8 @@ use convert::Counts;
 pub use detect::{detect, gunzip, gunzip_partial, FileKind, DEFAULT_MAX_DECOMPRESSED};
 pub use error::ScapError;
 use parse::{decode_event, Decoded, RawEvent};
-use pipeline::{run, werr, WriterOut};
+pub use pipeline::Records;
+use pipeline::{run, run_with, werr, WriterOut};
 
 /// Section kind of the import's extra metadata ([`ScapExtra`] as JSON).
 pub const KIND_SCAP: u32 = 0x5343_4150;
@@ -351,6 +355,22 @@ pub fn import_into_releasing<W: Write>(
         info,
         out,
     })
+}
+
+/// Imports a scap capture (plain or gzip) without writing a capture:
+/// `consume` gets the metadata, then takes the records from [`Records`]
+/// as the converting thread makes them, in the order [`import_into`]
+/// writes them; its result is returned with the metadata and the stats.
+/// Converting and consuming run at once. A `consume` that returns early
+/// stops the import (the stats then count blocks as the first pass walked
+/// them and no records). `release` is as for [`import_into_releasing`].
+pub fn stream_records<T>(
+    bytes: &[u8],
+    opts: ImportOptions,
+    release: &mut dyn FnMut(u64),
+    consume: impl FnOnce(&CaptureMeta, &mut Records<'_>) -> T,
+) -> Result<(CaptureMeta, ImportStats, T), ScapError> {
+    run_with(bytes, opts, release, consume)
 }
 
 /// Iterates the raw events of an uncompressed scap file, in file order,

@@ -104,7 +104,7 @@ impl PartialEq for Params<'_> {
 }
 
 /// One decoded event (params borrowed from the file).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct RawEvent<'a> {
     /// File offset of the event block.
     pub offset: u64,
@@ -211,17 +211,12 @@ pub fn decode_event<'a>(b: &Block<'a>) -> Result<Decoded<'a>, ScapError> {
             ))
         })?
     };
-    let lens_at = |i: usize| {
-        if large {
-            le32(ev, hdr + 4 * i) as usize
-        } else {
-            le16(ev, hdr + 2 * i) as usize
-        }
-    };
     let keep = nparams.min(info.params.len()).min(MAX_PARAMS);
-    let mut off = hdr + nparams * lsize;
-    for i in 0..nparams {
-        let l = lens_at(i);
+    let values = hdr + nparams * lsize;
+    let mut off = values;
+    // `values <= len` (checked above): the length table is inside `ev`.
+    let table = &ev[hdr..values];
+    let mut check = |i: usize, l: usize| {
         if l > len - off {
             return Err(bad(format!(
                 "param {i} of {} has len {l}, beyond event len {len}",
@@ -229,6 +224,16 @@ pub fn decode_event<'a>(b: &Block<'a>) -> Result<Decoded<'a>, ScapError> {
             )));
         }
         off += l;
+        Ok(())
+    };
+    if large {
+        for (i, c) in table.chunks_exact(4).enumerate() {
+            check(i, u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize)?;
+        }
+    } else {
+        for (i, c) in table.chunks_exact(2).enumerate() {
+            check(i, usize::from(u16::from_le_bytes([c[0], c[1]])))?;
+        }
     }
     let params = Params {
         ev,
@@ -236,7 +241,7 @@ pub fn decode_event<'a>(b: &Block<'a>) -> Result<Decoded<'a>, ScapError> {
         lsize: lsize as u8,
         n: keep as u8,
         // Below `len`, itself from a u32.
-        values: (hdr + nparams * lsize) as u32,
+        values: values as u32,
     };
     Ok(Decoded::Event(RawEvent {
         offset: b.offset,
@@ -275,7 +280,56 @@ fn infer_nparams(ev: &[u8], table_n: usize) -> Option<usize> {
     None
 }
 
+/// An event kept without its bytes (a pending enter, whose block buffer
+/// may be reused): [`Detached::attach`] puts it back on a copy of them.
+#[derive(Debug, Clone)]
+pub struct Detached {
+    ev: RawEvent<'static>,
+    /// Length of the event's bytes.
+    len: usize,
+}
+
+impl Detached {
+    /// File offset of the event's block.
+    pub fn offset(&self) -> u64 {
+        self.ev.offset
+    }
+    /// The event over `bytes`, a copy of its [`RawEvent::bytes`]; `None`
+    /// if the length differs (then they are not its bytes).
+    pub fn attach<'b>(&self, bytes: &'b [u8]) -> Option<RawEvent<'b>> {
+        if bytes.len() != self.len {
+            return None;
+        }
+        let e = &self.ev;
+        Some(RawEvent {
+            params: Params {
+                ev: bytes,
+                ..e.params
+            },
+            ..*e
+        })
+    }
+}
+
 impl<'a> RawEvent<'a> {
+    /// The event's own bytes (header, length table, values), as bounded by
+    /// its `len`: what [`RawEvent::detach`] needs back.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.params.ev
+    }
+    /// The event without its bytes (no decoding again when they come back).
+    pub fn detach(&self) -> Detached {
+        Detached {
+            ev: RawEvent {
+                params: Params {
+                    ev: &[],
+                    ..self.params
+                },
+                ..*self
+            },
+            len: self.params.ev.len(),
+        }
+    }
     /// The libs table entry of this event.
     pub fn info(&self) -> &'static EventInfo {
         &EVENTS[self.etype as usize]

@@ -74,16 +74,40 @@ pub(super) fn run(
     out: &mut dyn Out,
     release: &mut dyn FnMut(u64),
 ) -> Result<(CaptureMeta, ImportStats), ScapError> {
+    let (meta, stats, r) = run_with(bytes, opts, release, |meta, recs| {
+        out.begin(meta)?;
+        while let Some(r) = recs.next() {
+            out.record(r)?;
+        }
+        Ok(())
+    })?;
+    r?;
+    Ok((meta, stats))
+}
+
+/// Detects `bytes` and imports them, handing the metadata and the records,
+/// as they are converted, to `consume`, whose result is returned.
+pub(super) fn run_with<T>(
+    bytes: &[u8],
+    opts: ImportOptions,
+    release: &mut dyn FnMut(u64),
+    consume: impl FnOnce(&CaptureMeta, &mut Records<'_>) -> T,
+) -> Result<(CaptureMeta, ImportStats, T), ScapError> {
     match detect(bytes) {
-        FileKind::Scap => run_passes(&mut || block::Blocks::new(bytes), opts.window, out, release),
+        FileKind::Scap => run_passes(
+            &mut || block::Blocks::new(bytes),
+            opts.window,
+            release,
+            consume,
+        ),
         FileKind::Gzip => {
             gz_head(bytes, opts.max_decompressed)?;
             let limit = opts.max_decompressed;
             run_passes(
                 &mut || stream::GzBlocks::new(bytes, limit),
                 opts.window,
-                out,
                 release,
+                consume,
             )
         }
         FileKind::Saker => Err(ScapError::NotScap {
@@ -95,7 +119,54 @@ pub(super) fn run(
     }
 }
 
+/// The records of an import, in the order it writes them, as the
+/// converting thread sends them (see [`super::stream_records`]).
+pub struct Records<'a> {
+    rx: std::sync::mpsc::Receiver<Batch>,
+    /// Where read batches go back to the converter.
+    spent: std::sync::mpsc::Sender<Batch>,
+    batch: Batch,
+    /// Index of the next record's end in `batch.ends`.
+    at: usize,
+    /// Offset of the next record in `batch.data`.
+    from: usize,
+    /// Called before each wait for a batch (releases input pages).
+    on_batch: &'a mut dyn FnMut(),
+    /// Whether every record was taken (the converter finished).
+    drained: bool,
+}
+
+impl Records<'_> {
+    /// The next record's bytes (one wire record); `None` at the end.
+    #[allow(clippy::should_implement_trait)] // lending: the record borrows the batch
+    pub fn next(&mut self) -> Option<&[u8]> {
+        while self.at >= self.batch.ends.len() {
+            if self.drained {
+                return None;
+            }
+            (self.on_batch)();
+            match self.rx.recv() {
+                Ok(b) => {
+                    // The converter may be gone: then the batch is dropped.
+                    let _ = self.spent.send(std::mem::replace(&mut self.batch, b));
+                    self.at = 0;
+                    self.from = 0;
+                }
+                Err(_) => {
+                    self.drained = true;
+                    return None;
+                }
+            }
+        }
+        let end = self.batch.ends[self.at];
+        let from = std::mem::replace(&mut self.from, end);
+        self.at += 1;
+        self.batch.data.get(from..end)
+    }
+}
+
 /// Converted records, concatenated, sent from the converting thread.
+#[derive(Default)]
 struct Batch {
     data: Vec<u8>,
     /// End offset of each record in `data`.
@@ -120,22 +191,24 @@ struct Streaming {
     conv: Converter,
     batch: Batch,
     tx: std::sync::mpsc::SyncSender<Batch>,
+    /// Batches the consumer is done with, for reuse (no fresh pages).
+    spent: std::sync::mpsc::Receiver<Batch>,
 }
 
 impl Streaming {
     /// Sends the current batch.
     fn flush(&mut self) -> Result<(), ScapError> {
-        let full = std::mem::replace(
-            &mut self.batch,
-            Batch {
-                data: Vec::with_capacity(BATCH_BYTES + (4 << 10)),
-                ends: Vec::new(),
-            },
-        );
+        let mut next = self.spent.try_recv().unwrap_or_else(|_| Batch {
+            data: Vec::with_capacity(BATCH_BYTES + (4 << 10)),
+            ends: Vec::new(),
+        });
+        next.data.clear();
+        next.ends.clear();
+        let full = std::mem::replace(&mut self.batch, next);
         self.tx.send(full).map_err(|_| abandoned())
     }
-    fn add(&mut self, r: &[u8]) -> Result<(), ScapError> {
-        self.batch.data.extend_from_slice(r);
+    /// Ends the record just appended to the batch; sends a full batch.
+    fn added(&mut self) -> Result<(), ScapError> {
         self.batch.ends.push(self.batch.data.len());
         if self.batch.data.len() >= BATCH_BYTES {
             self.flush()?;
@@ -151,10 +224,10 @@ impl Consumer for Streaming {
     fn seed(&mut self, procs: &[ProcInfo]) {
         self.conv.threads.seed(procs);
     }
-    fn event(&mut self, b: &block::Block<'_>, e: RawEvent<'_>) -> Result<(), ScapError> {
-        self.conv.push(b, e);
-        while let Some(r) = self.conv.out.pop_over() {
-            self.add(&r)?;
+    fn event(&mut self, _: &block::Block<'_>, e: RawEvent<'_>) -> Result<(), ScapError> {
+        self.conv.push(e);
+        while self.conv.out.pop_over_into(&mut self.batch.data) {
+            self.added()?;
         }
         Ok(())
     }
@@ -175,34 +248,34 @@ impl Progress {
 }
 
 /// Imports a scap file in two passes over the blocks `open` yields, run
-/// at once on two threads: the first builds the metadata (which the
-/// capture writer needs before any block), then writes the records the
-/// second converts. Converted records wait for the metadata in a bounded
+/// at once on two threads: the first builds the metadata (which must come
+/// before any record), then hands it and the records the second converts
+/// to `consume`. Converted records wait for the metadata in a bounded
 /// queue ([`BATCHES`] of [`BATCH_BYTES`]); a full queue holds the
-/// converter back. `release` is told what both passes are done with.
-fn run_passes<S: BlockSource + Send>(
+/// converter back. `release` is told what both passes are done with. A
+/// `consume` that returns before the last record stops the converter.
+fn run_passes<S: BlockSource + Send, T>(
     open: &mut dyn FnMut() -> S,
     window: usize,
-    out: &mut dyn Out,
     release: &mut dyn FnMut(u64),
-) -> Result<(CaptureMeta, ImportStats), ScapError> {
+    consume: impl FnOnce(&CaptureMeta, &mut Records<'_>) -> T,
+) -> Result<(CaptureMeta, ImportStats, T), ScapError> {
     let (mut src1, mut src2) = (open(), open());
     let progress = Progress {
         first: AtomicU64::new(0),
         second: AtomicU64::new(0),
     };
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(BATCHES);
+    let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Batch>();
     std::thread::scope(|scope| {
         let p = &progress;
         let converter = std::thread::Builder::new().name("scap-convert".into());
         let second = converter.spawn_scoped(scope, move || {
             let mut s = Streaming {
                 conv: Converter::new(&[], window),
-                batch: Batch {
-                    data: Vec::new(),
-                    ends: Vec::new(),
-                },
+                batch: Batch::default(),
                 tx,
+                spent: spent_rx,
             };
             let w = walk::walk(&mut src2, &mut s, &mut |n| {
                 p.second.store(n, Ordering::Relaxed)
@@ -212,10 +285,10 @@ fn run_passes<S: BlockSource + Send>(
                 conv,
                 mut batch,
                 tx,
+                ..
             } = s;
             let (mut rest, stats, _, _) = conv.finish();
-            while let Some(r) = rest.pop() {
-                batch.data.extend_from_slice(&r);
+            while rest.pop_into(&mut batch.data) {
                 batch.ends.push(batch.data.len());
             }
             tx.send(batch).map_err(|_| abandoned())?;
@@ -226,34 +299,52 @@ fn run_passes<S: BlockSource + Send>(
         })?;
         // What was released last; only more is released.
         let mut released = 0;
-        let mut release_more = |released: &mut u64| {
+        let mut release_more = || {
             let done = p.both();
-            if done > *released {
+            if done > released {
                 release(done);
-                *released = done;
+                released = done;
             }
         };
         let mut scan = walk::Prescan::default();
         let first = walk::walk(&mut src1, &mut scan, &mut |n| {
             p.first.store(n, Ordering::Relaxed);
-            release_more(&mut released);
+            release_more();
         });
         p.first.store(src1.consumed(), Ordering::Relaxed);
         // On an error here, dropping the queue's end stops the converter.
-        let meta = meta_of(first?, scan)?;
-        out.begin(&meta)?;
-        for batch in rx {
-            let mut from = 0;
-            for &end in &batch.ends {
-                out.record(&batch.data[from..end])?;
-                from = end;
-            }
-            release_more(&mut released);
-        }
-        let (second, mut stats) = second.join().map_err(|_| ScapError::Write {
+        let first = first?;
+        let walked = first.stats.clone();
+        let meta = meta_of(first, scan)?;
+        let mut records = Records {
+            rx,
+            spent: spent_tx,
+            batch: Batch::default(),
+            at: 0,
+            from: 0,
+            on_batch: &mut release_more,
+            drained: false,
+        };
+        let result = consume(&meta, &mut records);
+        let drained = records.drained;
+        // Stops a converter the consumer left behind (its sends fail).
+        drop(records);
+        let joined = second.join().map_err(|_| ScapError::Write {
             reason: "the converting thread panicked".into(),
-        })??;
-        let w = second.stats;
+        })?;
+        let (w, mut stats) = match joined {
+            Ok(x) => x,
+            // Abandoned: the first pass walked the same blocks.
+            Err(_) if !drained => (
+                walk::Walk {
+                    stats: walked,
+                    ..walk::Walk::default()
+                },
+                ImportStats::default(),
+            ),
+            Err(e) => return Err(e),
+        };
+        let w = w.stats;
         stats.raw_events = w.raw_events;
         stats.v1_events = w.v1_events;
         stats.state_only = w.state_only;
@@ -261,7 +352,7 @@ fn run_passes<S: BlockSource + Send>(
         stats.skipped_blocks = w.skipped_blocks;
         stats.unknown_types = w.unknown_types;
         stats.truncation = w.truncation;
-        Ok((meta, stats))
+        Ok((meta, stats, result))
     })
 }
 

@@ -12,15 +12,16 @@
 //! place as the window allows, its arrival order kept) and counted.
 //!
 //! Records are ordered by (time, arrival number). Those arriving in order
-//! are appended to a queue; the few that arrive older than the queue's
-//! newest go to a heap, so neither an in-order nor an early record costs
-//! more than a heap step, and the oldest is the smaller of the two fronts.
+//! are appended to a queue, their bytes to one byte queue (no allocation
+//! per record); the few that arrive older than the queue's newest go to a
+//! heap, so neither an in-order nor an early record costs more than a heap
+//! step, and the oldest is the smaller of the two fronts.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-/// A record with its time and arrival number.
-type Entry = (u64, u64, Vec<u8>);
+/// A record that arrived early: its time, arrival number and bytes.
+type Early = (u64, u64, Vec<u8>);
 
 /// Default budget of the window, in bytes (records plus [`ENTRY_COST`] each).
 pub const DEFAULT_WINDOW: usize = 8 << 20;
@@ -30,10 +31,12 @@ pub const ENTRY_COST: usize = 48;
 /// Time-sorted records waiting to be written.
 #[derive(Debug)]
 pub struct Reorder {
-    /// Records that arrived in order, oldest first.
-    buf: VecDeque<Entry>,
-    /// Records that arrived older than `buf`'s newest.
-    early: BinaryHeap<Reverse<Entry>>,
+    /// Records that arrived in order, oldest first: time, arrival, length.
+    queue: VecDeque<(u64, u64, usize)>,
+    /// Their bytes, concatenated in the same order.
+    queued: VecDeque<u8>,
+    /// Records that arrived older than `queue`'s newest.
+    early: BinaryHeap<Reverse<Early>>,
     /// Arrival number of the next record.
     seq: u64,
     bytes: usize,
@@ -48,7 +51,8 @@ impl Reorder {
     /// A window holding at most `budget` bytes (at least one record).
     pub fn new(budget: usize) -> Self {
         Reorder {
-            buf: VecDeque::new(),
+            queue: VecDeque::new(),
+            queued: VecDeque::new(),
             early: BinaryHeap::new(),
             seq: 0,
             bytes: 0,
@@ -58,8 +62,8 @@ impl Reorder {
         }
     }
 
-    /// Adds a record with time `ts`.
-    pub fn push(&mut self, ts: u64, rec: Vec<u8>) {
+    /// Adds a record with time `ts` (a copy of `rec`).
+    pub fn push(&mut self, ts: u64, rec: &[u8]) {
         if self.released.is_some_and(|r| ts < r) {
             self.late += 1;
         }
@@ -67,38 +71,60 @@ impl Reorder {
         let seq = self.seq;
         self.seq += 1;
         // Usually the newest: placed at the back.
-        if self.buf.back().is_none_or(|(t, _, _)| *t <= ts) {
-            self.buf.push_back((ts, seq, rec));
+        if self.queue.back().is_none_or(|(t, _, _)| *t <= ts) {
+            self.queue.push_back((ts, seq, rec.len()));
+            self.queued.extend(rec);
         } else {
-            self.early.push(Reverse((ts, seq, rec)));
+            self.early.push(Reverse((ts, seq, rec.to_vec())));
         }
     }
 
-    /// The oldest record, if the window is over its budget.
-    pub fn pop_over(&mut self) -> Option<Vec<u8>> {
-        if self.bytes > self.budget {
-            self.pop()
+    /// Appends the oldest record to `out` if the window is over its budget;
+    /// whether it did.
+    pub fn pop_over_into(&mut self, out: &mut Vec<u8>) -> bool {
+        self.bytes > self.budget && self.pop_into(out)
+    }
+
+    /// Appends the oldest record to `out` (draining at the end); whether
+    /// there was one.
+    pub fn pop_into(&mut self, out: &mut Vec<u8>) -> bool {
+        let from_heap = match (self.queue.front(), self.early.peek()) {
+            (Some(q), Some(Reverse(h))) => (h.0, h.1) < (q.0, q.1),
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
+        let (ts, len) = if from_heap {
+            let Some(Reverse((ts, _, rec))) = self.early.pop() else {
+                return false;
+            };
+            out.extend_from_slice(&rec);
+            (ts, rec.len())
         } else {
-            None
-        }
+            let Some((ts, _, len)) = self.queue.pop_front() else {
+                return false;
+            };
+            let (a, b) = self.queued.as_slices();
+            let head = a.len().min(len);
+            out.extend_from_slice(&a[..head]);
+            out.extend_from_slice(b.get(..len - head).unwrap_or_default());
+            self.queued.drain(..len);
+            (ts, len)
+        };
+        self.bytes -= len + ENTRY_COST;
+        self.released = Some(self.released.map_or(ts, |r| r.max(ts)));
+        true
     }
 
     /// The oldest record (draining at the end).
     pub fn pop(&mut self) -> Option<Vec<u8>> {
-        let key = |e: &Entry| (e.0, e.1);
-        let from_heap = match (self.buf.front(), self.early.peek()) {
-            (Some(q), Some(Reverse(h))) => key(h) < key(q),
-            (None, Some(_)) => true,
-            _ => false,
-        };
-        let (ts, _, rec) = if from_heap {
-            self.early.pop().map(|Reverse(e)| e)?
-        } else {
-            self.buf.pop_front()?
-        };
-        self.bytes -= rec.len() + ENTRY_COST;
-        self.released = Some(self.released.map_or(ts, |r| r.max(ts)));
-        Some(rec)
+        let mut v = Vec::new();
+        self.pop_into(&mut v).then_some(v)
+    }
+
+    /// The oldest record, if the window is over its budget.
+    pub fn pop_over(&mut self) -> Option<Vec<u8>> {
+        let mut v = Vec::new();
+        self.pop_over_into(&mut v).then_some(v)
     }
 
     /// Bytes held (records plus their entry cost).
@@ -122,7 +148,7 @@ mod tests {
         let mut w = Reorder::new(100 * ENTRY_COST);
         let mut out = Vec::new();
         for (ts, id) in [(5, 1u8), (3, 2), (5, 3), (1, 4), (3, 5)] {
-            w.push(ts, vec![id]);
+            w.push(ts, &[id]);
             while let Some(r) = w.pop_over() {
                 out.extend(r);
             }
@@ -139,7 +165,7 @@ mod tests {
         let mut w = Reorder::new(2 * (1 + ENTRY_COST));
         let mut out = Vec::new();
         let push = |w: &mut Reorder, ts: u64, id: u8, out: &mut Vec<u8>| {
-            w.push(ts, vec![id]);
+            w.push(ts, &[id]);
             while let Some(r) = w.pop_over() {
                 out.extend(r);
             }

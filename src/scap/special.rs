@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use crate::state::idmap::IdMap;
 
 use super::convert::{exec_argv, Converter};
+use super::events_table::EVENTS;
 use super::flags::{clone_flags_from_ppm, exe_flags_from_ppm};
 use super::parse::RawEvent;
 use super::state::cgroup_path;
@@ -16,6 +17,59 @@ use super::ImportStats;
 use crate::event::meta::ProcInfo;
 use crate::event::wire::{exec, fork, CODE_DROP, CODE_EXEC, CODE_EXIT, CODE_FORK};
 use crate::event::{ParamKind, RecordBuilder};
+
+/// What an exit event implies beyond its syscall record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ExitKind {
+    /// execve/execveat: an EXEC record when it succeeds.
+    Exec,
+    /// clone/clone3/fork/vfork: a FORK record for the child.
+    Fork,
+    /// unshare: may move the caller's children to a new pid namespace.
+    Unshare,
+    /// Nothing more.
+    Other,
+}
+
+/// Facts about one libs event type, found once from its table entry
+/// instead of comparing names for every event.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Facts {
+    /// What its exit implies.
+    pub exit: ExitKind,
+    /// Whether its first param is the return value (`res`, `fd`, `res_or_fd`).
+    pub ret_first: bool,
+    /// Whether it is the generic `syscall` event (its syscall in params).
+    pub generic: bool,
+}
+
+/// The [`Facts`] of event type `t` (those of no special event beyond the table).
+pub(super) fn facts(t: u16) -> Facts {
+    static FACTS: std::sync::OnceLock<Vec<Facts>> = std::sync::OnceLock::new();
+    let all = FACTS.get_or_init(|| {
+        EVENTS
+            .iter()
+            .map(|i| Facts {
+                exit: match i.name {
+                    "execve" | "execveat" => ExitKind::Exec,
+                    "clone" | "clone3" | "fork" | "vfork" => ExitKind::Fork,
+                    "unshare" => ExitKind::Unshare,
+                    _ => ExitKind::Other,
+                },
+                ret_first: i
+                    .params
+                    .first()
+                    .is_some_and(|p| matches!(p.name, "res" | "fd" | "res_or_fd")),
+                generic: i.name == "syscall",
+            })
+            .collect()
+    });
+    all.get(usize::from(t)).copied().unwrap_or(Facts {
+        exit: ExitKind::Other,
+        ret_first: false,
+        generic: false,
+    })
+}
 
 /// What we know about a thread, for filling special records.
 #[derive(Debug, Clone, Default)]
@@ -181,17 +235,21 @@ impl Converter {
     }
 
     fn emit(&mut self, ts: u64, rec: Vec<u8>) {
-        self.out.push(ts, rec);
+        self.out.push(ts, &rec);
         self.stats.records += 1;
     }
 
     /// EXEC and FORK records implied by an execve/clone exit.
     pub(super) fn after_exit(&mut self, enter: Option<&RawEvent<'_>>, exit: &RawEvent<'_>) {
+        let kind = facts(exit.etype).exit;
+        if kind == ExitKind::Other {
+            return;
+        }
         let res = exit.int("res").unwrap_or(-1);
-        match exit.info().name {
-            "execve" | "execveat" if res == 0 => self.exec(enter, exit),
-            "clone" | "clone3" | "fork" | "vfork" if res >= 0 => self.fork(exit, res),
-            "unshare" if res == 0 => {
+        match kind {
+            ExitKind::Exec if res == 0 => self.exec(enter, exit),
+            ExitKind::Fork if res >= 0 => self.fork(exit, res),
+            ExitKind::Unshare if res == 0 => {
                 let f = |e: Option<&RawEvent<'_>>| e.and_then(|e| e.int("flags")).unwrap_or(0);
                 let ppm = (f(enter) | f(Some(exit))) as u32;
                 if clone_flags_from_ppm(ppm) & libc::CLONE_NEWPID as u64 != 0 {

@@ -1,15 +1,18 @@
 //! Any bytes (plain, or gzip): import a scap capture and re-decode every
 //! record it produced, read its container metadata and write it as a saker
 //! capture; stream it (`import_into`, with a tiny reorder window) into a
-//! capture that must open; must never panic. The error that ends a plain
-//! file points inside it.
+//! capture that must open; take its records as they are converted
+//! (`stream_records`): all of them, the same as the in-memory import's,
+//! or a few before stopping early; must never panic. The error that ends a
+//! plain file points inside it.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use saker::event::Record;
 use saker::capture::WriterOptions;
 use saker::scap::{
-    containers, detect, import_into, import_with, to_capture, FileKind, ImportOptions,
+    containers, detect, import_into, import_with, stream_records, to_capture, FileKind,
+    ImportOptions,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -35,4 +38,18 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(st) = import_into(data, tiny, WriterOptions::default(), Vec::new()) {
         saker::capture::CaptureReader::new(st.out).expect("a streamed import opens");
     }
+    let all = stream_records(data, tiny, &mut |_| {}, |_, r| {
+        let mut v = Vec::new();
+        while let Some(x) = r.next() {
+            v.extend_from_slice(x);
+        }
+        v
+    });
+    if let (Ok((_, _, v)), Ok(m)) = (all, import_with(data, tiny)) {
+        assert_eq!(v, m.records, "streamed records are the import's");
+    }
+    let _ = stream_records(data, tiny, &mut |_| {}, |_, r| {
+        let _ = r.next();
+        r.next().map(<[u8]>::len)
+    });
 });
