@@ -113,17 +113,17 @@ impl Converter {
     }
 
     /// Converts one raw event (file order).
-    pub fn push(&mut self, ev: RawEvent<'_>) {
+    pub fn push(&mut self, ev: &RawEvent<'_>) {
         let info = ev.info();
         if info.flags & ef::UNUSED != 0 {
             self.stats.unused_types += 1;
             return;
         }
         if info.category & ec::SYSCALL == 0 {
-            self.special(&ev);
+            self.special(ev);
             return;
         }
-        if ev.is_enter() && waits_for_exit(&ev) {
+        if ev.is_enter() && waits_for_exit(ev) {
             let mut body = self.spare.pop().unwrap_or_default();
             body.clear();
             body.extend_from_slice(ev.bytes());
@@ -137,7 +137,7 @@ impl Converter {
                 self.unfinished(old);
             }
         } else if ev.is_enter() {
-            self.syscall(Some(&ev), None);
+            self.syscall(Some(ev), None);
         } else {
             let stored = self.pending.remove(&ev.tid);
             let enter = stored.as_ref().and_then(Stored::event);
@@ -157,8 +157,8 @@ impl Converter {
             }
             // EXEC/FORK first: they precede the syscall's return (as the
             // kernel's sched_process_* tracepoints do) and register the thread.
-            self.after_exit(enter.as_ref(), &ev);
-            self.syscall(enter.as_ref(), Some(&ev));
+            self.after_exit(enter.as_ref(), ev);
+            self.syscall(enter.as_ref(), Some(ev));
             self.recycle(stored);
         }
     }

@@ -199,7 +199,8 @@ pub fn decode_event<'a>(b: &Block<'a>) -> Result<Decoded<'a>, ScapError> {
     let ev = &ev[..len];
     let nparams = if v2 {
         let n = le32(ev, 22) as usize;
-        if n > (len - hdr) / lsize {
+        // As `n > (len - hdr) / lsize`, without dividing by a variable.
+        if n.checked_mul(lsize).is_none_or(|t| t > len - hdr) {
             return Err(bad(format!("{n} params do not fit in event len {len}")));
         }
         n

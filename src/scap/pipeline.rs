@@ -224,7 +224,7 @@ impl Consumer for Streaming {
     fn seed(&mut self, procs: &[ProcInfo]) {
         self.conv.threads.seed(procs);
     }
-    fn event(&mut self, _: &block::Block<'_>, e: RawEvent<'_>) -> Result<(), ScapError> {
+    fn event(&mut self, _: &block::Block<'_>, e: &RawEvent<'_>) -> Result<(), ScapError> {
         self.conv.push(e);
         while self.conv.out.pop_over_into(&mut self.batch.data) {
             self.added()?;

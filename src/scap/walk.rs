@@ -24,7 +24,7 @@ pub(super) trait Consumer {
     fn seed(&mut self, procs: &[ProcInfo]);
     /// One event, decoded from block `b`. An error here ends the import
     /// (it is not a truncation).
-    fn event(&mut self, b: &Block<'_>, e: RawEvent<'_>) -> Result<(), ScapError>;
+    fn event(&mut self, b: &Block<'_>, e: &RawEvent<'_>) -> Result<(), ScapError>;
 }
 
 /// What a walk learned besides the events.
@@ -115,7 +115,7 @@ pub(super) fn walk<S: BlockSource, C: Consumer>(
                         if e.ts != 0 && first_ts.is_none() {
                             first_ts = Some(e.ts);
                         }
-                        if let Err(e) = c.event(&b, e) {
+                        if let Err(e) = c.event(&b, &e) {
                             fatal = Some(e);
                         }
                     }
@@ -230,7 +230,7 @@ pub(super) struct Prescan {
 impl Consumer for Prescan {
     fn start(&mut self, _: &[ProcInfo]) {}
     fn seed(&mut self, _: &[ProcInfo]) {}
-    fn event(&mut self, _: &Block<'_>, ev: RawEvent<'_>) -> Result<(), ScapError> {
+    fn event(&mut self, _: &Block<'_>, ev: &RawEvent<'_>) -> Result<(), ScapError> {
         let info = ev.info();
         if info.flags & ef::UNUSED != 0 {
             return Ok(());
@@ -238,14 +238,14 @@ impl Consumer for Prescan {
         if info.category & ec::SYSCALL == 0 {
             *self.internal.entry(info.name.to_string()).or_default() += 1;
             if info.name == "container" {
-                self.containers.push(container_json(&ev));
+                self.containers.push(container_json(ev));
             }
             return Ok(());
         }
         if self.paired {
             return Ok(());
         }
-        if ev.is_enter() && waits_for_exit(&ev) {
+        if ev.is_enter() && waits_for_exit(ev) {
             self.pending.insert(ev.tid, ev.etype);
         } else if !ev.is_enter() {
             self.paired =
