@@ -373,8 +373,8 @@ pub fn run<B: AsRef<[u8]> + Sync>(
 }
 
 /// Prints the events selected by `opts` from the records of a `.scap`
-/// import as it makes them ([`crate::scap::stream`]): no capture is built,
-/// converting and printing run at once on two threads. `opts` must not
+/// import as it makes them ([`crate::scap::stream_records`]): no capture
+/// is built, converting and printing run at once on two threads. `opts` must not
 /// [need the time frame](needs_frame): the first record's time stands for
 /// the capture's first time.
 pub fn run_scap(
