@@ -12,6 +12,7 @@
 //! change no table creates the threads it names (`proc.nthreads`, tid reuse),
 //! so skipping one could change later output.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::io::Write;
 
@@ -117,13 +118,15 @@ fn needs_state(f: &FieldInfo) -> bool {
     }
 }
 
-/// The syscall table of a capture (the embedded default when it has none
-/// or an inconsistent one).
-pub fn table_of(meta: &crate::capture::CaptureMeta) -> Syscalls {
-    if meta.syscalls.syscalls.is_empty() {
-        return Syscalls::default_x86_64().clone();
+/// The syscall table of a capture (the embedded default when it has none,
+/// an inconsistent one, or the default's own, as imported `.scap` files
+/// have: then it is borrowed, not indexed again).
+pub fn table_of(meta: &crate::capture::CaptureMeta) -> Cow<'static, Syscalls> {
+    let default = Syscalls::default_x86_64();
+    if meta.syscalls.syscalls.is_empty() || meta.syscalls == *default.table() {
+        return Cow::Borrowed(default);
     }
-    Syscalls::new(meta.syscalls.clone()).unwrap_or_else(|_| Syscalls::default_x86_64().clone())
+    Syscalls::new(meta.syscalls.clone()).map_or(Cow::Borrowed(default), Cow::Owned)
 }
 
 /// Event codes a filter can match, indexed by code (`None`: all); shared by

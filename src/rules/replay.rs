@@ -51,7 +51,7 @@ impl Runner {
     /// A runner for a capture with `meta` whose first event has timestamp `first_ts`.
     /// An empty `opts.hostname` takes the capture's.
     pub fn new(meta: CaptureMeta, first_ts: u64, rules: Ruleset, opts: EngineOptions) -> Self {
-        let table = table_of(&meta);
+        let table = table_of(&meta).into_owned();
         let mut opts = opts;
         if opts.hostname.is_empty() {
             opts.hostname = meta.machine.hostname.clone();

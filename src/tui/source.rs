@@ -239,7 +239,7 @@ impl Source {
     }
 
     fn from_reader(cap: Capture, cache_blocks: usize) -> Result<Source, TuiError> {
-        let table = table_of(cap.meta());
+        let table = table_of(cap.meta()).into_owned();
         let env = FieldEnv::new(&table, cap.meta(), cap.totals().first_ts.unwrap_or(0));
         let columns = columns_of(DEFAULT_FORMAT)?;
         let mut details = Vec::new();
