@@ -57,7 +57,6 @@ pub struct Converter {
 /// stream whose buffer is reused) with what decoding it found.
 #[derive(Debug)]
 struct Stored {
-    ts: u64,
     event: Detached,
     body: Vec<u8>,
 }
@@ -128,7 +127,6 @@ impl Converter {
             body.clear();
             body.extend_from_slice(ev.bytes());
             let stored = Stored {
-                ts: ev.ts,
                 event: ev.detach(),
                 body,
             };
@@ -184,7 +182,7 @@ impl Converter {
     /// still to be drained) and returns the outputs.
     pub fn finish(mut self) -> (Reorder, ImportStats, Vec<String>, Threads) {
         let mut left: Vec<Stored> = self.pending.drain().map(|(_, e)| e).collect();
-        left.sort_by_key(|e| (e.ts, e.event.offset()));
+        left.sort_by_key(|e| (e.event.ts(), e.event.offset()));
         for s in left {
             self.unfinished(s);
         }

@@ -295,6 +295,10 @@ impl Detached {
     pub fn offset(&self) -> u64 {
         self.ev.offset
     }
+    /// The event's time.
+    pub fn ts(&self) -> u64 {
+        self.ev.ts
+    }
     /// The event over `bytes`, a copy of its [`RawEvent::bytes`]; `None`
     /// if the length differs (then they are not its bytes).
     pub fn attach<'b>(&self, bytes: &'b [u8]) -> Option<RawEvent<'b>> {

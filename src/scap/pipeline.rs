@@ -313,8 +313,10 @@ fn run_passes<S: BlockSource + Send, T>(
         });
         p.first.store(src1.consumed(), Ordering::Relaxed);
         // On an error here, dropping the queue's end stops the converter.
-        let first = first?;
-        let walked = first.stats.clone();
+        let mut first = first?;
+        // The block counts as this pass found them (the converter's, unless
+        // it was stopped, are the same).
+        let walked = std::mem::take(&mut first.stats);
         let meta = meta_of(first, scan)?;
         let mut records = Records {
             rx,
@@ -333,18 +335,11 @@ fn run_passes<S: BlockSource + Send, T>(
             reason: "the converting thread panicked".into(),
         })?;
         let (w, mut stats) = match joined {
-            Ok(x) => x,
+            Ok((w, stats)) => (w.stats, stats),
             // Abandoned: the first pass walked the same blocks.
-            Err(_) if !drained => (
-                walk::Walk {
-                    stats: walked,
-                    ..walk::Walk::default()
-                },
-                ImportStats::default(),
-            ),
+            Err(_) if !drained => (walked, ImportStats::default()),
             Err(e) => return Err(e),
         };
-        let w = w.stats;
         stats.raw_events = w.raw_events;
         stats.v1_events = w.v1_events;
         stats.state_only = w.state_only;

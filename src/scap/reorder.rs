@@ -115,18 +115,6 @@ impl Reorder {
         true
     }
 
-    /// The oldest record (draining at the end).
-    pub fn pop(&mut self) -> Option<Vec<u8>> {
-        let mut v = Vec::new();
-        self.pop_into(&mut v).then_some(v)
-    }
-
-    /// The oldest record, if the window is over its budget.
-    pub fn pop_over(&mut self) -> Option<Vec<u8>> {
-        let mut v = Vec::new();
-        self.pop_over_into(&mut v).then_some(v)
-    }
-
     /// Bytes held (records plus their entry cost).
     pub fn bytes(&self) -> usize {
         self.bytes
@@ -138,9 +126,7 @@ mod tests {
     use super::*;
 
     fn drain(w: &mut Reorder, out: &mut Vec<u8>) {
-        while let Some(r) = w.pop() {
-            out.extend(r);
-        }
+        while w.pop_into(out) {}
     }
 
     #[test]
@@ -149,9 +135,7 @@ mod tests {
         let mut out = Vec::new();
         for (ts, id) in [(5, 1u8), (3, 2), (5, 3), (1, 4), (3, 5)] {
             w.push(ts, &[id]);
-            while let Some(r) = w.pop_over() {
-                out.extend(r);
-            }
+            while w.pop_over_into(&mut out) {}
         }
         drain(&mut w, &mut out);
         assert_eq!(out, [4, 2, 5, 1, 3]);
@@ -166,9 +150,7 @@ mod tests {
         let mut out = Vec::new();
         let push = |w: &mut Reorder, ts: u64, id: u8, out: &mut Vec<u8>| {
             w.push(ts, &[id]);
-            while let Some(r) = w.pop_over() {
-                out.extend(r);
-            }
+            while w.pop_over_into(out) {}
         };
         push(&mut w, 10, 1, &mut out);
         push(&mut w, 20, 2, &mut out);
