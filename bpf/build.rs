@@ -1,5 +1,6 @@
 //! Build script: generates the libbpf-rs skeleton from the committed BPF
-//! object `bpf/saker.bpf.o`.
+//! object `bpf/saker.bpf.o`, and the default syscall table as Rust
+//! constants ([`syscall_table`]).
 //!
 //! A fresh machine has no clang, so the compiled object is committed next to
 //! a hash of the sources it was built from (`bpf/saker.bpf.o.hash`). The
@@ -11,6 +12,9 @@ use std::fs;
 use std::path::PathBuf;
 
 use libbpf_cargo::SkeletonBuilder;
+
+#[path = "syscall_table.rs"]
+mod syscall_table;
 
 const SOURCES: &[&str] = &["bpf/saker.bpf.c", "bpf/saker.h", "bpf/x86_64/vmlinux.h"];
 const OBJ: &str = "bpf/saker.bpf.o";
@@ -32,11 +36,14 @@ fn main() {
         println!("cargo:rerun-if-changed={s}");
     }
     println!("cargo:rerun-if-changed=bpf/build.rs");
+    println!("cargo:rerun-if-changed=bpf/syscall_table.rs");
     println!("cargo:rerun-if-env-changed=SAKER_BPF_REBUILD");
     // A position-dependent `saker`: the loader then has no relative
     // relocations to apply (about 110k, over 2 MiB of pages), which took
     // a few ms of every run's start.
     println!("cargo:rustc-link-arg-bins=-no-pie");
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+    syscall_table::generate(&out_dir);
     if env::var_os("CARGO_FEATURE_BPF").is_none() {
         return;
     }
@@ -65,7 +72,7 @@ fn main() {
             have.trim()
         );
     }
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR")).join("saker.skel.rs");
+    let out = out_dir.join("saker.skel.rs");
     SkeletonBuilder::new()
         .obj(OBJ)
         .generate(&out)

@@ -379,7 +379,8 @@ pub fn run<B: AsRef<[u8]> + Sync>(
 /// import as it makes them ([`crate::scap::stream_records`]): no capture
 /// is built, converting and printing run at once on two threads. `opts` must not
 /// [need the time frame](needs_frame): the first record's time stands for
-/// the capture's first time.
+/// the capture's first time. The printer (state, filter) is built while
+/// the first records are being converted.
 pub fn run_scap(
     meta: &CaptureMeta,
     records: &mut crate::scap::Records<'_>,
@@ -387,7 +388,13 @@ pub fn run_scap(
     out: &mut dyn Write,
 ) -> Result<ReadStats, OutputError> {
     let table = table_of(meta);
-    let mut printer: Option<Printer<'_>> = None;
+    let frame = Frame {
+        first_ts: 0,
+        last_ts: 0,
+        epoch_off: meta.machine.boottime_to_epoch_ns,
+    };
+    let mut p = Printer::new(meta, &table, &frame, opts)?;
+    let mut any = false;
     let mut num = 0;
     while let Some(bytes) = records.next() {
         // Records the importer built itself; a bad one is a bug, not input.
@@ -398,24 +405,17 @@ pub fn run_scap(
                 source: e,
             })
         })?;
-        let p = match &mut printer {
-            Some(p) => p,
-            None => {
-                let frame = Frame {
-                    first_ts: rec.ts(),
-                    last_ts: rec.ts(),
-                    epoch_off: meta.machine.boottime_to_epoch_ns,
-                };
-                printer.insert(Printer::new(meta, &table, &frame, opts)?)
-            }
-        };
+        if !any {
+            any = true;
+            p.env.first_ts = rec.ts();
+        }
         if !p.event(num, rec, out)? {
             break;
         }
         num += 1;
     }
     out.flush()?;
-    Ok(printer.map(|p| p.stats).unwrap_or_default())
+    Ok(if any { p.stats } else { ReadStats::default() })
 }
 
 #[cfg(test)]

@@ -111,6 +111,7 @@ impl<'a> Blocks<'a> {
 
 impl<'a> Iterator for Blocks<'a> {
     type Item = Result<Block<'a>, ScapError>;
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.pos >= self.bytes.len() {
             return None;
@@ -127,6 +128,7 @@ impl<'a> Iterator for Blocks<'a> {
     }
 }
 
+#[inline(always)]
 fn frame(bytes: &[u8], pos: usize, base: u64) -> Result<(Block<'_>, usize), ScapError> {
     let offset = base + pos as u64;
     let rest = &bytes[pos..];
@@ -174,6 +176,7 @@ fn frame(bytes: &[u8], pos: usize, base: u64) -> Result<(Block<'_>, usize), Scap
     ))
 }
 
+#[inline(always)]
 fn le32(b: &[u8], o: usize) -> u32 {
     u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
 }

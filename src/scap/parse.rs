@@ -135,12 +135,15 @@ pub enum Decoded<'a> {
     UnknownType(u16),
 }
 
+#[inline(always)]
 fn le16(b: &[u8], o: usize) -> u16 {
     u16::from_le_bytes([b[o], b[o + 1]])
 }
+#[inline(always)]
 fn le32(b: &[u8], o: usize) -> u32 {
     u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
 }
+#[inline(always)]
 fn le64(b: &[u8], o: usize) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[o..o + 8]);
@@ -149,6 +152,7 @@ fn le64(b: &[u8], o: usize) -> u64 {
 
 /// Decodes an event block (any EV/EVF version). The event is bounded by its
 /// own `len`; trailing pcapng options in the block are ignored.
+#[inline(always)]
 pub fn decode_event<'a>(b: &Block<'a>) -> Result<Decoded<'a>, ScapError> {
     let v2 = matches!(
         b.btype,

@@ -194,7 +194,7 @@ impl Converter {
     /// Non-syscall events: procexit, drop, container metadata, the rest counted.
     pub(super) fn special(&mut self, ev: &RawEvent<'_>) {
         let name = ev.info().name;
-        *self.stats.internal.entry(name.to_string()).or_default() += 1;
+        super::walk::count(&mut self.stats.internal, name);
         let tid = ev.tid as u32;
         match name {
             "procexit" => {

@@ -20,6 +20,7 @@ pub(super) trait BlockSource {
 }
 
 impl BlockSource for Blocks<'_> {
+    #[inline(always)]
     fn next_block(&mut self) -> Option<Result<Block<'_>, ScapError>> {
         self.next()
     }

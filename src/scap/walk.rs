@@ -236,7 +236,7 @@ impl Consumer for Prescan {
             return Ok(());
         }
         if info.category & ec::SYSCALL == 0 {
-            *self.internal.entry(info.name.to_string()).or_default() += 1;
+            count(&mut self.internal, info.name);
             if info.name == "container" {
                 self.containers.push(container_json(ev));
             }
@@ -252,5 +252,15 @@ impl Consumer for Prescan {
                 self.pending.remove(&ev.tid).and_then(|t| t.checked_add(1)) == Some(ev.etype);
         }
         Ok(())
+    }
+}
+
+/// Adds one to `name`'s count (no allocation once the name is counted).
+pub(super) fn count(counts: &mut Counts, name: &str) {
+    match counts.get_mut(name) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(name.to_string(), 1);
+        }
     }
 }
