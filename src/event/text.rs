@@ -27,19 +27,26 @@ pub fn escape_bytes(bytes: &[u8], out: &mut String) {
                 '\n' => out.push_str("\\n"),
                 '\r' => out.push_str("\\r"),
                 '\t' => out.push_str("\\t"),
-                c if (c as u32) < 0x80 && c.is_control() => {
-                    let _ = write!(out, "\\x{:02x}", c as u32);
-                }
+                c if (c as u32) < 0x80 && c.is_control() => push_hex_byte(c as u8, out),
                 c if c.is_control() || is_bidi_or_invisible(c) => {
                     let _ = write!(out, "\\u{{{:04x}}}", c as u32);
                 }
                 c => out.push(c),
             }
         }
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
+        for &b in chunk.invalid() {
+            push_hex_byte(b, out);
         }
     }
+}
+
+/// Appends `\xNN` (lower-case hex) without the formatting machinery:
+/// binary buffers are mostly such bytes.
+fn push_hex_byte(b: u8, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push_str("\\x");
+    out.push(char::from(HEX[usize::from(b >> 4)]));
+    out.push(char::from(HEX[usize::from(b & 15)]));
 }
 
 /// Length of the prefix of `bytes` that [`escape_bytes`] copies as is
@@ -177,6 +184,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_lone_byte_escapes_as_before() {
+        for b in 0..=255u8 {
+            let mut s = String::new();
+            escape_bytes(&[b'a', b, b'z'], &mut s);
+            let mid = match b {
+                b'\\' => "\\\\".to_string(),
+                b'\n' => "\\n".to_string(),
+                b'\r' => "\\r".to_string(),
+                b'\t' => "\\t".to_string(),
+                0x20..0x7f => char::from(b).to_string(),
+                _ => format!("\\x{b:02x}"),
+            };
+            assert_eq!(s, format!("a{mid}z"), "byte {b:#x}");
+        }
+        let mut s = String::new();
+        escape_bytes("é\u{202e}\u{85}".as_bytes(), &mut s);
+        assert_eq!(s, "é\\u{202e}\\u{0085}");
     }
 
     #[test]
