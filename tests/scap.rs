@@ -159,7 +159,13 @@ fn streamed_scap_reads_print_what_the_converted_capture_prints() {
     std::fs::write(&gz, e.finish().unwrap()).unwrap();
     let cut = dir.path().join("cut.scap");
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    // Over 8 MiB: walked in two passes on two threads (smaller files in
+    // one), its records streamed to the printer as they are converted.
+    let four = dir.path().join("four.scap");
+    crate::scap_big::enlarge(&big, &four, 4).unwrap();
+    assert!(std::fs::metadata(&four).unwrap().len() > 8 << 20);
     let files = [
+        four,
         big,
         external_file("sf_objectstore_download.scap"),
         external_file("curl_google.scap"),

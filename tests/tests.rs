@@ -3,6 +3,9 @@
 
 mod util;
 
+#[path = "benches/common/scap_big.rs"]
+mod scap_big;
+
 mod captures;
 mod chisel;
 mod read;

@@ -42,7 +42,10 @@
 //!
 //! # Memory
 //! [`import_into`] streams: nothing it holds grows with the number of
-//! events. It walks the blocks twice, both passes at once on two threads.
+//! events. It walks the blocks twice, both passes at once on two threads
+//! (a file within [`ImportOptions::single_pass`], 8 MiB by default, is
+//! walked once on the calling thread instead: its records, which fit the
+//! window anyway, are all kept until the end).
 //! The first pass (`walk`) reads the metadata blocks and what the capture's
 //! metadata needs from the events (later sections' threads, whether any
 //! enter/exit pair exists, container and internal events), because the
@@ -268,13 +271,24 @@ pub struct ImportOptions {
     pub max_decompressed: u64,
     /// Budget of the reorder window in bytes (see [`reorder`]).
     pub window: usize,
+    /// Size up to which a file is walked once, on the calling thread
+    /// (gzip bytes count [`GZ_WEIGHT`] times): a file whose records fit the
+    /// window has nothing to stream before its end, and one walk costs
+    /// less than two threads walking it each. Larger files take the two
+    /// passes on two threads (see `# Memory`).
+    pub single_pass: u64,
 }
+
+/// How much one compressed byte counts against [`ImportOptions::single_pass`]
+/// (about the ratio of gzip on a scap file).
+pub const GZ_WEIGHT: u64 = 8;
 
 impl Default for ImportOptions {
     fn default() -> Self {
         ImportOptions {
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
             window: reorder::DEFAULT_WINDOW,
+            single_pass: reorder::DEFAULT_WINDOW as u64,
         }
     }
 }
@@ -361,9 +375,11 @@ pub fn import_into_releasing<W: Write>(
 /// `consume` gets the metadata, then takes the records from [`Records`]
 /// as the converting thread makes them, in the order [`import_into`]
 /// writes them; its result is returned with the metadata and the stats.
-/// Converting and consuming run at once. A `consume` that returns early
-/// stops the import (the stats then count blocks as the first pass walked
-/// them and no records). `release` is as for [`import_into_releasing`].
+/// Converting and consuming run at once (a file within
+/// [`ImportOptions::single_pass`] is converted first, on this thread). A
+/// `consume` that returns early stops the import (the stats then count
+/// blocks as the first pass walked them and no records). `release` is as
+/// for [`import_into_releasing`].
 pub fn stream_records<T>(
     bytes: &[u8],
     opts: ImportOptions,

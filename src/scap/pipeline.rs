@@ -93,7 +93,11 @@ pub(super) fn run_with<T>(
     release: &mut dyn FnMut(u64),
     consume: impl FnOnce(&CaptureMeta, &mut Records<'_>) -> T,
 ) -> Result<(CaptureMeta, ImportStats, T), ScapError> {
+    let len = bytes.len() as u64;
     match detect(bytes) {
+        FileKind::Scap if len <= opts.single_pass => {
+            run_single(block::Blocks::new(bytes), opts.window, release, consume)
+        }
         FileKind::Scap => run_passes(
             &mut || block::Blocks::new(bytes),
             opts.window,
@@ -103,12 +107,12 @@ pub(super) fn run_with<T>(
         FileKind::Gzip => {
             gz_head(bytes, opts.max_decompressed)?;
             let limit = opts.max_decompressed;
-            run_passes(
-                &mut || stream::GzBlocks::new(bytes, limit),
-                opts.window,
-                release,
-                consume,
-            )
+            let open = || stream::GzBlocks::new(bytes, limit);
+            if len.saturating_mul(super::GZ_WEIGHT) <= opts.single_pass {
+                run_single(open(), opts.window, release, consume)
+            } else {
+                run_passes(&mut { open }, opts.window, release, consume)
+            }
         }
         FileKind::Saker => Err(ScapError::NotScap {
             reason: "this is a saker capture".into(),
@@ -233,6 +237,96 @@ impl Consumer for Streaming {
     }
 }
 
+/// Both passes in one: the metadata scan and the converter see each event
+/// in turn; released records are kept in one batch.
+struct Single {
+    scan: walk::Prescan,
+    conv: Converter,
+    batch: Batch,
+}
+
+impl Consumer for Single {
+    fn start(&mut self, procs: &[ProcInfo]) {
+        self.conv.threads = special::Threads::from_snapshot(procs);
+    }
+    fn seed(&mut self, procs: &[ProcInfo]) {
+        self.conv.threads.seed(procs);
+    }
+    fn event(&mut self, b: &block::Block<'_>, e: &RawEvent<'_>) -> Result<(), ScapError> {
+        self.scan.event(b, e)?;
+        self.conv.push(e);
+        while self.conv.out.pop_over_into(&mut self.batch.data) {
+            self.batch.ends.push(self.batch.data.len());
+        }
+        Ok(())
+    }
+}
+
+/// Imports a small file in one walk on the calling thread: the metadata
+/// and every record are ready before `consume` starts (no thread to start
+/// or wake, and each event decoded once). The same records, metadata and
+/// stats as [`run_passes`].
+fn run_single<S: BlockSource, T>(
+    mut src: S,
+    window: usize,
+    release: &mut dyn FnMut(u64),
+    consume: impl FnOnce(&CaptureMeta, &mut Records<'_>) -> T,
+) -> Result<(CaptureMeta, ImportStats, T), ScapError> {
+    let mut one = Single {
+        scan: walk::Prescan::default(),
+        conv: Converter::new(&[], window),
+        batch: Batch::default(),
+    };
+    // What was released last; only more is released.
+    let mut last = 0;
+    let mut release_more = |n: u64| {
+        if n > last {
+            release(n);
+            last = n;
+        }
+    };
+    let mut w = walk::walk(&mut src, &mut one, &mut release_more)?;
+    // Records and pending enters are copies: no input byte is needed now.
+    release_more(src.consumed());
+    let Single {
+        scan,
+        conv,
+        mut batch,
+    } = one;
+    let (mut rest, mut stats, _, _) = conv.finish();
+    while rest.pop_into(&mut batch.data) {
+        batch.ends.push(batch.data.len());
+    }
+    let walked = std::mem::take(&mut w.stats);
+    let meta = meta_of(w, scan)?;
+    // No converter: the batch is all there is (the channel is closed).
+    let (spent, _) = std::sync::mpsc::channel();
+    let (_, rx) = std::sync::mpsc::channel();
+    let mut records = Records {
+        rx,
+        spent,
+        batch,
+        at: 0,
+        from: 0,
+        on_batch: &mut || {},
+        drained: false,
+    };
+    let result = consume(&meta, &mut records);
+    add_walked(&mut stats, walked);
+    Ok((meta, stats, result))
+}
+
+/// The walk's block-level counters, into the converter's stats.
+fn add_walked(stats: &mut ImportStats, w: ImportStats) {
+    stats.raw_events = w.raw_events;
+    stats.v1_events = w.v1_events;
+    stats.state_only = w.state_only;
+    stats.sections = w.sections;
+    stats.skipped_blocks = w.skipped_blocks;
+    stats.unknown_types = w.unknown_types;
+    stats.truncation = w.truncation;
+}
+
 /// Input position of each pass, for releasing only what both are done with.
 struct Progress {
     first: AtomicU64,
@@ -340,13 +434,7 @@ fn run_passes<S: BlockSource + Send, T>(
             Err(_) if !drained => (walked, ImportStats::default()),
             Err(e) => return Err(e),
         };
-        stats.raw_events = w.raw_events;
-        stats.v1_events = w.v1_events;
-        stats.state_only = w.state_only;
-        stats.sections = w.sections;
-        stats.skipped_blocks = w.skipped_blocks;
-        stats.unknown_types = w.unknown_types;
-        stats.truncation = w.truncation;
+        add_walked(&mut stats, w);
         Ok((meta, stats, result))
     })
 }

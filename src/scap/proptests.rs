@@ -45,8 +45,17 @@ proptest! {
         // The streamed path, with a reorder window small enough to overflow,
         // writes a capture that opens.
         let tiny = ImportOptions { window: 64, ..ImportOptions::default() };
-        if let Ok(st) = import_into(&b, tiny, crate::capture::WriterOptions::default(), Vec::new()) {
-            crate::capture::CaptureReader::new(st.out).expect("a streamed import opens");
+        let one = import_into(&b, tiny, crate::capture::WriterOptions::default(), Vec::new());
+        if let Ok(st) = &one {
+            crate::capture::CaptureReader::new(st.out.clone()).expect("a streamed import opens");
+        }
+        // Two passes on two threads: the same outcome.
+        let two_passes = ImportOptions { single_pass: 0, ..tiny };
+        let two = import_into(&b, two_passes, crate::capture::WriterOptions::default(), Vec::new());
+        match (one, two) {
+            (Ok(a), Ok(b)) => prop_assert_eq!((a.stats, a.meta), (b.stats, b.meta)),
+            (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => prop_assert!(false, "{:?} vs {:?}", a.map(|i| i.stats), b.map(|i| i.stats)),
         }
     }
 }

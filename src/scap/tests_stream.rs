@@ -141,18 +141,35 @@ fn input_is_released_once_both_passes_are_done_with_it() {
         return;
     };
     let two = [&b[..], &b[..]].concat();
-    let mut calls = Vec::new();
     let wopts = WriterOptions::default();
-    let opts = ImportOptions::default();
-    let got = import_into_releasing(&two, opts, wopts, Vec::new(), &mut |n| calls.push(n)).unwrap();
-    let want = import_into(&two, opts, wopts, Vec::new()).unwrap();
-    assert_eq!((&got.stats, &got.meta), (&want.stats, &want.meta));
-    assert_eq!(records_of(got.out).0, records_of(want.out).0);
-    assert!(calls.iter().all(|&n| n <= two.len() as u64), "{calls:?}");
-    // The passes run at once: what both are done with only grows, up to
-    // the whole file once both have ended.
-    assert!(calls.windows(2).all(|w| w[1] > w[0]), "{calls:?}");
-    assert_eq!(calls.last(), Some(&(two.len() as u64)), "{calls:?}");
+    let want = import_into(&two, ImportOptions::default(), wopts, Vec::new()).unwrap();
+    let want_recs = records_of(want.out).0;
+    // Two passes on two threads, and the single pass of a small file.
+    for single_pass in [0, u64::MAX] {
+        let opts = ImportOptions {
+            single_pass,
+            ..ImportOptions::default()
+        };
+        let mut calls = Vec::new();
+        let got =
+            import_into_releasing(&two, opts, wopts, Vec::new(), &mut |n| calls.push(n)).unwrap();
+        assert_eq!((&got.stats, &got.meta), (&want.stats, &want.meta));
+        assert_eq!(records_of(got.out).0, want_recs);
+        assert!(calls.iter().all(|&n| n <= two.len() as u64), "{calls:?}");
+        // What the passes are done with only grows, up to the whole file
+        // once both have ended.
+        assert!(calls.windows(2).all(|w| w[1] > w[0]), "{calls:?}");
+        assert_eq!(calls.last(), Some(&(two.len() as u64)), "{calls:?}");
+    }
+}
+
+/// Options that walk `b` in two passes on two threads (`threaded`) or,
+/// if not, in one pass on this thread.
+fn passes(threaded: bool, opts: ImportOptions) -> ImportOptions {
+    ImportOptions {
+        single_pass: if threaded { 0 } else { u64::MAX },
+        ..opts
+    }
 }
 
 /// All of a stream's records, concatenated, with the metadata it began with.
@@ -172,32 +189,37 @@ fn streamed_records_are_the_import_in_its_order() {
     for (name, _) in EXPECTED {
         let Some(b) = read(name) else { return };
         let mem = import(&b).unwrap();
-        let (meta, stats, (began, recs)) = streamed(&b, ImportOptions::default());
-        assert_eq!(recs, mem.records, "{name}");
-        assert_eq!((&meta, &began), (&mem.meta, &mem.meta), "{name}");
-        assert_eq!(stats, mem.stats, "{name}");
-        // A tiny window: many small batches, reused as the consumer
-        // hands them back; the same records as the in-memory import
-        // with that window.
         let small = ImportOptions {
             window: 4 << 10,
             ..ImportOptions::default()
         };
-        let (_, st, (_, recs)) = streamed(&b, small);
         let m = import_with(&b, small).unwrap();
-        assert_eq!((recs, st), (m.records, m.stats), "{name}");
+        // One pass or two: the same records, metadata and stats.
+        for threaded in [false, true] {
+            let opts = passes(threaded, ImportOptions::default());
+            let (meta, stats, (began, recs)) = streamed(&b, opts);
+            assert_eq!(recs, mem.records, "{name} {threaded}");
+            assert_eq!((&meta, &began), (&mem.meta, &mem.meta), "{name}");
+            assert_eq!(stats, mem.stats, "{name} {threaded}");
+            // A tiny window: late records, and in two passes many small
+            // batches, reused as the consumer hands them back; the same
+            // records as the in-memory import with that window.
+            let (_, st, (_, recs)) = streamed(&b, passes(threaded, small));
+            assert_eq!((&recs, &st), (&m.records, &m.stats), "{name} {threaded}");
+        }
     }
 }
 
 #[test]
 fn a_consumer_that_stops_early_ends_the_import_cleanly() {
-    for (name, _) in EXPECTED {
+    for (name, threaded) in EXPECTED.iter().flat_map(|(n, _)| [(n, false), (n, true)]) {
         let Some(b) = read(name) else { return };
         let mem = import(&b).unwrap();
         let small = ImportOptions {
             window: 4 << 10,
             ..ImportOptions::default()
         };
+        let small = passes(threaded, small);
         let (_, stats, taken) = stream_records(&b, small, &mut |_| {}, |_, r| {
             let mut n = 0u64;
             while n < 3 && r.next().is_some() {
@@ -208,7 +230,7 @@ fn a_consumer_that_stops_early_ends_the_import_cleanly() {
         .unwrap();
         assert_eq!(taken, mem.stats.records.min(3), "{name}");
         // The block counts are the first pass's when the converter was
-        // stopped, its own otherwise: the same either way.
+        // stopped, its own otherwise (or the single pass's): the same.
         assert_eq!(stats.raw_events, mem.stats.raw_events, "{name}");
         assert_eq!(stats.truncation, mem.stats.truncation, "{name}");
     }

@@ -48,6 +48,11 @@ fuzz_target!(|data: &[u8]| {
     if let (Ok((_, _, v)), Ok(m)) = (all, import_with(data, tiny)) {
         assert_eq!(v, m.records, "streamed records are the import's");
     }
+    // Two passes on two threads (small inputs take the single pass).
+    let two = ImportOptions { single_pass: 0, ..tiny };
+    if let (Ok(a), Ok(b)) = (import_with(data, two), import_with(data, tiny)) {
+        assert_eq!((a.records, a.stats), (b.records, b.stats), "one pass or two");
+    }
     let _ = stream_records(data, tiny, &mut |_| {}, |_, r| {
         let _ = r.next();
         r.next().map(<[u8]>::len)
