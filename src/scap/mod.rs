@@ -377,9 +377,9 @@ pub fn import_into_releasing<W: Write>(
 /// writes them; its result is returned with the metadata and the stats.
 /// Converting and consuming run at once (a file within
 /// [`ImportOptions::single_pass`] is converted first, on this thread). A
-/// `consume` that returns early stops the import (the stats then count
-/// blocks as the first pass walked them and no records). `release` is as
-/// for [`import_into_releasing`].
+/// `consume` that returns early stops the import; the stats then count
+/// the blocks as the first pass walked them, and records only for a file
+/// converted first. `release` is as for [`import_into_releasing`].
 pub fn stream_records<T>(
     bytes: &[u8],
     opts: ImportOptions,

@@ -107,11 +107,11 @@ pub(super) fn run_with<T>(
         FileKind::Gzip => {
             gz_head(bytes, opts.max_decompressed)?;
             let limit = opts.max_decompressed;
-            let open = || stream::GzBlocks::new(bytes, limit);
+            let mut open = || stream::GzBlocks::new(bytes, limit);
             if len.saturating_mul(super::GZ_WEIGHT) <= opts.single_pass {
                 run_single(open(), opts.window, release, consume)
             } else {
-                run_passes(&mut { open }, opts.window, release, consume)
+                run_passes(&mut open, opts.window, release, consume)
             }
         }
         FileKind::Saker => Err(ScapError::NotScap {
