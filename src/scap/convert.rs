@@ -13,6 +13,7 @@ use super::plan::{Flags, Plan, Step};
 use super::reorder::Reorder;
 use super::sock::{from_sockaddr, from_tuple, is_ip_tuple, known_end, Side};
 use super::special::{facts, Threads};
+use super::walk::TypeCounts;
 use super::ImportStats;
 use crate::event::meta::ProcInfo;
 use crate::event::table::Syscalls;
@@ -40,6 +41,8 @@ pub struct Converter {
     pub out: Reorder,
     pub(super) stats: ImportStats,
     pub(super) containers: Vec<String>,
+    /// Non-syscall events by type (`stats.internal` once finished).
+    pub(super) internal: TypeCounts,
     /// CPUs inside a dropping period (`drop>` seen, `drop<` not yet).
     pub(super) drop_open: std::collections::HashSet<u16>,
     /// Record code of each event type, by type, once looked up (not
@@ -103,6 +106,7 @@ impl Converter {
             out: Reorder::new(window),
             stats: ImportStats::default(),
             containers: Vec::new(),
+            internal: TypeCounts::default(),
             drop_open: Default::default(),
             codes: vec![None; EVENT_MAX],
             plans: std::iter::repeat_with(|| None).take(EVENT_MAX).collect(),
@@ -187,6 +191,7 @@ impl Converter {
             self.unfinished(s);
         }
         self.stats.late = self.out.late;
+        self.stats.internal = self.internal.named();
         (self.out, self.stats, self.containers, self.threads)
     }
 

@@ -460,7 +460,7 @@ fn meta_of(w: walk::Walk, scan: walk::Prescan) -> Result<CaptureMeta, ScapError>
         libs_table: events_table::LIBS_COMMIT.into(),
         interfaces: w.interfaces,
         containers: scan.containers,
-        internal_events: scan.internal,
+        internal_events: scan.internal.named(),
     };
     let extra_json = serde_json::to_vec(&extra).map_err(|e| ScapError::Write {
         reason: e.to_string(),

@@ -194,7 +194,7 @@ impl Converter {
     /// Non-syscall events: procexit, drop, container metadata, the rest counted.
     pub(super) fn special(&mut self, ev: &RawEvent<'_>) {
         let name = ev.info().name;
-        super::walk::count(&mut self.stats.internal, name);
+        self.internal.add(ev.etype);
         let tid = ev.tid as u32;
         match name {
             "procexit" => {

@@ -389,3 +389,32 @@ fn unfinished_counts_match_lone_enters() {
     assert_eq!(by, want);
     assert_eq!(imp.stats.unfinished, 88);
 }
+
+#[test]
+fn internal_events_are_counted_by_name() {
+    // nginx: mostly scheduler switches, which the import does not keep.
+    let Some(b) = read("sf_nginx_nginx.scap") else {
+        return;
+    };
+    let mut want = Counts::new();
+    for e in events(&b) {
+        let info = e.unwrap().info();
+        if info.flags & events_table::ef::UNUSED == 0
+            && info.category & events_table::ec::SYSCALL == 0
+        {
+            *want.entry(info.name.to_string()).or_default() += 1;
+        }
+    }
+    assert!(want.values().sum::<u64>() > 20_000, "{want:?}");
+    let imp = import(&b).unwrap();
+    assert_eq!(imp.stats.internal, want);
+    // The metadata's count (the first pass's) is the same.
+    let (_, extra) = imp
+        .meta
+        .extra
+        .iter()
+        .find(|(k, _)| *k == KIND_SCAP)
+        .unwrap();
+    let extra: ScapExtra = serde_json::from_slice(extra).unwrap();
+    assert_eq!(extra.internal_events, want);
+}

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::block::{bt, is_event_block, parse_shb, pl_version, Block};
 use super::convert::{waits_for_exit, Counts, SCAP_DF_STATE_ONLY};
-use super::events_table::{ec, ef};
+use super::events_table::{ec, ef, EVENTS, EVENT_MAX};
 use super::parse::{decode_event, Decoded, RawEvent};
 use super::special::container_json;
 use super::stream::BlockSource;
@@ -221,8 +221,8 @@ pub(super) struct Prescan {
     pending: IdMap<u64, u16>,
     /// Whether an enter/exit pair was seen (the capture then has latency).
     pub paired: bool,
-    /// Non-syscall events by name.
-    pub internal: Counts,
+    /// Non-syscall events by type.
+    pub internal: TypeCounts,
     /// Container metadata, as JSON text.
     pub containers: Vec<String>,
 }
@@ -236,7 +236,7 @@ impl Consumer for Prescan {
             return Ok(());
         }
         if info.category & ec::SYSCALL == 0 {
-            count(&mut self.internal, info.name);
+            self.internal.add(ev.etype);
             if info.name == "container" {
                 self.containers.push(container_json(ev));
             }
@@ -255,12 +255,32 @@ impl Consumer for Prescan {
     }
 }
 
-/// Adds one to `name`'s count (no allocation once the name is counted).
-pub(super) fn count(counts: &mut Counts, name: &str) {
-    match counts.get_mut(name) {
-        Some(n) => *n += 1,
-        None => {
-            counts.insert(name.to_string(), 1);
+/// Events counted by type (by index, no lookup per event), named at the
+/// end: types that share a name (enter and exit) add up.
+#[derive(Debug, Clone)]
+pub(super) struct TypeCounts(Vec<u64>);
+
+impl Default for TypeCounts {
+    fn default() -> Self {
+        TypeCounts(vec![0; EVENT_MAX])
+    }
+}
+
+impl TypeCounts {
+    /// Counts one event of type `etype` (a type the decoder yields).
+    pub fn add(&mut self, etype: u16) {
+        if let Some(n) = self.0.get_mut(usize::from(etype)) {
+            *n += 1;
         }
+    }
+    /// The counts by event name.
+    pub fn named(&self) -> Counts {
+        let mut c = Counts::new();
+        for (t, &n) in self.0.iter().enumerate() {
+            if n > 0 {
+                *c.entry(EVENTS[t].name.to_string()).or_default() += n;
+            }
+        }
+        c
     }
 }
