@@ -377,10 +377,11 @@ pub fn run<B: AsRef<[u8]> + Sync>(
 
 /// Prints the events selected by `opts` from the records of a `.scap`
 /// import as it makes them ([`crate::scap::stream_records`]): no capture
-/// is built, converting and printing run at once on two threads. `opts` must not
+/// is built; converting and printing run at once on two threads, except
+/// for a small file, converted first. `opts` must not
 /// [need the time frame](needs_frame): the first record's time stands for
-/// the capture's first time. The printer (state, filter) is built while
-/// the first records are being converted.
+/// the capture's first time. The printer (state, filter) is built before
+/// the first record is awaited.
 pub fn run_scap(
     meta: &CaptureMeta,
     records: &mut crate::scap::Records<'_>,

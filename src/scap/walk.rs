@@ -276,9 +276,9 @@ impl TypeCounts {
     /// The counts by event name.
     pub fn named(&self) -> Counts {
         let mut c = Counts::new();
-        for (t, &n) in self.0.iter().enumerate() {
+        for (info, &n) in EVENTS.iter().zip(&self.0) {
             if n > 0 {
-                *c.entry(EVENTS[t].name.to_string()).or_default() += n;
+                *c.entry(info.name.to_string()).or_default() += n;
             }
         }
         c
