@@ -77,7 +77,7 @@ fn main() {
                 side_by_side(&["read", "-r", p, filt], &["-r", p, filt])
             } else {
                 let mut v: Vec<f64> = (0..run::rounds())
-                    .map(|_| run::time_cmd(&bin, &["read", "-r", p, filt]).secs)
+                    .map(|_| run::time_exact(&bin, &["read", "-r", p, filt]).secs)
                     .collect();
                 run::Versus {
                     saker: run::median(&mut v),

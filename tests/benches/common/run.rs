@@ -124,6 +124,34 @@ pub fn time_cmd(prog: &Path, args: &[&str]) -> Run {
     }
 }
 
+/// Runs `prog args`, stdout to /dev/null, and times it with a blocking
+/// wait: no memory sampling, whose 2 ms polling adds up to 2 ms to a run
+/// (much of a 5 ms one). Panics if it fails.
+pub fn time_exact(prog: &Path, args: &[&str]) -> Run {
+    let cpu0 = children_cpu();
+    let t = Instant::now();
+    let out = Command::new(prog)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", prog.display()));
+    let secs = t.elapsed().as_secs_f64();
+    let cpu = children_cpu() - cpu0;
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed: {}",
+        prog.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Run {
+        secs,
+        cpu,
+        hwm_kb: 0,
+        anon_kb: 0,
+    }
+}
+
 /// The median of `v` (not empty).
 pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
@@ -158,17 +186,18 @@ pub struct Versus {
 }
 
 /// Runs saker and sysdig on the same input, interleaved for `rounds()`
-/// rounds (saker first in even rounds, sysdig first in odd ones).
+/// rounds (saker first in even rounds, sysdig first in odd ones), timed
+/// exactly ([`time_exact`]).
 pub fn side_by_side(saker: &[&str], sysdig: &[&str]) -> Versus {
     let (mut a, mut b, mut r, mut c) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let bin = saker_bin();
     for i in 0..rounds() {
         let (s, d) = if i % 2 == 0 {
-            let s = time_cmd(&bin, saker);
-            (s, time_cmd(Path::new("sysdig"), sysdig))
+            let s = time_exact(&bin, saker);
+            (s, time_exact(Path::new("sysdig"), sysdig))
         } else {
-            let d = time_cmd(Path::new("sysdig"), sysdig);
-            (time_cmd(&bin, saker), d)
+            let d = time_exact(Path::new("sysdig"), sysdig);
+            (time_exact(&bin, saker), d)
         };
         a.push(s.secs);
         b.push(d.secs);
