@@ -16,7 +16,7 @@ use super::flags::{decode, errno_name, Decoder};
 use super::meta::{ArgDesc, ArgKind, SyscallDesc};
 use super::plan::{ArgPlan, How, SyscallPlan};
 pub use super::text::{escape_bytes, format_sockaddr};
-use super::text::{push_argv, push_i64, push_pathcomp, push_u64};
+use super::text::{push_argv, push_hex, push_i64, push_pathcomp, push_u64};
 use super::wire::{
     drop as wdrop, exec, exit, fork, Param, ParamKind, Record, CODE_DROP, CODE_EXEC, CODE_EXIT,
     CODE_FORK, F_COMPAT, F_TRUNCATED, F_UNFINISHED,
@@ -199,16 +199,6 @@ fn push_scalar(wide: bool, signed: bool, v: u64, compat: bool, out: &mut String)
         (true, false) => push_u64(v, out),
         (false, true) => push_i64(i64::from(v as u32 as i32), out),
         (false, false) => push_u64(u64::from(v as u32), out),
-    }
-}
-
-/// Appends the bytes of a struct param in hex.
-fn push_hex(data: &[u8], out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(2 * data.len());
-    for &b in data {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 15)]));
     }
 }
 

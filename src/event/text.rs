@@ -43,10 +43,18 @@ pub fn escape_bytes(bytes: &[u8], out: &mut String) {
 /// Appends `\xNN` (lower-case hex) without the formatting machinery:
 /// binary buffers are mostly such bytes.
 fn push_hex_byte(b: u8, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push_str("\\x");
-    out.push(char::from(HEX[usize::from(b >> 4)]));
-    out.push(char::from(HEX[usize::from(b & 15)]));
+    push_hex(&[b], out);
+}
+
+/// Appends `data` in lower-case hex, two digits a byte.
+pub(crate) fn push_hex(data: &[u8], out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(2 * data.len());
+    for &b in data {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
 }
 
 /// Length of the prefix of `bytes` that [`escape_bytes`] copies as is
