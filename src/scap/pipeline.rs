@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::convert::Converter;
 use super::parse::RawEvent;
+use super::reorder::Reorder;
 use super::stream::{self, gz_head, BlockSource};
 use super::walk::{self, Consumer};
 use super::{
@@ -95,11 +96,9 @@ pub(super) fn run_with<T>(
 ) -> Result<(CaptureMeta, ImportStats, T), ScapError> {
     let len = bytes.len() as u64;
     match detect(bytes) {
-        FileKind::Scap if len <= opts.single_pass => {
-            run_single(block::Blocks::new(bytes), opts.window, release, consume)
-        }
-        FileKind::Scap => run_passes(
+        FileKind::Scap => run_any(
             &mut || block::Blocks::new(bytes),
+            len <= opts.single_pass,
             opts.window,
             release,
             consume,
@@ -107,12 +106,13 @@ pub(super) fn run_with<T>(
         FileKind::Gzip => {
             gz_head(bytes, opts.max_decompressed)?;
             let limit = opts.max_decompressed;
-            let mut open = || stream::GzBlocks::new(bytes, limit);
-            if len.saturating_mul(super::GZ_WEIGHT) <= opts.single_pass {
-                run_single(open(), opts.window, release, consume)
-            } else {
-                run_passes(&mut open, opts.window, release, consume)
-            }
+            run_any(
+                &mut || stream::GzBlocks::new(bytes, limit),
+                len.saturating_mul(super::GZ_WEIGHT) <= opts.single_pass,
+                opts.window,
+                release,
+                consume,
+            )
         }
         FileKind::Saker => Err(ScapError::NotScap {
             reason: "this is a saker capture".into(),
@@ -120,6 +120,22 @@ pub(super) fn run_with<T>(
         FileKind::Unknown => Err(ScapError::NotScap {
             reason: format!("unknown magic {:02x?}", &bytes[..bytes.len().min(8)]),
         }),
+    }
+}
+
+/// Imports the blocks `open` yields in one pass on this thread
+/// ([`run_single`]) or in two on two threads ([`run_passes`]).
+fn run_any<S: BlockSource + Send, T>(
+    open: &mut dyn FnMut() -> S,
+    single: bool,
+    window: usize,
+    release: &mut dyn FnMut(u64),
+    consume: impl FnOnce(&CaptureMeta, &mut Records<'_>) -> T,
+) -> Result<(CaptureMeta, ImportStats, T), ScapError> {
+    if single {
+        run_single(open(), window, release, consume)
+    } else {
+        run_passes(open, window, release, consume)
     }
 }
 
@@ -175,6 +191,15 @@ struct Batch {
     data: Vec<u8>,
     /// End offset of each record in `data`.
     ends: Vec<usize>,
+}
+
+impl Batch {
+    /// Appends every record `window` still holds (at the end).
+    fn drain(&mut self, window: &mut Reorder) {
+        while window.pop_into(&mut self.data) {
+            self.ends.push(self.data.len());
+        }
+    }
 }
 
 /// The converter's error once the writing side is gone (which reports why).
@@ -294,9 +319,7 @@ fn run_single<S: BlockSource, T>(
         mut batch,
     } = one;
     let (mut rest, mut stats, _, _) = conv.finish();
-    while rest.pop_into(&mut batch.data) {
-        batch.ends.push(batch.data.len());
-    }
+    batch.drain(&mut rest);
     let walked = std::mem::take(&mut w.stats);
     let meta = meta_of(w, scan)?;
     // No converter: the batch is all there is (the channel is closed).
@@ -382,9 +405,7 @@ fn run_passes<S: BlockSource + Send, T>(
                 ..
             } = s;
             let (mut rest, stats, _, _) = conv.finish();
-            while rest.pop_into(&mut batch.data) {
-                batch.ends.push(batch.data.len());
-            }
+            batch.drain(&mut rest);
             tx.send(batch).map_err(|_| abandoned())?;
             Ok::<_, ScapError>((w, stats))
         });
