@@ -35,9 +35,14 @@ fn run(c: cli::Cli) -> anyhow::Result<i32> {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let broken = |io: &std::io::Error| io.kind() == std::io::ErrorKind::BrokenPipe;
     e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        c.downcast_ref::<std::io::Error>().is_some_and(broken)
+            // A transparent variant is the io::Error's place in the chain.
+            || matches!(
+                c.downcast_ref::<saker::output::OutputError>(),
+                Some(saker::output::OutputError::Io(io)) if broken(io)
+            )
     })
 }
 
@@ -72,6 +77,19 @@ fn main() {
 mod tests {
     use super::message;
     use anyhow::Context;
+
+    #[test]
+    fn a_broken_pipe_is_seen_through_output_errors() {
+        use super::is_broken_pipe;
+        let pipe = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let wrapped =
+            Err::<(), _>(saker::output::OutputError::Io(pipe())).context("reading events");
+        assert!(is_broken_pipe(&wrapped.unwrap_err()));
+        let plain = Err::<(), _>(pipe()).context("writing");
+        assert!(is_broken_pipe(&plain.unwrap_err()));
+        let other = saker::output::OutputError::Io(std::io::Error::other("disk full"));
+        assert!(!is_broken_pipe(&anyhow::Error::new(other)));
+    }
 
     #[test]
     fn causes_are_joined_once() {

@@ -354,3 +354,43 @@ fn credentials_match_sysdig() {
         }
     }
 }
+
+/// A reader that stops early (`saker read ... | head`) ends the command
+/// cleanly: exit 0 and nothing on stderr, for a streamed `.scap` and for
+/// one of our captures, plain and JSON.
+#[test]
+fn a_closed_pipe_ends_read_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let scap = external_file("sf_mpm-event_full_capture.scap");
+    let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/files-open.scap");
+    for (file, json) in [(&scap, false), (&scap, true), (&ours, false)] {
+        let mut cmd = crate::util::saker();
+        cmd.arg("read").arg("-r").arg(file);
+        if json {
+            cmd.arg("-j");
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Both print far more than a pipe holds: the writer meets the close.
+        let mut first = [0u8; 64];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        let status = crate::util::wait_child(&mut child);
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!(
+            (status.code(), err.as_str()),
+            (Some(0), ""),
+            "{file:?} json={json}"
+        );
+    }
+}
