@@ -13,38 +13,80 @@ use super::flags::{decode, Decoder};
 /// control characters (C0, DEL, C1, ESC), bidi overrides and invalid UTF-8
 /// bytes become `\xNN` or `\u{NNNN}`.
 pub fn escape_bytes(bytes: &[u8], out: &mut String) {
-    // Fast path: the printable-ASCII prefix is copied as is.
-    let (head, bytes) = bytes.split_at(plain_prefix(bytes));
-    // Printable ASCII is valid UTF-8.
-    out.push_str(std::str::from_utf8(head).unwrap_or_default());
-    if bytes.is_empty() {
-        return;
-    }
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if (c as u32) < 0x80 && c.is_control() => push_hex_byte(c as u8, out),
-                c if c.is_control() || is_bidi_or_invisible(c) => {
-                    let _ = write!(out, "\\u{{{:04x}}}", c as u32);
-                }
-                c => out.push(c),
-            }
+    let mut rest = bytes;
+    loop {
+        // The printable-ASCII run is copied as is (valid UTF-8); binary
+        // data mostly has none, and then no run is looked for.
+        let run = match rest.first() {
+            Some(&b) if !is_special(b) => plain_prefix(rest),
+            _ => 0,
+        };
+        let (plain, tail) = rest.split_at(run);
+        out.push_str(std::str::from_utf8(plain).unwrap_or_default());
+        let Some(&b) = tail.first() else {
+            return;
+        };
+        let width = match b {
+            0xc2..=0xdf => 2,
+            0xe0..=0xef => 3,
+            0xf0..=0xf4 => 4,
+            _ => 1,
+        };
+        // One character, or one byte that starts no valid sequence.
+        let char_text = tail
+            .get(..width)
+            .filter(|_| width > 1)
+            .and_then(|s| std::str::from_utf8(s).ok());
+        match (b, char_text) {
+            (b'\\', _) => out.push_str("\\\\"),
+            (b'\n', _) => out.push_str("\\n"),
+            (b'\r', _) => out.push_str("\\r"),
+            (b'\t', _) => out.push_str("\\t"),
+            (_, Some(text)) => push_char(text, out),
+            // ASCII controls, DEL and bytes of invalid UTF-8.
+            _ => push_hex_byte(b, out),
         }
-        for &b in chunk.invalid() {
-            push_hex_byte(b, out);
-        }
+        rest = &tail[char_text.map_or(1, str::len)..];
     }
 }
 
-/// Appends `\xNN` (lower-case hex) without the formatting machinery:
-/// binary buffers are mostly such bytes.
+/// Appends one non-ASCII character (`text`), as `\u{NNNN}` when it is a
+/// control (C1) or a bidi or invisible format character.
+fn push_char(text: &str, out: &mut String) {
+    match text.chars().next() {
+        Some(c) if c.is_control() || is_bidi_or_invisible(c) => {
+            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+        }
+        _ => out.push_str(text),
+    }
+}
+
+/// `\x00\x01...\xff`: the escape of byte `b` is `[4 * b..4 * b + 4]`.
+static HEX_ESCAPES: &str = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    const BYTES: [u8; 1024] = {
+        let mut t = [0u8; 1024];
+        let mut i = 0;
+        while i < 256 {
+            t[4 * i] = b'\\';
+            t[4 * i + 1] = b'x';
+            t[4 * i + 2] = HEX[i >> 4];
+            t[4 * i + 3] = HEX[i & 15];
+            i += 1;
+        }
+        t
+    };
+    match std::str::from_utf8(&BYTES) {
+        Ok(s) => s,
+        Err(_) => panic!("ASCII"),
+    }
+};
+
+/// Appends `\xNN` (lower-case hex) from a table: binary buffers are
+/// mostly such bytes.
 fn push_hex_byte(b: u8, out: &mut String) {
-    out.push_str("\\x");
-    push_hex(&[b], out);
+    let at = 4 * usize::from(b);
+    out.push_str(&HEX_ESCAPES[at..at + 4]);
 }
 
 /// Appends `data` in lower-case hex, two digits a byte.
@@ -57,20 +99,28 @@ pub(crate) fn push_hex(data: &[u8], out: &mut String) {
     }
 }
 
+/// Whether [`escape_bytes`] does not copy byte `b` as is.
+#[inline]
+fn is_special(b: u8) -> bool {
+    !(0x20..0x7f).contains(&b) || b == b'\\'
+}
+
 /// Length of the prefix of `bytes` that [`escape_bytes`] copies as is
 /// (printable ASCII except `\\`).
 fn plain_prefix(bytes: &[u8]) -> usize {
-    let special = |b: u8| !(0x20..0x7f).contains(&b) || b == b'\\';
     // 16 bytes at a time without an early exit (the check vectorises).
     let mut i = 0;
     for chunk in bytes.chunks_exact(16) {
-        if chunk.iter().fold(false, |found, &b| found | special(b)) {
+        if chunk.iter().fold(false, |found, &b| found | is_special(b)) {
             break;
         }
         i += 16;
     }
     let rest = &bytes[i..];
-    i + rest.iter().position(|&b| special(b)).unwrap_or(rest.len())
+    i + rest
+        .iter()
+        .position(|&b| is_special(b))
+        .unwrap_or(rest.len())
 }
 
 /// Appends `v` in decimal (`itoa`: printing numbers is on the hot path of
@@ -212,6 +262,73 @@ mod tests {
         let mut s = String::new();
         escape_bytes("é\u{202e}\u{85}".as_bytes(), &mut s);
         assert_eq!(s, "é\\u{202e}\\u{0085}");
+    }
+
+    /// The escape as first written (chars of `utf8_chunks`), to which
+    /// the byte-run version must stay equal.
+    fn reference(bytes: &[u8]) -> String {
+        let mut out = String::new();
+        for chunk in bytes.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if (c as u32) < 0x80 && c.is_control() => {
+                        let _ = write!(out, "\\x{:02x}", c as u32);
+                    }
+                    c if c.is_control() || is_bidi_or_invisible(c) => {
+                        let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+                    }
+                    c => out.push(c),
+                }
+            }
+            for &b in chunk.invalid() {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escape_equals_the_char_by_char_reference(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            text in "\\PC{0,16}",
+        ) {
+            // Raw bytes (mostly invalid UTF-8), then text with valid
+            // multi-byte characters cut at every byte.
+            let mut mixed = text.clone().into_bytes();
+            mixed.extend_from_slice(&bytes);
+            for input in [&bytes[..], text.as_bytes(), &mixed[..]] {
+                for cut in 0..=input.len() {
+                    let mut s = String::new();
+                    escape_bytes(&input[..cut], &mut s);
+                    proptest::prop_assert_eq!(&s, &reference(&input[..cut]));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tricky_sequences_escape_as_the_reference() {
+        let cases: [&[u8]; 9] = [
+            b"\xe2\x82",                     // a cut 3-byte sequence
+            b"\xe2\x82A",                    // ... followed by ASCII
+            b"\xf0\x90\x80\xf0\x9f\x98\x80", // a cut 4-byte one, then an emoji
+            b"\xed\xa0\x80",                 // a surrogate
+            b"\xc0\xaf\xe0\x80\xaf",         // overlong forms
+            b"\xf4\x90\x80\x80",             // past U+10FFFF
+            b"\xc2\x85\xc2\xa0",             // NEL (C1 control), then NBSP
+            b"\xe2\x80\x8b\xef\xbb\xbf",     // zero-width space, BOM
+            b"a\\b\x7f\x1b[0m",              // backslash, DEL, ESC
+        ];
+        for c in cases {
+            let mut s = String::new();
+            escape_bytes(c, &mut s);
+            assert_eq!(s, reference(c), "{c:?}");
+        }
     }
 
     #[test]
