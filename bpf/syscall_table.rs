@@ -45,23 +45,27 @@ pub fn generate(out_dir: &Path) {
         "pub(super) const SOURCE: &str = {:?};",
         text_of(&v, "source")
     );
-    out.push_str("pub(super) const SYSCALLS: &[Desc] = &[\n");
+    out.push_str("pub(super) static SYSCALLS: &[SyscallDesc] = &[\n");
     let syscalls = field(&v, "syscalls");
     for s in syscalls.as_array().expect("syscalls is an array") {
         let nr = field(s, "nr").as_u64().expect("nr is a number");
         let compat = field(s, "compat").as_bool().expect("compat is a bool");
-        let _ = write!(out, "({nr}, {compat}, {:?}, &[", text_of(s, "name"));
+        let _ = write!(
+            out,
+            "SyscallDesc {{ nr: {nr}, compat: {compat}, name: Cow::Borrowed({:?}), args: Cow::Borrowed(&[",
+            text_of(s, "name")
+        );
         for a in field(s, "args").as_array().expect("args is an array") {
             let aux = field(a, "aux").as_u64().expect("aux is a number");
             let _ = write!(
                 out,
-                "({:?}, {:?}, ArgKind::{}, {aux}), ",
+                "ArgDesc {{ name: Cow::Borrowed({:?}), ctype: Cow::Borrowed({:?}), kind: ArgKind::{}, aux: {aux} }}, ",
                 text_of(a, "name"),
                 text_of(a, "ctype"),
                 variant(&text_of(a, "kind"))
             );
         }
-        out.push_str("]),\n");
+        out.push_str("]) },\n");
     }
     out.push_str("];\n");
     let path = out_dir.join("syscalls_x86_64.rs");

@@ -59,7 +59,8 @@ fn main() -> Result<()> {
         release.trim(),
         table.source,
         unnumbered.join(" ")
-    );
+    )
+    .into();
 
     // One syscall per line keeps diffs readable.
     let mut json = String::new();

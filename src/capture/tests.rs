@@ -33,8 +33,10 @@ pub(super) fn meta() -> CaptureMeta {
                     ctype: "unsigned int".into(),
                     kind: ArgKind::Fd,
                     aux: 0,
-                }],
-            }],
+                }]
+                .into(),
+            }]
+            .into(),
         },
         snapshot: Snapshot {
             ts: 5,

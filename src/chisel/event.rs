@@ -130,9 +130,9 @@ fn facts(table: &Syscalls, code: u16) -> CodeFacts {
             )
         })
         .and_then(|i| u8::try_from(i).ok());
-    if READS.contains(&desc.name.as_str()) {
+    if READS.contains(&&*desc.name) {
         f.io = Some(IoDir::In);
-    } else if WRITES.contains(&desc.name.as_str()) {
+    } else if WRITES.contains(&&*desc.name) {
         f.io = Some(IoDir::Out);
         if desc.name.starts_with("sendfile") {
             f.fd_arg = Some(0);

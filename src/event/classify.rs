@@ -41,8 +41,8 @@ pub fn classify(syscall: &str, args: &[(String, String)]) -> Vec<ArgDesc> {
         .map(|i| {
             let (kind, aux) = classify_one(syscall, args, i);
             ArgDesc {
-                name: args[i].1.clone(),
-                ctype: args[i].0.clone(),
+                name: args[i].1.clone().into(),
+                ctype: args[i].0.clone().into(),
                 kind,
                 aux,
             }
@@ -315,7 +315,7 @@ mod tests {
         let args = vec![("int".to_string(), "max_fd".to_string())];
         let d = classify("close_range", &args);
         assert_eq!(
-            (d[0].kind, d[0].name.as_str(), d[0].ctype.as_str()),
+            (d[0].kind, &*d[0].name, &*d[0].ctype),
             (Scalar, "max_fd", "int")
         );
         let args = vec![("char  *".to_string(), "shmaddr".to_string())];

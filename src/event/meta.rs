@@ -2,6 +2,8 @@
 //! table and the start snapshot. Stored as sections of a capture file and
 //! produced by the recorder or the `.scap` importer.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// The machine a capture was recorded on.
@@ -90,9 +92,9 @@ pub enum ArgKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArgDesc {
     /// Name as in the kernel (`filename`, `buf`, ...).
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// C type as in the kernel (`const char *`).
-    pub ctype: String,
+    pub ctype: Cow<'static, str>,
     /// How it is captured.
     pub kind: ArgKind,
     /// Index of the length arg for buffers/sockaddrs/iovecs, or the struct
@@ -110,18 +112,20 @@ pub struct SyscallDesc {
     /// `true` for the 32-bit compat ABI.
     pub compat: bool,
     /// Name (`openat`).
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// Arguments in order (empty when unknown).
-    pub args: Vec<ArgDesc>,
+    pub args: Cow<'static, [ArgDesc]>,
 }
 
-/// The syscall table a capture was recorded with.
+/// The syscall table a capture was recorded with. Its text and lists
+/// borrow static data when it is the table built into the binary (no
+/// allocation to make or clone it), and own what a capture carries.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyscallTable {
     /// Where the names and schemas came from.
-    pub source: String,
+    pub source: Cow<'static, str>,
     /// All syscalls, native first.
-    pub syscalls: Vec<SyscallDesc>,
+    pub syscalls: Cow<'static, [SyscallDesc]>,
 }
 
 /// A socket endpoint tuple.

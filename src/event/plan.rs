@@ -43,7 +43,7 @@ pub(super) enum How {
 impl SyscallPlan {
     /// The plan of `desc`.
     pub fn new(desc: &SyscallDesc) -> Self {
-        let sc = desc.name.as_str();
+        let sc = &*desc.name;
         SyscallPlan {
             returns_fd: returns_fd(sc),
             args: desc.args.iter().map(|d| ArgPlan::new(sc, d)).collect(),

@@ -82,7 +82,9 @@ pub struct Syscalls {
     table: SyscallTable,
     /// Index into `table.syscalls` by event code (native then compat).
     by_code: Vec<Option<u32>>,
-    by_name: HashMap<String, Vec<u16>>,
+    /// Every code, ordered by name, then table order (native first): the
+    /// codes of one name are a run of it.
+    by_name: Vec<u16>,
     /// The display plan of each entry of `table.syscalls`, made when first
     /// asked for (a read shows a few dozen syscalls of several hundred).
     plans: Vec<OnceLock<SyscallPlan>>,
@@ -92,11 +94,10 @@ impl Syscalls {
     /// Indexes `table`, rejecting numbers >= 512 and duplicate numbers.
     pub fn new(table: SyscallTable) -> Result<Self, TableError> {
         let mut by_code = vec![None; 2 * ABI_CODES];
-        let mut by_name: HashMap<String, Vec<u16>> = HashMap::new();
         for (index, d) in table.syscalls.iter().enumerate() {
             if d.nr as usize >= ABI_CODES {
                 return Err(TableError::BadNumber {
-                    name: d.name.clone(),
+                    name: d.name.to_string(),
                     index,
                     nr: d.nr,
                 });
@@ -104,17 +105,20 @@ impl Syscalls {
             let code = code_of(d);
             let slot = &mut by_code[code as usize];
             if let Some(prev) = *slot {
-                let other = table.syscalls[prev as usize].name.clone();
+                let other = table.syscalls[prev as usize].name.to_string();
                 return Err(TableError::Duplicate {
-                    name: d.name.clone(),
+                    name: d.name.to_string(),
                     index,
                     nr: d.nr,
                     other,
                 });
             }
             *slot = Some(index as u32);
-            by_name.entry(d.name.clone()).or_default().push(code);
         }
+        let mut by_name: Vec<u16> = table.syscalls.iter().map(code_of).collect();
+        // Stable: a name's codes keep table order.
+        by_name
+            .sort_by_key(|&c| by_code[usize::from(c)].map(|i| &*table.syscalls[i as usize].name));
         let plans = table.syscalls.iter().map(|_| OnceLock::new()).collect();
         Ok(Syscalls {
             table,
@@ -151,13 +155,20 @@ impl Syscalls {
 
     /// The syscall of an event code, if the code is a known syscall.
     pub fn get(&self, code: u16) -> Option<&SyscallDesc> {
-        let i = (*self.by_code.get(code as usize)?)?;
-        self.table.syscalls.get(i as usize)
+        self.table.syscalls.get(self.index_of(code)? as usize)
+    }
+
+    /// Index in the table of an event code's syscall, if it is one.
+    pub fn index_of(&self, code: u16) -> Option<u32> {
+        *self.by_code.get(usize::from(code))?
     }
 
     /// Event codes of a syscall name (native first, then compat).
     pub fn codes(&self, name: &str) -> &[u16] {
-        self.by_name.get(name).map_or(&[], Vec::as_slice)
+        let name_of = |c: &u16| self.get(*c).map_or("", |d| &*d.name);
+        let from = self.by_name.partition_point(|c| name_of(c) < name);
+        let len = self.by_name[from..].partition_point(|c| name_of(c) == name);
+        &self.by_name[from..from + len]
     }
 
     /// Display name of an event code: the syscall name, `procfork`,
@@ -183,36 +194,17 @@ impl Syscalls {
 /// `syscalls_x86_64.json` and turned into constants at build time
 /// (`bpf/syscall_table.rs`): a run builds it without parsing JSON.
 mod embedded {
-    use crate::event::meta::{ArgDesc, ArgKind, SyscallDesc, SyscallTable};
+    use std::borrow::Cow;
 
-    /// Number, compat, name, args (name, C type, kind, aux).
-    type Desc = (
-        u16,
-        bool,
-        &'static str,
-        &'static [(&'static str, &'static str, ArgKind, u8)],
-    );
+    use crate::event::meta::{ArgDesc, ArgKind, SyscallDesc, SyscallTable};
 
     include!(concat!(env!("OUT_DIR"), "/syscalls_x86_64.rs"));
 
+    /// The table, borrowing the constants (nothing is allocated).
     pub(super) fn table() -> SyscallTable {
-        let desc = |&(nr, compat, name, args): &Desc| SyscallDesc {
-            nr,
-            compat,
-            name: name.into(),
-            args: args
-                .iter()
-                .map(|&(name, ctype, kind, aux)| ArgDesc {
-                    name: name.into(),
-                    ctype: ctype.into(),
-                    kind,
-                    aux,
-                })
-                .collect(),
-        };
         SyscallTable {
-            source: SOURCE.into(),
-            syscalls: SYSCALLS.iter().map(desc).collect(),
+            source: Cow::Borrowed(SOURCE),
+            syscalls: Cow::Borrowed(SYSCALLS),
         }
     }
 }
@@ -281,8 +273,8 @@ pub fn build_table(
             syscalls.push(SyscallDesc {
                 nr: *nr,
                 compat,
-                name: name.clone(),
-                args,
+                name: name.clone().into(),
+                args: args.into(),
             });
         }
     }
@@ -293,7 +285,10 @@ pub fn build_table(
         formats.len(),
         with_args
     );
-    SyscallTable { source, syscalls }
+    SyscallTable {
+        source: source.into(),
+        syscalls: syscalls.into(),
+    }
 }
 
 /// Names of the tracefs formats that no name of `nr_names` resolves to:
@@ -384,7 +379,7 @@ mod tests {
         let t = build_table(&nat, &compat, &formats());
         let s = Syscalls::new(t).unwrap();
         let stat = s.get(4).unwrap();
-        assert_eq!((stat.name.as_str(), stat.args.len()), ("stat", 2));
+        assert_eq!((&*stat.name, stat.args.len()), ("stat", 2));
         assert_eq!(stat.args[0].kind, ArgKind::Str);
         assert_eq!(s.get(40).unwrap().args[1].kind, ArgKind::Fd);
         assert_eq!(s.get(166).unwrap().args[0].name, "name");
@@ -414,16 +409,33 @@ mod tests {
     }
 
     #[test]
+    fn codes_by_name_are_the_entries_in_table_order() {
+        let s = Syscalls::default_x86_64();
+        for d in s.table().syscalls.iter() {
+            let want: Vec<u16> = s
+                .table()
+                .syscalls
+                .iter()
+                .filter(|e| e.name == d.name)
+                .map(code_of)
+                .collect();
+            assert_eq!(s.codes(&d.name), want, "{}", d.name);
+        }
+        assert_eq!(s.codes("open"), [2, CODE_COMPAT_BASE + 5]);
+        assert!(s.codes("no_such_call").is_empty() && s.codes("").is_empty());
+    }
+
+    #[test]
     fn rejects_bad_tables() {
         let d = |nr, name: &str| SyscallDesc {
             nr,
             compat: false,
-            name: name.into(),
-            args: vec![],
+            name: name.to_string().into(),
+            args: Vec::new().into(),
         };
         let t = SyscallTable {
-            source: String::new(),
-            syscalls: vec![d(1, "a"), d(1, "b")],
+            source: "".into(),
+            syscalls: vec![d(1, "a"), d(1, "b")].into(),
         };
         let e = Syscalls::new(t).unwrap_err();
         assert_eq!(
@@ -431,8 +443,8 @@ mod tests {
             "syscall \"b\" (entry 1): number 1 already used by \"a\""
         );
         let t = SyscallTable {
-            source: String::new(),
-            syscalls: vec![d(600, "a")],
+            source: "".into(),
+            syscalls: vec![d(600, "a")].into(),
         };
         assert!(matches!(
             Syscalls::new(t),
@@ -472,14 +484,14 @@ mod tests {
     /// every aux must point at a usable length argument.
     #[test]
     fn default_table_matches_rules() {
-        for d in &Syscalls::default_x86_64().table().syscalls {
+        for d in Syscalls::default_x86_64().table().syscalls.iter() {
             let pairs: Vec<_> = d
                 .args
                 .iter()
-                .map(|a| (a.ctype.clone(), a.name.clone()))
+                .map(|a| (a.ctype.to_string(), a.name.to_string()))
                 .collect();
-            assert_eq!(classify(&d.name, &pairs), d.args, "{} is stale", d.name);
-            for a in &d.args {
+            assert_eq!(classify(&d.name, &pairs), *d.args, "{} is stale", d.name);
+            for a in d.args.iter() {
                 let len_arg = || &d.args[a.aux as usize];
                 match a.kind {
                     ArgKind::BufIn | ArgKind::BufOut | ArgKind::IovecIn | ArgKind::IovecOut => {
@@ -490,7 +502,7 @@ mod tests {
                     ArgKind::StructIn | ArgKind::StructOut => assert!(a.aux > 0),
                     // A conditional string names the option value of arg 0.
                     ArgKind::Str if a.aux != 0 => {
-                        assert_eq!((d.name.as_str(), a.name.as_str()), ("prctl", "arg2"))
+                        assert_eq!((&*d.name, &*a.name), ("prctl", "arg2"))
                     }
                     _ => assert_eq!(a.aux, 0, "{}.{}", d.name, a.name),
                 }

@@ -123,7 +123,8 @@ fn needs_state(f: &FieldInfo) -> bool {
 /// have: then it is borrowed, not indexed again).
 pub fn table_of(meta: &crate::capture::CaptureMeta) -> Cow<'static, Syscalls> {
     let default = Syscalls::default_x86_64();
-    if meta.syscalls.syscalls.is_empty() || meta.syscalls == *default.table() {
+    let borrowed = std::ptr::eq(&*meta.syscalls.syscalls, &*default.table().syscalls);
+    if borrowed || meta.syscalls.syscalls.is_empty() || meta.syscalls == *default.table() {
         return Cow::Borrowed(default);
     }
     Syscalls::new(meta.syscalls.clone()).map_or(Cow::Borrowed(default), Cow::Owned)

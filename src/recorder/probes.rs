@@ -104,7 +104,7 @@ fn set_specs(specs: &mut [skel::types::saker_sc_spec], table: &SyscallTable, com
         };
         spec.nargs = d.args.len().min(6) as u8;
         for (i, a) in d.args.iter().take(6).enumerate() {
-            spec.kind[i] = match (d.name.as_str(), a.kind) {
+            spec.kind[i] = match (&*d.name, a.kind) {
                 // Extras read from kernel objects at exit: the local end of
                 // a socket, the pipe's inode after pipe's fd pair.
                 ("connect" | "bind" | "listen", ArgKind::Fd) if i == 0 => SAKER_A_SOCK_LOCAL,

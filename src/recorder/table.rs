@@ -89,7 +89,7 @@ fn numbers() -> (Numbered, Numbered) {
         .syscalls
         .iter()
         .filter(|d| !d.compat)
-        .map(|d| (d.nr, d.name.clone()))
+        .map(|d| (d.nr, d.name.to_string()))
         .collect();
     for (nr, name) in parse_extra(EXTRA) {
         if !native.iter().any(|(n, _)| *n == nr) {
@@ -100,7 +100,7 @@ fn numbers() -> (Numbered, Numbered) {
         .syscalls
         .iter()
         .filter(|d| d.compat)
-        .map(|d| (d.nr, d.name.clone()))
+        .map(|d| (d.nr, d.name.to_string()))
         .collect();
     // ia32 numbers from 403 on follow the common table (shared with every arch).
     for (nr, name) in native.iter().filter(|(nr, _)| *nr >= 424) {
@@ -121,7 +121,8 @@ pub fn live_table() -> Result<SyscallTable, RecordError> {
         "live: tracefs of {} + kernel UAPI numbers; {}",
         root.display(),
         t.source
-    );
+    )
+    .into();
     Ok(t)
 }
 

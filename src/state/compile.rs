@@ -257,16 +257,17 @@ mod tests {
         SyscallDesc {
             nr,
             compat,
-            name: name.into(),
+            name: name.to_string().into(),
             args: args
                 .iter()
                 .map(|a| ArgDesc {
-                    name: (*a).into(),
+                    name: a.to_string().into(),
                     ctype: "long".into(),
                     kind: ArgKind::Scalar,
                     aux: 0,
                 })
-                .collect(),
+                .collect::<Vec<_>>()
+                .into(),
         }
     }
 
@@ -283,7 +284,8 @@ mod tests {
                 desc(23, true, "setuid", &["uid"]),
                 desc(600, true, "bogus", &[]),
                 desc(999, false, "nonsense", &[]),
-            ],
+            ]
+            .into(),
         };
         let ops = Ops::compile(&t);
         assert_eq!(

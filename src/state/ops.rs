@@ -280,7 +280,7 @@ impl Ops {
     /// Compiles the op table of a syscall table; unknown names map to [`Op::Ignore`].
     pub fn compile(table: &SyscallTable) -> Ops {
         let mut ops = Ops::default();
-        for sc in &table.syscalls {
+        for sc in table.syscalls.iter() {
             let code = usize::from(sc.nr)
                 + if sc.compat {
                     usize::from(CODE_COMPAT_BASE)
@@ -290,7 +290,7 @@ impl Ops {
             if sc.nr >= CODE_COMPAT_BASE {
                 continue;
             }
-            let names: Vec<&str> = sc.args.iter().map(|a| a.name.as_str()).collect();
+            let names: Vec<&str> = sc.args.iter().map(|a| &*a.name).collect();
             ops.ops[code] = super::compile::op_for(&sc.name, sc.compat, &names);
         }
         ops

@@ -59,16 +59,17 @@ pub(super) fn table() -> SyscallTable {
     let d = |nr, name: &str, args: &[&str]| SyscallDesc {
         nr,
         compat: false,
-        name: name.into(),
+        name: name.to_string().into(),
         args: args
             .iter()
             .map(|a| ArgDesc {
-                name: (*a).into(),
+                name: a.to_string().into(),
                 ctype: "long".into(),
                 kind: ArgKind::Scalar,
                 aux: 0,
             })
-            .collect(),
+            .collect::<Vec<_>>()
+            .into(),
     };
     SyscallTable {
         source: "fixture".into(),
@@ -147,7 +148,8 @@ pub(super) fn table() -> SyscallTable {
                 compat: true,
                 ..d(295, "openat", &["dfd", "filename", "flags", "mode"])
             },
-        ],
+        ]
+        .into(),
     }
 }
 

@@ -251,19 +251,9 @@ fn info_for(name: Box<str>, desc: Option<(u32, &SyscallDesc)>) -> CodeInfo {
 
 /// Per-code facts for every event code of `table`.
 pub(super) fn code_table(table: &Syscalls) -> Vec<CodeInfo> {
-    let index: std::collections::HashMap<(u16, bool), u32> = table
-        .table()
-        .syscalls
-        .iter()
-        .enumerate()
-        .map(|(i, d)| ((d.nr, d.compat), i as u32))
-        .collect();
     (0..=CODE_DROP + 1)
         .map(|code| {
-            let desc = table.get(code).and_then(|d| {
-                let i = *index.get(&(d.nr, d.compat))?;
-                Some((i, d))
-            });
+            let desc = table.index_of(code).zip(table.get(code));
             let name: Box<str> = if code > CODE_DROP {
                 "unknown".into()
             } else {
