@@ -146,10 +146,8 @@ pub struct Records<'a> {
     /// Where read batches go back to the converter.
     spent: std::sync::mpsc::Sender<Batch>,
     batch: Batch,
-    /// Index of the next record's end in `batch.ends`.
+    /// Index of the next record's span in `batch.spans`.
     at: usize,
-    /// Offset of the next record in `batch.data`.
-    from: usize,
     /// Called before each wait for a batch (releases input pages).
     on_batch: &'a mut dyn FnMut(),
     /// Whether every record was taken (the converter finished).
@@ -160,7 +158,7 @@ impl Records<'_> {
     /// The next record's bytes (one wire record); `None` at the end.
     #[allow(clippy::should_implement_trait)] // lending: the record borrows the batch
     pub fn next(&mut self) -> Option<&[u8]> {
-        while self.at >= self.batch.ends.len() {
+        while self.at >= self.batch.spans.len() {
             if self.drained {
                 return None;
             }
@@ -170,7 +168,6 @@ impl Records<'_> {
                     // The converter may be gone: then the batch is dropped.
                     let _ = self.spent.send(std::mem::replace(&mut self.batch, b));
                     self.at = 0;
-                    self.from = 0;
                 }
                 Err(_) => {
                     self.drained = true;
@@ -178,8 +175,7 @@ impl Records<'_> {
                 }
             }
         }
-        let end = self.batch.ends[self.at];
-        let from = std::mem::replace(&mut self.from, end);
+        let (from, end) = self.batch.spans[self.at];
         self.at += 1;
         self.batch.data.get(from..end)
     }
@@ -189,15 +185,35 @@ impl Records<'_> {
 #[derive(Default)]
 struct Batch {
     data: Vec<u8>,
-    /// End offset of each record in `data`.
-    ends: Vec<usize>,
+    /// Where each record is in `data`, in order.
+    spans: Vec<(usize, usize)>,
 }
 
 impl Batch {
-    /// Appends every record `window` still holds (at the end).
+    /// Appends the oldest record of `window` if it is over its budget;
+    /// whether it did.
+    fn add_over(&mut self, window: &mut Reorder) -> bool {
+        let start = self.data.len();
+        let added = window.pop_over_into(&mut self.data);
+        if added {
+            self.spans.push((start, self.data.len()));
+        }
+        added
+    }
+
+    /// Appends every record `window` still holds (at the end); into an
+    /// empty batch they move without a copy ([`Reorder::take_all`]).
     fn drain(&mut self, window: &mut Reorder) {
-        while window.pop_into(&mut self.data) {
-            self.ends.push(self.data.len());
+        if self.data.is_empty() {
+            (self.data, self.spans) = window.take_all();
+            return;
+        }
+        loop {
+            let start = self.data.len();
+            if !window.pop_into(&mut self.data) {
+                break;
+            }
+            self.spans.push((start, self.data.len()));
         }
     }
 }
@@ -229,16 +245,15 @@ impl Streaming {
     fn flush(&mut self) -> Result<(), ScapError> {
         let mut next = self.spent.try_recv().unwrap_or_else(|_| Batch {
             data: Vec::with_capacity(BATCH_BYTES + (4 << 10)),
-            ends: Vec::new(),
+            spans: Vec::new(),
         });
         next.data.clear();
-        next.ends.clear();
+        next.spans.clear();
         let full = std::mem::replace(&mut self.batch, next);
         self.tx.send(full).map_err(|_| abandoned())
     }
-    /// Ends the record just appended to the batch; sends a full batch.
-    fn added(&mut self) -> Result<(), ScapError> {
-        self.batch.ends.push(self.batch.data.len());
+    /// Sends the batch once it is full.
+    fn sent_if_full(&mut self) -> Result<(), ScapError> {
         if self.batch.data.len() >= BATCH_BYTES {
             self.flush()?;
         }
@@ -255,8 +270,8 @@ impl Consumer for Streaming {
     }
     fn event(&mut self, _: &block::Block<'_>, e: &RawEvent<'_>) -> Result<(), ScapError> {
         self.conv.push(e);
-        while self.conv.out.pop_over_into(&mut self.batch.data) {
-            self.added()?;
+        while self.batch.add_over(&mut self.conv.out) {
+            self.sent_if_full()?;
         }
         Ok(())
     }
@@ -280,9 +295,7 @@ impl Consumer for Single {
     fn event(&mut self, b: &block::Block<'_>, e: &RawEvent<'_>) -> Result<(), ScapError> {
         self.scan.event(b, e)?;
         self.conv.push(e);
-        while self.conv.out.pop_over_into(&mut self.batch.data) {
-            self.batch.ends.push(self.batch.data.len());
-        }
+        while self.batch.add_over(&mut self.conv.out) {}
         Ok(())
     }
 }
@@ -330,7 +343,6 @@ fn run_single<S: BlockSource, T>(
         spent,
         batch,
         at: 0,
-        from: 0,
         on_batch: &mut || {},
         drained: false,
     };
@@ -438,7 +450,6 @@ fn run_passes<S: BlockSource + Send, T>(
             spent: spent_tx,
             batch: Batch::default(),
             at: 0,
-            from: 0,
             on_batch: &mut release_more,
             drained: false,
         };

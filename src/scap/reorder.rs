@@ -115,6 +115,47 @@ impl Reorder {
         true
     }
 
+    /// Takes every record held, in the order [`Reorder::pop_into`] would
+    /// give them: their bytes, and each record's span in them. The records
+    /// that arrived in order stay where they are (no copy); the few early
+    /// ones are appended.
+    pub fn take_all(&mut self) -> (Vec<u8>, Vec<(usize, usize)>) {
+        let queue = std::mem::take(&mut self.queue);
+        let mut data = Vec::from(std::mem::take(&mut self.queued));
+        // Ascending (time, arrival): the heap's sorted vector reversed.
+        let mut early = std::mem::take(&mut self.early).into_sorted_vec();
+        early.reverse();
+        let mut spans = Vec::with_capacity(queue.len() + early.len());
+        let (mut q, mut e) = (queue.into_iter().peekable(), early.into_iter().peekable());
+        let mut at = 0;
+        loop {
+            let from_heap = match (q.peek(), e.peek()) {
+                (Some(q), Some(Reverse(h))) => (h.0, h.1) < (q.0, q.1),
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            let ts = if from_heap {
+                let Some(Reverse((ts, _, rec))) = e.next() else {
+                    break;
+                };
+                let start = data.len();
+                data.extend_from_slice(&rec);
+                spans.push((start, data.len()));
+                ts
+            } else {
+                let Some((ts, _, len)) = q.next() else {
+                    break;
+                };
+                spans.push((at, at + len));
+                at += len;
+                ts
+            };
+            self.released = Some(self.released.map_or(ts, |r| r.max(ts)));
+        }
+        self.bytes = 0;
+        (data, spans)
+    }
+
     /// Bytes held (records plus their entry cost).
     pub fn bytes(&self) -> usize {
         self.bytes
@@ -164,5 +205,34 @@ mod tests {
         drain(&mut w, &mut out);
         assert_eq!(out, [1, 4, 5, 2, 3]);
         assert_eq!(w.bytes(), 0);
+    }
+
+    #[test]
+    fn taking_all_gives_what_popping_gives() {
+        let pushes: [(u64, &[u8]); 6] = [
+            (5, b"a"),
+            (3, b"bb"),
+            (7, b"c"),
+            (1, b"ddd"),
+            (7, b"e"),
+            (6, b"f"),
+        ];
+        let (mut popped, mut taken) = (Reorder::new(3 * ENTRY_COST), Reorder::new(3 * ENTRY_COST));
+        let (mut by_pop, mut released) = (Vec::new(), Vec::new());
+        for (ts, rec) in pushes {
+            for w in [&mut popped, &mut taken] {
+                w.push(ts, rec);
+            }
+            while popped.pop_over_into(&mut by_pop) {}
+            while taken.pop_over_into(&mut released) {}
+        }
+        drain(&mut popped, &mut by_pop);
+        let (data, spans) = taken.take_all();
+        for (a, b) in spans {
+            released.extend_from_slice(&data[a..b]);
+        }
+        assert_eq!(released, by_pop);
+        assert_eq!(taken.bytes(), 0);
+        assert!(!taken.pop_into(&mut released));
     }
 }

@@ -70,20 +70,18 @@ fn split_nul(s: &[u8]) -> Vec<String> {
 /// The first `subsys=path` entry's path of a NUL-separated cgroups list,
 /// preferring the unified (v2) hierarchy and then `cpuset`.
 pub fn cgroup_path(list: &[u8]) -> String {
-    let entries = split_nul(list);
-    let find = |k: &str| {
-        entries
-            .iter()
-            .find_map(|e| e.strip_prefix(k).map(str::to_string))
+    let list = list.strip_suffix(&[0]).unwrap_or(list);
+    // Entries are looked at in place: only the path found is copied.
+    let entries = || list.split(|&c| c == 0).filter(|_| !list.is_empty());
+    let find = |k: &[u8]| entries().find_map(|e| e.strip_prefix(k));
+    let first = || {
+        let e = entries().next()?;
+        Some(&e[e.iter().position(|&c| c == b'=')? + 1..])
     };
-    find("=")
-        .or_else(|| find("cpuset="))
-        .or_else(|| {
-            entries
-                .first()
-                .and_then(|e| e.split_once('='))
-                .map(|(_, p)| p.to_string())
-        })
+    find(b"=")
+        .or_else(|| find(b"cpuset="))
+        .or_else(first)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
         .unwrap_or_default()
 }
 
@@ -453,4 +451,21 @@ pub fn parse_il(b: &Block<'_>, v2: bool) -> Result<Vec<Interface>, ScapError> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cgroup_path;
+
+    #[test]
+    fn cgroup_path_prefers_the_unified_hierarchy_then_cpuset_then_the_first() {
+        let v1 = b"cpu=/a\0cpuset=/b\0memory=/c\0";
+        assert_eq!(cgroup_path(v1), "/b");
+        assert_eq!(cgroup_path(b"cpu=/a\0=/u\0cpuset=/b"), "/u");
+        assert_eq!(cgroup_path(b"cpu=/a\0memory=/c\0"), "/a");
+        assert_eq!(cgroup_path(b"cpu=/x\xff\0"), "/x\u{fffd}");
+        assert_eq!(cgroup_path(b"no-equals\0cpu=/a"), "");
+        assert_eq!(cgroup_path(b""), "");
+        assert_eq!(cgroup_path(b"\0"), "");
+    }
 }

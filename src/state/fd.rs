@@ -148,7 +148,7 @@ impl FdEntry {
         };
         FdEntry {
             kind: fi.kind,
-            name: super::path::cap_str(fi.name.clone(), super::path::PATH_CAP).into(),
+            name: super::path::cap_ref(&fi.name, super::path::PATH_CAP).into(),
             flags: fi.flags,
             ino: fi.ino,
             socket,

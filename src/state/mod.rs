@@ -243,7 +243,7 @@ impl State {
                     }
                 }
                 let files = st.files.insert(table);
-                let cwd = path::cap_str(p.cwd.clone(), PATH_CAP).into();
+                let cwd = path::cap_ref(&p.cwd, PATH_CAP).into();
                 let fs = st.fs.insert(FsInfo { cwd });
                 st.insert_proc(Process::from_info(p, files, fs));
             }

@@ -11,14 +11,18 @@ const COMP_CAP: usize = 1024;
 
 /// Cuts `s` to at most `cap` bytes on a char boundary.
 pub fn cap_str(mut s: String, cap: usize) -> String {
-    if s.len() > cap {
-        let mut end = cap;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
+    let end = cap_ref(&s, cap).len();
+    s.truncate(end);
     s
+}
+
+/// The first at most `cap` bytes of `s` that end on a char boundary.
+pub fn cap_ref(s: &str, cap: usize) -> &str {
+    let mut end = s.len().min(cap);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// Text of a Str param: cut at the first NUL and at [`PATH_CAP`] bytes
@@ -153,6 +157,8 @@ mod tests {
     #[test]
     fn caps_and_names() {
         assert_eq!(cap_str("héllo".into(), 2), "h");
+        assert_eq!(cap_ref("héllo", 3), "hé");
+        assert_eq!(cap_ref("héllo", 9), "héllo");
         assert_eq!(param_str(b"abc\0def"), "abc");
         assert_eq!(param_str(&[b'a'; 5000]).len(), PATH_CAP);
         assert_eq!(basename("/usr/bin/ls"), "ls");
