@@ -4,8 +4,8 @@
 Usage: tools/ab.py OLD_BIN NEW_BIN ROUNDS -- ARGS...
 
 Runs OLD and NEW alternately ROUNDS times each (output to /dev/null) and
-prints the minimum wall-clock and CPU (user + system) time of each, so a
-noisy machine affects both sides alike.
+prints the minimum and median wall-clock time and the minimum CPU (user +
+system) time of each, so a noisy machine affects both sides alike.
 """
 import resource
 import subprocess
@@ -20,6 +20,7 @@ def main():
     rounds = int(sys.argv[3])
     args = sys.argv[5:]
     best = {b: (float("inf"), float("inf")) for b in bins}
+    walls = {b: [] for b in bins}
     for _ in range(rounds):
         for b in bins:
             r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -31,9 +32,12 @@ def main():
             cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
             w, c = best[b]
             best[b] = (min(w, wall), min(c, cpu))
+            walls[b].append(wall)
     for b in bins:
         w, c = best[b]
-        print(f"{b}: wall {w * 1000:.0f} ms, cpu {c * 1000:.0f} ms (min of {rounds})")
+        med = sorted(walls[b])[len(walls[b]) // 2]
+        print(f"{b}: wall {w * 1000:.2f} ms (median {med * 1000:.2f}), "
+              f"cpu {c * 1000:.1f} ms (min of {rounds})")
 
 
 if __name__ == "__main__":
