@@ -66,6 +66,39 @@ fn count(n: &Node) -> usize {
     }
 }
 
+thread_local! {
+    /// Whether this thread is inside [`guarded`] (its panics are not printed).
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into `Err(its message)`. libyaml-safer 0.3 panics on some
+/// malformed input (a tag it cannot scan, the end of input inside a block scalar:
+/// upstream issues #6 and #7) and hostile rules files must not crash us; such a panic
+/// is not printed either (the caller reports it as a YAML error).
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    GUARDED.with(|g| g.set(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(false));
+    r.map_err(|payload| {
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned());
+        let mut out = String::new();
+        crate::event::text::escape_bytes(text.as_deref().unwrap_or("").as_bytes(), &mut out);
+        out
+    })
+}
+
 /// Where libyaml's reader stops (it reports no mark): the first character YAML does not
 /// allow (a control character other than tab, CR, LF), else the start.
 fn reader_pos(text: &str) -> (u32, u32) {
@@ -104,6 +137,15 @@ fn open(
 
 /// Parses every document of `text`.
 pub fn load(text: &str) -> Result<Vec<Node>, YamlError> {
+    // The end of input ends a last line as a line break would (YAML 1.2, 8.1.1.2);
+    // libyaml-safer panics on a block scalar cut by it, so the break is added.
+    let with_break;
+    let text = if text.is_empty() || text.ends_with(['\n', '\r']) {
+        text
+    } else {
+        with_break = format!("{text}\n");
+        &with_break
+    };
     let mut p = Parser::new();
     p.set_input(text.as_bytes());
     let mut docs = Vec::new();
@@ -111,16 +153,17 @@ pub fn load(text: &str) -> Result<Vec<Node>, YamlError> {
     let mut stack: Stack = Vec::new();
     let mut anchors: HashMap<String, Node> = HashMap::new();
     let mut nodes = 0usize;
+    // Where the last event ended: where the scanner was when it gave up.
+    let mut last_end = None;
     loop {
-        // libyaml-safer 0.3 panics ("TODO") on a tag it cannot scan: hostile input must
-        // not panic, so that is a YAML error at the reader's position.
-        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.parse()));
+        let parsed = guarded(|| p.parse());
         let Ok(parsed) = parsed else {
-            let (line, col) = reader_pos(text);
+            let (line, col) = last_end.map_or_else(|| reader_pos(text), pos);
+            let why = parsed.err().unwrap_or_default();
             return Err(YamlError {
                 line,
                 col,
-                message: "invalid YAML: the scanner could not read a tag".into(),
+                message: format!("the YAML parser stopped after this point ({why})"),
             });
         };
         let ev = parsed.map_err(|e| {
@@ -131,6 +174,7 @@ pub fn load(text: &str) -> Result<Vec<Node>, YamlError> {
             };
             YamlError { line, col, message }
         })?;
+        last_end = Some(ev.end_mark);
         let (line, col) = pos(ev.start_mark);
         let err = |message: String| YamlError { line, col, message };
         let done = match ev.data {
@@ -208,4 +252,55 @@ pub fn load(text: &str) -> Result<Vec<Node>, YamlError> {
         }
     }
     Ok(docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_scalar_may_end_the_file_without_a_line_break() {
+        let docs = load("- macro: m\n  condition: >\n    (a and\n    b)").unwrap();
+        let Kind::Seq(items) = &docs[0].kind else {
+            panic!("{docs:?}")
+        };
+        let Kind::Map(entries) = &items[0].kind else {
+            panic!("{items:?}")
+        };
+        let cond = &entries[1].1;
+        assert_eq!(
+            cond.kind,
+            Kind::Scalar {
+                value: "(a and b)\n".into(),
+                plain: false
+            }
+        );
+    }
+
+    #[test]
+    fn inputs_the_parser_panics_on_are_yaml_errors_at_its_last_position() {
+        // libyaml-safer issue #7: a tag it cannot scan.
+        let e = load("[!,").unwrap_err();
+        assert!(e.message.starts_with("the YAML parser stopped"), "{e:?}");
+        assert!(e.message.contains("TODO"), "{e:?}");
+        // The last event, the document's start, ended at 1:1.
+        assert_eq!((e.line, e.col), (1, 1));
+        // Issue #6 panics on the end of input in a block scalar: with the
+        // line break added it is the parser's own error.
+        let e = load("a: ''|\n 0").unwrap_err();
+        assert_eq!((e.line, e.col), (1, 6), "{e:?}");
+        assert!(e.message.contains("expected key"), "{e:?}");
+    }
+
+    #[test]
+    fn the_guard_leaves_other_panics_alone() {
+        assert_eq!(guarded(|| 7), Ok(7));
+        assert_eq!(
+            guarded(|| -> u8 { panic!("inside") }),
+            Err("inside".to_string())
+        );
+        // Outside the guard a panic still unwinds with its payload.
+        let outside = std::panic::catch_unwind(|| panic!("outside")).unwrap_err();
+        assert_eq!(outside.downcast_ref::<&str>(), Some(&"outside"));
+    }
 }
