@@ -137,6 +137,9 @@ impl Display for Ast {
                 let paren = matches!(**child, Ast::And { .. } | Ast::Or { .. } | Ast::Not { .. });
                 write_child(f, child, paren)
             }
+            // `not` followed by a blank reads as the operator: in parentheses
+            // it is a name again.
+            Ast::Identifier { name, .. } if name == "not" => f.write_str("(not)"),
             Ast::Identifier { name, .. } => f.write_str(name),
             Ast::Check { lhs, op, rhs, .. } => {
                 write!(f, "{lhs} {}", op.as_str())?;
@@ -188,8 +191,12 @@ mod tests {
     }
 
     fn ident() -> impl Strategy<Value = String> {
-        "[a-zA-Z][a-zA-Z0-9_]{0,6}"
-            .prop_filter("keyword", |s| !matches!(s.as_str(), "and" | "or" | "not"))
+        // The parser also reads the keywords as names where no operator fits
+        // (`(not)`, `(and)`): they must print back as names.
+        prop_oneof![
+            8 => "[a-zA-Z][a-zA-Z0-9_]{0,6}",
+            1 => prop_oneof![Just("not"), Just("and"), Just("or")].prop_map(String::from),
+        ]
     }
 
     fn field() -> impl Strategy<Value = FieldRef> {
