@@ -61,9 +61,11 @@ fn push_char(text: &str, out: &mut String) {
     }
 }
 
+/// Lower-case hex digits by value.
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// `\x00\x01...\xff`: the escape of byte `b` is `[4 * b..4 * b + 4]`.
 static HEX_ESCAPES: &str = {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     const BYTES: [u8; 1024] = {
         let mut t = [0u8; 1024];
         let mut i = 0;
@@ -91,7 +93,6 @@ fn push_hex_byte(b: u8, out: &mut String) {
 
 /// Appends `data` in lower-case hex, two digits a byte.
 pub(crate) fn push_hex(data: &[u8], out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(2 * data.len());
     for &b in data {
         out.push(char::from(HEX[usize::from(b >> 4)]));
