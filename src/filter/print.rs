@@ -314,6 +314,8 @@ mod tests {
         for (src, want) in [
             ("a and (b and c) or not not d", "a and (b and c) or d"),
             ("not (not a)", "not (not a)"),
+            // A name `not` (read where no operator fits) stays a name.
+            ("(not) and not (not)", "(not) and not (not)"),
             (
                 "proc.name in(a,'b c' , \"d\")",
                 "proc.name in (a, \"b c\", \"d\")",
