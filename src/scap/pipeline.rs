@@ -193,12 +193,7 @@ impl Batch {
     /// Appends the oldest record of `window` if it is over its budget;
     /// whether it did.
     fn add_over(&mut self, window: &mut Reorder) -> bool {
-        let start = self.data.len();
-        let added = window.pop_over_into(&mut self.data);
-        if added {
-            self.spans.push((start, self.data.len()));
-        }
-        added
+        self.add(|data| window.pop_over_into(data))
     }
 
     /// Appends every record `window` still holds (at the end); into an
@@ -208,13 +203,17 @@ impl Batch {
             (self.data, self.spans) = window.take_all();
             return;
         }
-        loop {
-            let start = self.data.len();
-            if !window.pop_into(&mut self.data) {
-                break;
-            }
+        while self.add(|data| window.pop_into(data)) {}
+    }
+
+    /// Appends the record `pop` appends to `data`, if it does; whether it did.
+    fn add(&mut self, pop: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
+        let start = self.data.len();
+        let added = pop(&mut self.data);
+        if added {
             self.spans.push((start, self.data.len()));
         }
+        added
     }
 }
 

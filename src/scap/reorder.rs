@@ -88,12 +88,7 @@ impl Reorder {
     /// Appends the oldest record to `out` (draining at the end); whether
     /// there was one.
     pub fn pop_into(&mut self, out: &mut Vec<u8>) -> bool {
-        let from_heap = match (self.queue.front(), self.early.peek()) {
-            (Some(q), Some(Reverse(h))) => (h.0, h.1) < (q.0, q.1),
-            (None, Some(_)) => true,
-            (_, None) => false,
-        };
-        let (ts, len) = if from_heap {
+        let (ts, len) = if heap_first(self.queue.front(), self.early.peek()) {
             let Some(Reverse((ts, _, rec))) = self.early.pop() else {
                 return false;
             };
@@ -111,8 +106,13 @@ impl Reorder {
             (ts, len)
         };
         self.bytes -= len + ENTRY_COST;
-        self.released = Some(self.released.map_or(ts, |r| r.max(ts)));
+        self.note_released(ts);
         true
+    }
+
+    /// Records that a record of time `ts` left the window.
+    fn note_released(&mut self, ts: u64) {
+        self.released = Some(self.released.map_or(ts, |r| r.max(ts)));
     }
 
     /// Takes every record held, in the order [`Reorder::pop_into`] would
@@ -129,12 +129,7 @@ impl Reorder {
         let (mut q, mut e) = (queue.into_iter().peekable(), early.into_iter().peekable());
         let mut at = 0;
         loop {
-            let from_heap = match (q.peek(), e.peek()) {
-                (Some(q), Some(Reverse(h))) => (h.0, h.1) < (q.0, q.1),
-                (None, Some(_)) => true,
-                (_, None) => false,
-            };
-            let ts = if from_heap {
+            let ts = if heap_first(q.peek(), e.peek()) {
                 let Some(Reverse((ts, _, rec))) = e.next() else {
                     break;
                 };
@@ -150,7 +145,7 @@ impl Reorder {
                 at += len;
                 ts
             };
-            self.released = Some(self.released.map_or(ts, |r| r.max(ts)));
+            self.note_released(ts);
         }
         self.bytes = 0;
         (data, spans)
@@ -159,6 +154,16 @@ impl Reorder {
     /// Bytes held (records plus their entry cost).
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+}
+
+/// Whether the oldest record is the early heap's, given the fronts of the
+/// in-order queue and of the heap: the smaller (time, arrival) goes first.
+fn heap_first(queue: Option<&(u64, u64, usize)>, early: Option<&Reverse<Early>>) -> bool {
+    match (queue, early) {
+        (Some(q), Some(Reverse(h))) => (h.0, h.1) < (q.0, q.1),
+        (None, Some(_)) => true,
+        (_, None) => false,
     }
 }
 
