@@ -86,6 +86,16 @@ fn children_cpu() -> f64 {
 /// (a bench must not report a failed run as fast). Memory is sampled from
 /// /proc every 2 ms while the child runs.
 pub fn time_cmd(prog: &Path, args: &[&str]) -> Run {
+    timed(prog, args, true)
+}
+
+/// [`time_cmd`] with a blocking wait: no memory sampling, whose 2 ms
+/// polling adds up to 2 ms to a run (much of a 5 ms one).
+pub fn time_exact(prog: &Path, args: &[&str]) -> Run {
+    timed(prog, args, false)
+}
+
+fn timed(prog: &Path, args: &[&str], sample_memory: bool) -> Run {
     let cpu0 = children_cpu();
     let t = Instant::now();
     let mut child = Command::new(prog)
@@ -96,46 +106,13 @@ pub fn time_cmd(prog: &Path, args: &[&str]) -> Run {
         .unwrap_or_else(|e| panic!("{}: {e}", prog.display()));
     let pid = child.id();
     let (mut hwm, mut anon) = (0, 0);
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st;
-        }
+    while sample_memory && child.try_wait().expect("wait").is_none() {
         hwm = hwm.max(status_kb(pid, "VmHWM:").unwrap_or(0));
         anon = anon.max(status_kb(pid, "RssAnon:").unwrap_or(0));
         std::thread::sleep(std::time::Duration::from_millis(2));
-    };
-    let secs = t.elapsed().as_secs_f64();
-    let cpu = children_cpu() - cpu0;
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        use std::io::Read;
-        e.read_to_string(&mut err).ok();
     }
-    assert!(
-        status.success(),
-        "{} {args:?} failed: {err}",
-        prog.display()
-    );
-    Run {
-        secs,
-        cpu,
-        hwm_kb: hwm,
-        anon_kb: anon,
-    }
-}
-
-/// Runs `prog args`, stdout to /dev/null, and times it with a blocking
-/// wait: no memory sampling, whose 2 ms polling adds up to 2 ms to a run
-/// (much of a 5 ms one). Panics if it fails.
-pub fn time_exact(prog: &Path, args: &[&str]) -> Run {
-    let cpu0 = children_cpu();
-    let t = Instant::now();
-    let out = Command::new(prog)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", prog.display()));
+    // Waits (a sampled child is already reaped) and takes the stderr.
+    let out = child.wait_with_output().expect("wait");
     let secs = t.elapsed().as_secs_f64();
     let cpu = children_cpu() - cpu0;
     assert!(
@@ -147,8 +124,8 @@ pub fn time_exact(prog: &Path, args: &[&str]) -> Run {
     Run {
         secs,
         cpu,
-        hwm_kb: 0,
-        anon_kb: 0,
+        hwm_kb: hwm,
+        anon_kb: anon,
     }
 }
 
