@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use super::events_table::{ec, ef, pt, EVENTS, EVENT_MAX, PPM_SC_NAMES};
 use super::flags::{clone_flags_from_ppm, fcntl_cmd_from_ppm, open_flags_from_ppm};
 use super::parse::{strip_nul, Detached, RawEvent};
+use super::pending::Pending;
 use super::plan::{Flags, Plan, Step};
 use super::reorder::Reorder;
 use super::sock::{from_sockaddr, from_tuple, is_ip_tuple, known_end, Side};
@@ -19,7 +20,6 @@ use crate::event::meta::ProcInfo;
 use crate::event::table::Syscalls;
 use crate::event::wire::{CODE_COMPAT_BASE, F_UNFINISHED};
 use crate::event::{ParamKind, RecordBuilder};
-use crate::state::idmap::IdMap;
 
 /// EVF flag: feed the event to state tracking, do not show it.
 pub const SCAP_DF_STATE_ONLY: u32 = 1;
@@ -34,7 +34,7 @@ pub const SCAP_DF_STATE_ONLY: u32 = 1;
 pub struct Converter {
     sys: &'static Syscalls,
     pub(super) threads: Threads,
-    pending: IdMap<u64, Stored>,
+    pending: Pending<Stored>,
     /// Buffers of finished enters, for reuse.
     spare: Vec<Vec<u8>>,
     /// Records waiting for their turn (see [`Reorder`]).
@@ -101,7 +101,7 @@ impl Converter {
         Converter {
             sys: Syscalls::default_x86_64(),
             threads: Threads::from_snapshot(procs),
-            pending: IdMap::default(),
+            pending: Pending::default(),
             spare: Vec::new(),
             out: Reorder::new(window),
             stats: ImportStats::default(),
@@ -141,7 +141,7 @@ impl Converter {
         } else if ev.is_enter() {
             self.syscall(Some(ev), None);
         } else {
-            let stored = self.pending.remove(&ev.tid);
+            let stored = self.pending.remove(ev.tid);
             let enter = stored.as_ref().and_then(Stored::event);
             let enter = match enter {
                 Some(e) if e.etype.checked_add(1) == Some(ev.etype) => Some(e),
@@ -185,7 +185,8 @@ impl Converter {
     /// Flushes lone enters as unfinished records (into [`Converter::out`],
     /// still to be drained) and returns the outputs.
     pub fn finish(mut self) -> (Reorder, ImportStats, Vec<String>, Threads) {
-        let mut left: Vec<Stored> = self.pending.drain().map(|(_, e)| e).collect();
+        let pending = std::mem::take(&mut self.pending);
+        let mut left: Vec<Stored> = pending.into_values().collect();
         left.sort_by_key(|e| (e.event.ts(), e.event.offset()));
         for s in left {
             self.unfinished(s);

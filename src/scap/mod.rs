@@ -88,6 +88,7 @@ mod error;
 pub mod events_table;
 mod flags;
 pub mod parse;
+mod pending;
 mod pipeline;
 mod plan;
 pub mod reorder;

@@ -98,6 +98,9 @@ pub struct Threads {
     /// Threads after a successful `unshare(CLONE_NEWPID)`: their next child
     /// is pid 1 of the new namespace.
     newpid: HashSet<u32>,
+    /// The last answer of [`Threads::pid_of`], `(tid, pid)`: consecutive
+    /// events are mostly one thread's. Cleared by every change to `map`.
+    last: Option<(u32, u32)>,
 }
 
 impl Threads {
@@ -132,18 +135,39 @@ impl Threads {
         for (tid, c) in Self::from_snapshot(procs).map {
             self.map.entry(tid).or_insert(c);
         }
+        self.last = None;
+    }
+
+    /// Sets the context of `tid`.
+    fn set(&mut self, tid: u32, c: ThreadCtx) {
+        self.map.insert(tid, c);
+        self.last = None;
+    }
+
+    /// Forgets `tid` (it exited).
+    fn forget(&mut self, tid: u32) {
+        self.map.remove(&tid);
+        self.last = None;
     }
 
     /// The thread group id of `tid`; an unknown thread is taken to be its
     /// own group leader (and counted once).
     pub fn pid_of(&mut self, tid: u32, stats: &mut ImportStats) -> u32 {
-        if let Some(c) = self.map.get(&tid) {
-            return c.pid;
+        match self.last {
+            Some((t, pid)) if t == tid => return pid,
+            _ => {}
         }
-        if self.unknown.insert(tid) {
-            stats.unknown_threads += 1;
-        }
-        tid
+        let pid = match self.map.get(&tid) {
+            Some(c) => c.pid,
+            None => {
+                if self.unknown.insert(tid) {
+                    stats.unknown_threads += 1;
+                }
+                tid
+            }
+        };
+        self.last = Some((tid, pid));
+        pid
     }
 
     fn ctx(&self, tid: u32) -> ThreadCtx {
@@ -199,7 +223,7 @@ impl Converter {
         match name {
             "procexit" => {
                 let pid = self.threads.pid_of(tid, &mut self.stats);
-                self.threads.map.remove(&tid);
+                self.threads.forget(tid);
                 self.threads.newpid.remove(&tid);
                 let group_dead = !self.threads.map.values().any(|c| c.pid == pid);
                 let status = ev.int("status").unwrap_or(0);
@@ -283,7 +307,7 @@ impl Converter {
         if let Some(cap) = x.int("cap_effective") {
             c.cap_effective = cap as u64;
         }
-        self.threads.map.insert(tid, c.clone());
+        self.threads.set(tid, c.clone());
         let mut args = [0u64; exec::NARGS];
         args[exec::OLD_TID] = u64::from(tid);
         args[exec::UID] = u64::from(c.uid);
@@ -370,7 +394,7 @@ impl Converter {
         let mut cctx = pctx.clone();
         cctx.pid = child_pid;
         cctx.ppid = if thread { pctx.ppid } else { parent_pid };
-        self.threads.map.insert(child, cctx);
+        self.threads.set(child, cctx);
         self.threads.unknown.remove(&child);
         let mut b = RecordBuilder::new(CODE_FORK, x.cpu, x.ts, parent, parent_pid, 0).args(&[
             u64::from(child),
@@ -389,7 +413,39 @@ impl Converter {
 
 #[cfg(test)]
 mod tests {
-    use super::pathcomp;
+    use super::{pathcomp, ThreadCtx, Threads};
+    use crate::scap::ImportStats;
+
+    #[test]
+    fn a_changed_thread_is_not_answered_from_the_last_lookup() {
+        let mut t = Threads::default();
+        let mut st = ImportStats::default();
+        assert_eq!(t.pid_of(5, &mut st), 5, "unknown: its own leader");
+        assert_eq!(t.pid_of(5, &mut st), 5);
+        assert_eq!(st.unknown_threads, 1, "counted once");
+        let c = |pid| ThreadCtx {
+            pid,
+            ..ThreadCtx::default()
+        };
+        t.set(5, c(4));
+        assert_eq!(t.pid_of(5, &mut st), 4);
+        t.set(5, c(5));
+        assert_eq!(
+            t.pid_of(5, &mut st),
+            5,
+            "exec in a thread made it the leader"
+        );
+        t.set(6, c(4));
+        assert_eq!(t.pid_of(6, &mut st), 4);
+        t.forget(6);
+        assert_eq!(t.pid_of(6, &mut st), 6, "gone: unknown again");
+        t.seed(&[crate::event::meta::ProcInfo {
+            tid: 7,
+            pid: 3,
+            ..Default::default()
+        }]);
+        assert_eq!(t.pid_of(7, &mut st), 3);
+    }
 
     #[test]
     fn pathcomp_is_leaf_first() {

@@ -10,11 +10,11 @@ use super::block::{bt, is_event_block, parse_shb, pl_version, Block};
 use super::convert::{waits_for_exit, Counts, SCAP_DF_STATE_ONLY};
 use super::events_table::{ec, ef, EVENTS, EVENT_MAX};
 use super::parse::{decode_event, Decoded, RawEvent};
+use super::pending::Pending;
 use super::special::container_json;
 use super::stream::BlockSource;
 use super::{state, ImportStats, ScapError};
 use crate::event::meta::{FdInfo, Machine, ProcInfo, Snapshot};
-use crate::state::idmap::IdMap;
 
 /// What receives the events of a walk.
 pub(super) trait Consumer {
@@ -218,7 +218,7 @@ fn finish_snapshot(snap: &mut Snapshot, start: usize, fds: &mut HashMap<u32, Vec
 #[derive(Debug, Default)]
 pub(super) struct Prescan {
     /// Event type of each thread's pending enter.
-    pending: IdMap<u64, u16>,
+    pending: Pending<u16>,
     /// Whether an enter/exit pair was seen (the capture then has latency).
     pub paired: bool,
     /// Non-syscall events by type.
@@ -249,7 +249,7 @@ impl Consumer for Prescan {
             self.pending.insert(ev.tid, ev.etype);
         } else if !ev.is_enter() {
             self.paired =
-                self.pending.remove(&ev.tid).and_then(|t| t.checked_add(1)) == Some(ev.etype);
+                self.pending.remove(ev.tid).and_then(|t| t.checked_add(1)) == Some(ev.etype);
         }
         Ok(())
     }
