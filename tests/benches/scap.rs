@@ -2,8 +2,9 @@
 //! `sysdig -r F FILTER` on the same file with the same filter, output to
 //! /dev/null, interleaved rounds, median ratio (target ≥ 10×); on the
 //! largest external captures and on one enlarged to ~1M events by
-//! repeating its event blocks. Then `saker convert` sizes against the
-//! original and against gzip -9 of the raw scap.
+//! repeating its event blocks. Then where saker's time goes (process
+//! start, metadata pass, conversion, printing), and `saker convert` sizes
+//! against the original and against gzip -9 of the raw scap.
 //!
 //! `cargo build --release && cargo bench --bench scap`
 //! (env: BENCH_ROUNDS=rounds, SCAP_K=copies of the event blocks).
@@ -36,6 +37,65 @@ const FILTERS: &[&str] = &[
     "evt.type=open or evt.type=openat",
     "proc.name=httpd and fd.type=file",
 ];
+
+/// Medians of `f`'s timings over [`run::rounds`] calls.
+fn medians<const N: usize>(mut f: impl FnMut() -> [f64; N]) -> [f64; N] {
+    let mut v: [Vec<f64>; N] = std::array::from_fn(|_| Vec::new());
+    for _ in 0..run::rounds() {
+        for (i, t) in f().into_iter().enumerate() {
+            v[i].push(t);
+        }
+    }
+    v.map(|mut x| run::median(&mut x))
+}
+
+/// Where `saker read -r F FILTER`'s time goes, per file: the process
+/// alone (`saker --version`), then in this process (file already in
+/// memory) the import until its metadata is ready (the first pass, or the
+/// single pass of a small file) and the whole import with its records
+/// drained unread (`stream_records`); the rest of the command's time is
+/// state, filter and printing, or the wait for the converter when that
+/// overlaps (files past `single_pass` convert on a second thread).
+fn split(bin: &Path, files: &[PathBuf], filt: &str) {
+    let [start] = medians(|| [run::time_exact(bin, &["--version"]).secs]);
+    println!();
+    println!(
+        "where the time goes (`{filt}`; process start {:.4} s)",
+        start
+    );
+    println!(
+        "{:<40} {:>9} {:>9} {:>9} {:>9}",
+        "file", "read s", "meta s", "import s", "rest s"
+    );
+    for f in files {
+        let b = std::fs::read(f).expect("read");
+        let p = f.to_str().expect("utf-8 path");
+        let [read, meta, import] = medians(|| {
+            let read = run::time_exact(bin, &["read", "-r", p, filt]).secs;
+            let t = std::time::Instant::now();
+            let mut meta = 0.0;
+            let r = saker::scap::stream_records(
+                &b,
+                saker::scap::ImportOptions::default(),
+                &mut |_| {},
+                |_, recs| {
+                    meta = t.elapsed().as_secs_f64();
+                    while recs.next().is_some() {}
+                },
+            );
+            assert!(r.is_ok(), "import of {p}");
+            [read, meta, t.elapsed().as_secs_f64()]
+        });
+        println!(
+            "{:<40} {:>9.4} {:>9.4} {:>9.4} {:>9.4}",
+            f.file_name().unwrap_or_default().to_string_lossy(),
+            read,
+            meta,
+            import,
+            read - start - import
+        );
+    }
+}
 
 fn main() {
     let bin = saker_bin();
@@ -96,6 +156,7 @@ fn main() {
             );
         }
     }
+    split(&bin, &files, FILTERS[0]);
     println!();
     println!(
         "{:<40} {:>11} {:>11} {:>11} {:>9} {:>9}",
