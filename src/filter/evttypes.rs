@@ -17,52 +17,82 @@ use std::collections::BTreeSet;
 /// intersects. Any other check gives "all" in both polarities, so `not (evt.type=x and
 /// proc.name=y)` is "all", not "all but x".
 pub fn event_types(ast: &Ast, universe: &BTreeSet<String>) -> Option<BTreeSet<String>> {
-    let set = resolve(ast, universe, false);
-    if set.len() == universe.len() {
-        None
-    } else {
-        Some(set)
-    }
-}
-
-fn names(rhs: &Rhs, universe: &BTreeSet<String>) -> BTreeSet<String> {
-    let items: Vec<&str> = match rhs {
-        Rhs::Value(l) => vec![l.value.as_str()],
-        Rhs::List { items, .. } => items.iter().map(|l| l.value.as_str()).collect(),
-        Rhs::None | Rhs::Field(_) => Vec::new(),
+    let set: BTreeSet<String> = match resolve_types(ast) {
+        Types::Only(s) => s.into_iter().filter(|n| universe.contains(n)).collect(),
+        Types::AllBut(s) => universe.difference(&s).cloned().collect(),
     };
-    items
-        .into_iter()
-        .filter(|n| universe.contains(*n))
-        .map(str::to_string)
-        .collect()
+    (set.len() != universe.len()).then_some(set)
 }
 
-fn intersect(children: &[Ast], universe: &BTreeSet<String>, neg: bool) -> BTreeSet<String> {
-    let mut acc = universe.clone();
-    for c in children {
-        let s = resolve(c, universe, neg);
-        acc.retain(|n| s.contains(n));
+/// The `evt.type` values a filter can match, whatever the set of known types:
+/// [`event_types`] without a universe (names the capture does not know are
+/// kept; they match no event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Types {
+    /// These names only.
+    Only(BTreeSet<String>),
+    /// Every name but these.
+    AllBut(BTreeSet<String>),
+}
+
+impl Types {
+    /// Whether events of type `name` may match.
+    pub fn contains(&self, name: &str) -> bool {
+        match self {
+            Types::Only(s) => s.contains(name),
+            Types::AllBut(s) => !s.contains(name),
+        }
     }
-    acc
+
+    fn all() -> Self {
+        Types::AllBut(BTreeSet::new())
+    }
+
+    fn complement(self) -> Self {
+        match self {
+            Types::Only(s) => Types::AllBut(s),
+            Types::AllBut(s) => Types::Only(s),
+        }
+    }
+
+    fn intersect(self, o: Self) -> Self {
+        use Types::*;
+        match (self, o) {
+            (Only(a), Only(b)) => Only(a.intersection(&b).cloned().collect()),
+            (Only(a), AllBut(b)) | (AllBut(b), Only(a)) => {
+                Only(a.difference(&b).cloned().collect())
+            }
+            (AllBut(a), AllBut(b)) => AllBut(a.union(&b).cloned().collect()),
+        }
+    }
+
+    fn unite(self, o: Self) -> Self {
+        self.complement().intersect(o.complement()).complement()
+    }
 }
 
-fn unite(children: &[Ast], universe: &BTreeSet<String>, neg: bool) -> BTreeSet<String> {
-    children
-        .iter()
-        .flat_map(|c| resolve(c, universe, neg))
-        .collect()
+/// The types `ast` can match, as [`event_types`] finds them, before they are
+/// put in a universe.
+pub fn resolve_types(ast: &Ast) -> Types {
+    resolve(ast, false)
 }
 
 /// The types that `ast` (or, with `neg`, `not ast`) may match.
-fn resolve(ast: &Ast, universe: &BTreeSet<String>, neg: bool) -> BTreeSet<String> {
+fn resolve(ast: &Ast, neg: bool) -> Types {
+    let fold = |children: &[Ast], and: bool| {
+        let parts = children.iter().map(|c| resolve(c, neg));
+        // Under negation `and` unites and `or` intersects (De Morgan).
+        if and != neg {
+            parts.fold(Types::all(), Types::intersect)
+        } else {
+            parts.fold(Types::Only(BTreeSet::new()), Types::unite)
+        }
+    };
     match ast {
-        Ast::And { children, .. } if neg => unite(children, universe, neg),
-        Ast::And { children, .. } => intersect(children, universe, neg),
-        Ast::Or { children, .. } if neg => intersect(children, universe, neg),
-        Ast::Or { children, .. } => unite(children, universe, neg),
-        Ast::Not { child, .. } => resolve(child, universe, !neg),
-        Ast::Identifier { .. } => universe.clone(),
+        Ast::And { children, .. } => fold(children, true),
+        Ast::Or { children, .. } => fold(children, false),
+        Ast::Not { child, .. } => resolve(child, !neg),
+        Ast::Identifier { .. } => Types::all(),
         Ast::Check {
             lhs: Operand::Field(f),
             op,
@@ -73,15 +103,23 @@ fn resolve(ast: &Ast, universe: &BTreeSet<String>, neg: bool) -> BTreeSet<String
             && matches!(op, Op::Eq | Op::EqEq | Op::Ne | Op::In)
             && matches!(rhs, Rhs::Value(_) | Rhs::List { .. }) =>
         {
-            let s = names(rhs, universe);
+            let s = names(rhs);
             // `!=` under negation is `=`, and `=` under negation is `!=`.
             if (*op == Op::Ne) != neg {
-                universe.difference(&s).cloned().collect()
+                Types::AllBut(s)
             } else {
-                s
+                Types::Only(s)
             }
         }
-        Ast::Check { .. } => universe.clone(),
+        Ast::Check { .. } => Types::all(),
+    }
+}
+
+fn names(rhs: &Rhs) -> BTreeSet<String> {
+    match rhs {
+        Rhs::Value(l) => BTreeSet::from([l.value.clone()]),
+        Rhs::List { items, .. } => items.iter().map(|l| l.value.clone()).collect(),
+        Rhs::None | Rhs::Field(_) => BTreeSet::new(),
     }
 }
 

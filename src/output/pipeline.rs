@@ -13,7 +13,6 @@
 //! so skipping one could change later output.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 use std::io::Write;
 
 use super::format::Template;
@@ -133,16 +132,11 @@ pub fn table_of(meta: &crate::capture::CaptureMeta) -> Cow<'static, Syscalls> {
 /// Event codes a filter can match, indexed by code (`None`: all); shared by
 /// `read` and the chisels' `query`/`export` scan.
 pub fn code_mask(ast: &Ast, env: &FieldEnv) -> Option<Vec<bool>> {
-    let n = usize::from(CODE_DROP) + 1;
-    let universe: BTreeSet<String> = (0..n as u16)
-        .map(|c| env.code(c).name.to_string())
+    let types = crate::filter::evttypes::resolve_types(ast);
+    let mask: Vec<bool> = (0..=CODE_DROP)
+        .map(|c| types.contains(&env.code(c).name))
         .collect();
-    let set = crate::filter::event_types(ast, &universe)?;
-    Some(
-        (0..n as u16)
-            .map(|c| set.contains(&*env.code(c).name))
-            .collect(),
-    )
+    (!mask.iter().all(|&m| m)).then_some(mask)
 }
 
 /// Whether `opts` need the capture's time frame (its first and last event
