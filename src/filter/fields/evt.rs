@@ -50,8 +50,9 @@ pub struct CodeInfo {
     pub name: Box<str>,
     /// Index of the syscall in the table, when known.
     pub desc: Option<u32>,
-    /// Static category (`io_*` syscalls get theirs from the fd type).
-    pub category: &'static str,
+    /// Static category (`io_*` syscalls get theirs from the fd type),
+    /// found on first use ([`CodeInfo::category`]).
+    category: std::sync::OnceLock<&'static str>,
     /// I/O direction.
     pub io: IoDir,
     /// open/openat/openat2/creat/open_by_handle_at.
@@ -66,6 +67,14 @@ pub struct CodeInfo {
     pub open_path: Option<u8>,
     /// Index of the dirfd argument of an open.
     pub open_dirfd: Option<u8>,
+}
+
+impl CodeInfo {
+    /// The code's static category (`io_*` syscalls get theirs from the fd
+    /// type); matched by name prefix, so looked up only when asked for.
+    pub fn category(&self) -> &'static str {
+        self.category.get_or_init(|| category(&self.name))
+    }
 }
 
 fn category(name: &str) -> &'static str {
@@ -220,7 +229,7 @@ fn info_for(name: Box<str>, desc: Option<(u32, &SyscallDesc)>) -> CodeInfo {
         "open" | "openat" | "openat2" | "creat" | "open_by_handle_at"
     );
     CodeInfo {
-        category: category(n),
+        category: std::sync::OnceLock::new(),
         io: io_dir(n),
         open,
         fd_arg: find(&|a| a.kind == ArgKind::Fd),
@@ -471,7 +480,7 @@ impl EventCtx<'_> {
             IoDir::None => match self.rec.code() {
                 CODE_FORK | CODE_EXEC | CODE_EXIT => "process",
                 CODE_DROP => "internal",
-                _ => c.category,
+                _ => c.category(),
             },
             dir => match fd::event_fd(self)
                 .entry()
