@@ -47,9 +47,19 @@ pub fn generate(out_dir: &Path) {
     );
     out.push_str("pub(super) static SYSCALLS: &[SyscallDesc] = &[\n");
     let syscalls = field(&v, "syscalls");
-    for s in syscalls.as_array().expect("syscalls is an array") {
+    // (name, table index, event code) of each entry, for `BY_NAME`.
+    let mut order = Vec::new();
+    for (i, s) in syscalls
+        .as_array()
+        .expect("syscalls is an array")
+        .iter()
+        .enumerate()
+    {
         let nr = field(s, "nr").as_u64().expect("nr is a number");
         let compat = field(s, "compat").as_bool().expect("compat is a bool");
+        // `CODE_COMPAT_BASE` (src/event/wire.rs); a unit test compares
+        // `BY_NAME` with the order `Syscalls::new` computes.
+        order.push((text_of(s, "name"), i, nr + if compat { 512 } else { 0 }));
         let _ = write!(
             out,
             "SyscallDesc {{ nr: {nr}, compat: {compat}, name: Cow::Borrowed({:?}), args: Cow::Borrowed(&[",
@@ -66,6 +76,12 @@ pub fn generate(out_dir: &Path) {
             );
         }
         out.push_str("]) },\n");
+    }
+    out.push_str("];\n");
+    order.sort();
+    out.push_str("pub(super) static BY_NAME: &[u16] = &[");
+    for (_, _, code) in &order {
+        let _ = write!(out, "{code}, ");
     }
     out.push_str("];\n");
     let path = out_dir.join("syscalls_x86_64.rs");

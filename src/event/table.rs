@@ -84,7 +84,7 @@ pub struct Syscalls {
     by_code: Vec<Option<u32>>,
     /// Every code, ordered by name, then table order (native first): the
     /// codes of one name are a run of it.
-    by_name: Vec<u16>,
+    by_name: Cow<'static, [u16]>,
     /// The display plan of each entry of `table.syscalls`, made when first
     /// asked for (a read shows a few dozen syscalls of several hundred).
     plans: Vec<OnceLock<SyscallPlan>>,
@@ -93,6 +93,12 @@ pub struct Syscalls {
 impl Syscalls {
     /// Indexes `table`, rejecting numbers >= 512 and duplicate numbers.
     pub fn new(table: SyscallTable) -> Result<Self, TableError> {
+        Self::indexed(table, None)
+    }
+
+    /// [`Syscalls::new`], with the codes by name already known (the
+    /// embedded table's, sorted at build time) or not.
+    fn indexed(table: SyscallTable, by_name: Option<&'static [u16]>) -> Result<Self, TableError> {
         let mut by_code = vec![None; 2 * ABI_CODES];
         for (index, d) in table.syscalls.iter().enumerate() {
             if d.nr as usize >= ABI_CODES {
@@ -115,10 +121,25 @@ impl Syscalls {
             }
             *slot = Some(index as u32);
         }
-        let mut by_name: Vec<u16> = table.syscalls.iter().map(code_of).collect();
-        // Stable: a name's codes keep table order.
-        by_name
-            .sort_by_key(|&c| by_code[usize::from(c)].map(|i| &*table.syscalls[i as usize].name));
+        let by_name = match by_name {
+            Some(b) => Cow::Borrowed(b),
+            None => {
+                // By name, then table order: a name's codes keep table order.
+                let mut order: Vec<(&str, usize)> = table
+                    .syscalls
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| (&*d.name, i))
+                    .collect();
+                order.sort_unstable();
+                Cow::Owned(
+                    order
+                        .iter()
+                        .map(|&(_, i)| code_of(&table.syscalls[i]))
+                        .collect(),
+                )
+            }
+        };
         let plans = table.syscalls.iter().map(|_| OnceLock::new()).collect();
         Ok(Syscalls {
             table,
@@ -133,7 +154,8 @@ impl Syscalls {
     pub fn default_x86_64() -> &'static Syscalls {
         static DEFAULT: LazyLock<Syscalls> = LazyLock::new(|| {
             let table = embedded::table();
-            Syscalls::new(table).expect("embedded syscall table is consistent (unit-tested)")
+            Syscalls::indexed(table, Some(embedded::BY_NAME))
+                .expect("embedded syscall table is consistent (unit-tested)")
         });
         &DEFAULT
     }
@@ -423,6 +445,10 @@ mod tests {
         }
         assert_eq!(s.codes("open"), [2, CODE_COMPAT_BASE + 5]);
         assert!(s.codes("no_such_call").is_empty() && s.codes("").is_empty());
+        // The build script's order is the one computed at run time.
+        let computed = Syscalls::new(s.table().clone()).unwrap();
+        assert!(matches!(s.by_name, Cow::Borrowed(_)));
+        assert_eq!(s.by_name, computed.by_name);
     }
 
     #[test]
