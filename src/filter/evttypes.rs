@@ -58,11 +58,18 @@ impl Types {
     fn intersect(self, o: Self) -> Self {
         use Types::*;
         match (self, o) {
-            (Only(a), Only(b)) => Only(a.intersection(&b).cloned().collect()),
-            (Only(a), AllBut(b)) | (AllBut(b), Only(a)) => {
-                Only(a.difference(&b).cloned().collect())
+            (Only(mut a), Only(b)) => {
+                a.retain(|n| b.contains(n));
+                Only(a)
             }
-            (AllBut(a), AllBut(b)) => AllBut(a.union(&b).cloned().collect()),
+            (Only(mut a), AllBut(b)) | (AllBut(b), Only(mut a)) => {
+                a.retain(|n| !b.contains(n));
+                Only(a)
+            }
+            (AllBut(mut a), AllBut(b)) => {
+                a.extend(b);
+                AllBut(a)
+            }
         }
     }
 
