@@ -180,10 +180,12 @@ pub fn is_scap(path: &Path) -> Result<bool, SourceError> {
 /// Reads the `.scap` file at `path` without building a capture: `consume`
 /// gets its metadata and takes its records as the import converts them
 /// ([`scap::stream_records`]). Returns what `consume` returned and the
-/// import's origin (stats, truncation). The mapped file's pages are
-/// dropped as both passes get past them (see [`import_mapped`]).
+/// import's origin (stats, truncation); `opts` are the import's. The
+/// mapped file's pages are dropped as both passes get past them (see
+/// [`import_mapped`]).
 pub fn stream_scap<T>(
     path: &Path,
+    opts: scap::ImportOptions,
     consume: impl FnOnce(&CaptureMeta, &mut scap::Records<'_>) -> T,
 ) -> Result<(T, Origin), SourceError> {
     let f = Probed::open(path)?;
@@ -198,13 +200,8 @@ pub fn stream_scap<T>(
         FileKind::Unknown => return Err(SourceError::Unknown { path: f.path }),
     };
     let map = f.map()?;
-    let (_, stats, out) = scap::stream_records(
-        &map,
-        scap::ImportOptions::default(),
-        &mut releaser(&map),
-        consume,
-    )
-    .map_err(|e| f.scap_err(e))?;
+    let (_, stats, out) = scap::stream_records(&map, opts, &mut releaser(&map), consume)
+        .map_err(|e| f.scap_err(e))?;
     let origin = Origin::Scap {
         gzip,
         file_bytes: map.len() as u64,

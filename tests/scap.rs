@@ -183,6 +183,16 @@ fn streamed_scap_reads_print_what_the_converted_capture_prints() {
         ],
         &["-n", "7"],
         &["-t", "r", "fd.type=ipv4"],
+        // Codes the filter cannot match are imported bare (header only):
+        // their records still count and still make their threads known.
+        &["evt.type in (read, close) and fd.num>2", "-n", "300"],
+        &["not evt.type in (futex, clock_gettime, read, mmap)"],
+        &[
+            "evt.type=clock_gettime",
+            "-p",
+            "%evt.num %thread.tid %proc.name",
+        ],
+        &["evt.type=open", "-p", "%evt.num %evt.type"],
     ];
     for (i, f) in files.iter().enumerate() {
         let conv = dir.path().join(format!("{i}.sakr"));

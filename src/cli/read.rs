@@ -75,7 +75,11 @@ pub fn run(a: &ReadArgs) -> Result<i32> {
         saker::source::is_scap(&a.read).with_context(|| format!("opening {}", a.read.display()))?;
     let res = if scap && !output::needs_frame(&opts) {
         // A `.scap` file is printed as it is imported: no capture is built.
-        let (res, origin) = saker::source::stream_scap(&a.read, |meta, recs| {
+        let import = saker::scap::ImportOptions {
+            bare: output::scap_bare(&opts),
+            ..saker::scap::ImportOptions::default()
+        };
+        let (res, origin) = saker::source::stream_scap(&a.read, import, |meta, recs| {
             output::run_scap(meta, recs, &opts, &mut out)
         })
         .with_context(|| format!("opening {}", a.read.display()))?;

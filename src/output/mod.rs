@@ -13,7 +13,7 @@ pub mod time;
 mod tests;
 
 pub use format::{Template, DEFAULT_FORMAT};
-pub use pipeline::{needs_frame, run, run_scap, table_of, ReadOptions, ReadStats};
+pub use pipeline::{needs_frame, run, run_scap, scap_bare, table_of, ReadOptions, ReadStats};
 
 use crate::capture::CaptureError;
 

@@ -21,11 +21,12 @@ use super::OutputError;
 use crate::capture::{CaptureMeta, CaptureReader, Cursor};
 use crate::event::display::ArgOpts;
 use crate::event::table::Syscalls;
-use crate::event::wire::{drop as wdrop, CODE_DROP, CPU_UNKNOWN};
+use crate::event::wire::{drop as wdrop, CODE_DROP, CODE_SPECIAL, CPU_UNKNOWN};
 use crate::event::Record;
 use crate::filter::fields::{Class, EventCtx, Fid, FieldEnv, Fields, OutTime, Shown};
 use crate::filter::{Ast, FieldInfo, Filter, Scratch, ValueBuf};
-use crate::state::{Effect, State};
+use crate::scap::Bare;
+use crate::state::{Effect, Op, Ops, State};
 
 /// What to print and how.
 #[derive(Debug)]
@@ -137,6 +138,29 @@ pub fn code_mask(ast: &Ast, env: &FieldEnv) -> Option<Vec<bool>> {
         .map(|c| types.contains(&env.code(c).name))
         .collect();
     (!mask.iter().all(|&m| m)).then_some(mask)
+}
+
+/// The codes a streamed `.scap` read takes bare ([`Bare`]): those its
+/// filter cannot match, if the state ignores them or the read keeps no
+/// state. Bare records still count and still make their thread known;
+/// [`Printer::event`] applies them and drops them at the code mask, which
+/// reads nothing past their header. The names are the built-in x86_64
+/// table's, an import's table ([`table_of`] of its metadata).
+pub fn scap_bare(opts: &ReadOptions) -> Bare {
+    let mut bare = Bare::default();
+    let Some((ast, _)) = &opts.filter else {
+        return bare;
+    };
+    let types = crate::filter::evttypes::resolve_types(ast);
+    let sys = Syscalls::default_x86_64();
+    let ops = stateful(opts).then(|| Ops::compile(sys.table()));
+    for code in 0..CODE_SPECIAL {
+        let ignored = ops.as_ref().is_none_or(|o| o.get(code) == Op::Ignore);
+        if ignored && !types.contains(&sys.name(code)) {
+            bare.insert(code);
+        }
+    }
+    bare
 }
 
 /// Whether `opts` need the capture's time frame (its first and last event

@@ -174,3 +174,28 @@ proptest! {
         prop_assert!(st.blocks_decoded + st.blocks_skipped <= cap.blocks().len() as u64);
     }
 }
+
+#[test]
+fn scap_bare_codes_are_those_the_filter_cannot_match_and_the_state_ignores() {
+    let sys = Syscalls::default_x86_64();
+    let c = |n: &str| sys.codes(n)[0];
+    let stateful = "%evt.num %proc.name %fd.name";
+    // Open and close change fd tables: never bare; clock_gettime is.
+    let b = scap_bare(&opts("evt.type=open", stateful, None));
+    assert!(!b.contains(c("open")) && !b.contains(c("close")));
+    assert!(b.contains(c("clock_gettime")) && b.contains(c("futex")));
+    // Without state, whatever the filter cannot match.
+    let b = scap_bare(&opts("evt.type=open", "%evt.num %evt.type", None));
+    assert!(!b.contains(c("open")) && b.contains(c("close")));
+    // A negation leaves only what it names.
+    let b = scap_bare(&opts("not evt.type in (futex, close)", stateful, None));
+    assert!(b.contains(c("futex")) && !b.contains(c("close")));
+    assert!(!b.contains(c("clock_gettime")));
+    // A filter on other fields can match any code: nothing is bare.
+    assert!(scap_bare(&opts("proc.name=httpd", stateful, None)).is_empty());
+    let none = ReadOptions {
+        filter: None,
+        ..opts("evt.type=open", stateful, None)
+    };
+    assert!(scap_bare(&none).is_empty());
+}

@@ -15,7 +15,7 @@ use super::reorder::Reorder;
 use super::sock::{from_sockaddr, from_tuple, is_ip_tuple, known_end, Side};
 use super::special::{facts, Threads};
 use super::walk::TypeCounts;
-use super::ImportStats;
+use super::{Bare, ImportStats};
 use crate::event::meta::ProcInfo;
 use crate::event::table::Syscalls;
 use crate::event::wire::{CODE_COMPAT_BASE, F_UNFINISHED};
@@ -54,6 +54,8 @@ pub struct Converter {
     args: Vec<u64>,
     /// The buffer records are built in (reused: the window copies them).
     rec_buf: Vec<u8>,
+    /// Codes whose records keep only their header.
+    pub(super) bare: Bare,
 }
 
 /// A pending enter, kept as a copy of its bytes (the input may be a
@@ -112,6 +114,7 @@ impl Converter {
             plans: std::iter::repeat_with(|| None).take(EVENT_MAX).collect(),
             args: Vec::new(),
             rec_buf: Vec::new(),
+            bare: Bare::default(),
         }
     }
 
@@ -262,10 +265,28 @@ impl Converter {
             b = b.flags(F_UNFINISHED);
             self.stats.unfinished += 1;
         }
+        if !self.bare.contains(code) {
+            b = self.args_and_params(b, code, evs, enter.zip(exit).map(|(e, _)| e.ts));
+        }
+        let rec = b.build();
+        self.out.push(base.ts, &rec);
+        self.rec_buf = rec;
+        self.stats.records += 1;
+    }
+
+    /// Adds the args and params of `code` from `evs` (enter first) to `b`,
+    /// and the enter's time of a pair.
+    fn args_and_params(
+        &mut self,
+        mut b: RecordBuilder,
+        code: u16,
+        evs: &[&RawEvent<'_>],
+        enter_ts: Option<u64>,
+    ) -> RecordBuilder {
         let t = evs[0].etype;
         // The decoder only yields types below EVENT_MAX: a slot exists.
         let Some(slot) = self.plans.get_mut(usize::from(t)) else {
-            return;
+            return b;
         };
         let plan = match slot {
             Some(p) if p.code == code => p,
@@ -278,16 +299,13 @@ impl Converter {
                 .map(|s| arg_value(s, evs, &mut self.stats)),
         );
         b = b.args(&self.args);
-        if let (Some(e), Some(_)) = (enter, exit) {
-            b = b.enter_ts(e.ts);
+        if let Some(ts) = enter_ts {
+            b = b.enter_ts(ts);
         }
         for (i, s) in plan.steps.iter().enumerate() {
             params_of(s, i as u8, evs, &mut b);
         }
-        let rec = b.build();
-        self.out.push(base.ts, &rec);
-        self.rec_buf = rec;
-        self.stats.records += 1;
+        b
     }
 }
 

@@ -118,6 +118,7 @@ use crate::capture::{CaptureMeta, CaptureWriter, FinishInfo, WriterOptions};
 use crate::event::meta::Summary;
 #[cfg(test)]
 use crate::event::table::Syscalls;
+use crate::event::wire::CODE_SPECIAL;
 use block::{bt, is_event_block, Blocks};
 use convert::Counts;
 pub use detect::{detect, gunzip, gunzip_partial, FileKind, DEFAULT_MAX_DECOMPRESSED};
@@ -278,6 +279,41 @@ pub struct ImportOptions {
     /// less than two threads walking it each. Larger files take the two
     /// passes on two threads (see `# Memory`).
     pub single_pass: u64,
+    /// Syscall codes whose records keep only their header (code, times,
+    /// thread, return value): no args, no params, and `stats.flags_dropped`
+    /// does not count them. For a reader that neither shows nor applies
+    /// them (see [`Bare`]); empty by default.
+    pub bare: Bare,
+}
+
+/// A set of syscall record codes (below [`CODE_SPECIAL`]), as bits.
+///
+/// `saker read` streams a `.scap` file to its printer and marks *bare* the
+/// codes its filter cannot match and its state ignores: their records
+/// still count (event numbers, `-n`) and still name their thread, but the
+/// converter builds no args for them (as Falco's interesting-syscalls set
+/// keeps such events from being decoded).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bare([u64; CODE_SPECIAL as usize / 64]);
+
+impl Bare {
+    /// Adds `code` (codes from [`CODE_SPECIAL`] up are never bare).
+    pub fn insert(&mut self, code: u16) {
+        if let Some(w) = self.0.get_mut(usize::from(code) / 64) {
+            *w |= 1 << (code % 64);
+        }
+    }
+    /// Whether `code` is in the set.
+    #[inline]
+    pub fn contains(&self, code: u16) -> bool {
+        self.0
+            .get(usize::from(code) / 64)
+            .is_some_and(|w| w & (1 << (code % 64)) != 0)
+    }
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|w| *w == 0)
+    }
 }
 
 /// How much one compressed byte counts against [`ImportOptions::single_pass`]
@@ -290,6 +326,7 @@ impl Default for ImportOptions {
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
             window: reorder::DEFAULT_WINDOW,
             single_pass: reorder::DEFAULT_WINDOW as u64,
+            bare: Bare::default(),
         }
     }
 }

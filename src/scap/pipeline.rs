@@ -99,7 +99,7 @@ pub(super) fn run_with<T>(
         FileKind::Scap => run_any(
             &mut || block::Blocks::new(bytes),
             len <= opts.single_pass,
-            opts.window,
+            opts,
             release,
             consume,
         ),
@@ -109,7 +109,7 @@ pub(super) fn run_with<T>(
             run_any(
                 &mut || stream::GzBlocks::new(bytes, limit),
                 len.saturating_mul(super::GZ_WEIGHT) <= opts.single_pass,
-                opts.window,
+                opts,
                 release,
                 consume,
             )
@@ -128,15 +128,22 @@ pub(super) fn run_with<T>(
 fn run_any<S: BlockSource + Send, T>(
     open: &mut dyn FnMut() -> S,
     single: bool,
-    window: usize,
+    opts: ImportOptions,
     release: &mut dyn FnMut(u64),
     consume: impl FnOnce(&CaptureMeta, &mut Records<'_>) -> T,
 ) -> Result<(CaptureMeta, ImportStats, T), ScapError> {
     if single {
-        run_single(open(), window, release, consume)
+        run_single(open(), opts, release, consume)
     } else {
-        run_passes(open, window, release, consume)
+        run_passes(open, opts, release, consume)
     }
+}
+
+/// The converter `opts` ask for: its window's budget and bare codes.
+fn new_converter(opts: &ImportOptions) -> Converter {
+    let mut c = Converter::new(&[], opts.window);
+    c.bare = opts.bare;
+    c
 }
 
 /// The records of an import, in the order it writes them, as the
@@ -305,13 +312,13 @@ impl Consumer for Single {
 /// stats as [`run_passes`].
 fn run_single<S: BlockSource, T>(
     mut src: S,
-    window: usize,
+    opts: ImportOptions,
     release: &mut dyn FnMut(u64),
     consume: impl FnOnce(&CaptureMeta, &mut Records<'_>) -> T,
 ) -> Result<(CaptureMeta, ImportStats, T), ScapError> {
     let mut one = Single {
         scan: walk::Prescan::default(),
-        conv: Converter::new(&[], window),
+        conv: new_converter(&opts),
         batch: Batch::default(),
     };
     // What was released last; only more is released.
@@ -384,7 +391,7 @@ impl Progress {
 /// `consume` that returns before the last record stops the converter.
 fn run_passes<S: BlockSource + Send, T>(
     open: &mut dyn FnMut() -> S,
-    window: usize,
+    opts: ImportOptions,
     release: &mut dyn FnMut(u64),
     consume: impl FnOnce(&CaptureMeta, &mut Records<'_>) -> T,
 ) -> Result<(CaptureMeta, ImportStats, T), ScapError> {
@@ -400,7 +407,7 @@ fn run_passes<S: BlockSource + Send, T>(
         let converter = std::thread::Builder::new().name("scap-convert".into());
         let second = converter.spawn_scoped(scope, move || {
             let mut s = Streaming {
-                conv: Converter::new(&[], window),
+                conv: new_converter(&opts),
                 batch: Batch::default(),
                 tx,
                 spent: spent_rx,

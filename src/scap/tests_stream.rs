@@ -254,3 +254,81 @@ fn a_detached_enter_comes_back_as_it_was_decoded() {
     }
     assert_eq!(seen, 500);
 }
+
+/// Records split at their boundaries.
+fn split(mut recs: &[u8]) -> Vec<crate::event::Record<'_>> {
+    let mut v = Vec::new();
+    while !recs.is_empty() {
+        let (r, rest) = crate::event::Record::parse(recs).unwrap();
+        v.push(r);
+        recs = rest;
+    }
+    v
+}
+
+#[test]
+fn bare_codes_keep_only_the_header_of_their_records() {
+    use crate::event::wire::{CODE_SPECIAL, F_ENTER_TS};
+    // Every syscall bare, then every other code: mixed with full records.
+    let mut all = Bare::default();
+    let mut even = Bare::default();
+    for c in 0..CODE_SPECIAL {
+        all.insert(c);
+        if c % 2 == 0 {
+            even.insert(c);
+        }
+    }
+    assert!(Bare::default().is_empty() && !even.is_empty());
+    assert!(even.contains(2) && !even.contains(3) && !all.contains(CODE_SPECIAL));
+    let mut seen_bare = 0;
+    for (name, _) in EXPECTED {
+        let Some(b) = read(name) else { return };
+        for threaded in [false, true] {
+            let (meta, stats, (_, full)) = streamed(&b, passes(threaded, ImportOptions::default()));
+            for bare in [all, even] {
+                let opts = passes(
+                    threaded,
+                    ImportOptions {
+                        bare,
+                        ..ImportOptions::default()
+                    },
+                );
+                let (m, s, (_, got)) = streamed(&b, opts);
+                assert_eq!(m, meta, "{name}");
+                assert_eq!(
+                    ImportStats {
+                        flags_dropped: 0,
+                        ..s
+                    },
+                    ImportStats {
+                        flags_dropped: 0,
+                        ..stats.clone()
+                    },
+                    "{name}"
+                );
+                let (got, full) = (split(&got), split(&full));
+                assert_eq!(got.len(), full.len(), "{name}");
+                for (g, f) in got.iter().zip(&full) {
+                    if !bare.contains(f.code()) {
+                        assert_eq!(g.bytes(), f.bytes(), "{name}");
+                        continue;
+                    }
+                    seen_bare += 1;
+                    let head = |r: &crate::event::Record<'_>| {
+                        (
+                            r.code(),
+                            r.ts(),
+                            r.tid(),
+                            r.pid(),
+                            r.ret(),
+                            r.flags() & !F_ENTER_TS,
+                        )
+                    };
+                    assert_eq!(head(g), head(f), "{name}");
+                    assert_eq!((g.nargs(), g.params().count()), (0, 0), "{name}");
+                }
+            }
+        }
+    }
+    assert!(seen_bare > 10_000, "{seen_bare}");
+}
