@@ -13,41 +13,83 @@ use super::flags::{decode, Decoder};
 /// control characters (C0, DEL, C1, ESC), bidi overrides and invalid UTF-8
 /// bytes become `\xNN` or `\u{NNNN}`.
 pub fn escape_bytes(bytes: &[u8], out: &mut String) {
-    let mut rest = bytes;
-    loop {
-        // The printable-ASCII run is copied as is (valid UTF-8); binary
-        // data mostly has none, and then no run is looked for.
-        let run = match rest.first() {
-            Some(&b) if !is_special(b) => plain_prefix(rest),
-            _ => 0,
-        };
-        let (plain, tail) = rest.split_at(run);
-        out.push_str(std::str::from_utf8(plain).unwrap_or_default());
-        let Some(&b) = tail.first() else {
-            return;
-        };
-        let width = match b {
-            0xc2..=0xdf => 2,
-            0xe0..=0xef => 3,
-            0xf0..=0xf4 => 4,
-            _ => 1,
-        };
-        // One character, or one byte that starts no valid sequence.
-        let char_text = tail
-            .get(..width)
-            .filter(|_| width > 1)
-            .and_then(|s| std::str::from_utf8(s).ok());
-        match (b, char_text) {
-            (b'\\', _) => out.push_str("\\\\"),
-            (b'\n', _) => out.push_str("\\n"),
-            (b'\r', _) => out.push_str("\\r"),
-            (b'\t', _) => out.push_str("\\t"),
-            (_, Some(text)) => push_char(text, out),
-            // ASCII controls, DEL and bytes of invalid UTF-8.
-            _ => push_hex_byte(b, out),
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        // The printable-ASCII run is copied as is; binary data mostly has
+        // none, and then no run is looked for.
+        if !is_special(b) {
+            let run = plain_prefix(&bytes[i..]);
+            push_ascii(&bytes[i..i + run], out);
+            i += run;
+            continue;
         }
-        rest = &tail[char_text.map_or(1, str::len)..];
+        i += match b {
+            b'\\' => push_n(out, "\\\\"),
+            b'\n' => push_n(out, "\\n"),
+            b'\r' => push_n(out, "\\r"),
+            b'\t' => push_n(out, "\\t"),
+            0xc2..=0xf4 => {
+                let width = match b {
+                    0xc2..=0xdf => 2,
+                    0xe0..=0xef => 3,
+                    _ => 4,
+                };
+                // One character, or one byte that starts no valid sequence.
+                let text = bytes
+                    .get(i..i + width)
+                    .and_then(|s| std::str::from_utf8(s).ok());
+                match text {
+                    Some(t) => {
+                        push_char(t, out);
+                        width
+                    }
+                    None => push_hex_bytes(&bytes[i..i + 1], out),
+                }
+            }
+            // ASCII controls, DEL and bytes of invalid UTF-8: the run of
+            // such bytes at once.
+            _ => push_hex_bytes(&bytes[i..], out),
+        };
     }
+}
+
+/// Appends `s`; its length in input bytes (one).
+fn push_n(out: &mut String, s: &str) -> usize {
+    out.push_str(s);
+    1
+}
+
+/// Appends printable ASCII `run` (as [`plain_prefix`] found it): a short
+/// run char by char, a long one checked as UTF-8 at once.
+fn push_ascii(run: &[u8], out: &mut String) {
+    if run.len() < 16 {
+        out.extend(run.iter().map(|&b| char::from(b)));
+    } else {
+        out.push_str(std::str::from_utf8(run).unwrap_or_default());
+    }
+}
+
+/// Whether [`escape_bytes`] writes byte `b` as `\xNN` whatever follows it.
+#[inline]
+fn always_hex(b: u8) -> bool {
+    is_special(b) && !matches!(b, b'\\' | b'\n' | b'\r' | b'\t' | 0xc2..=0xf4)
+}
+
+/// Appends `\xNN` for the leading bytes of `bytes` that are always so
+/// written (at least the first, at most 16 at once); how many it took.
+fn push_hex_bytes(bytes: &[u8], out: &mut String) -> usize {
+    let mut buf = [0u8; 64];
+    let mut n = 0;
+    for (k, &b) in bytes.iter().take(16).enumerate() {
+        if k > 0 && !always_hex(b) {
+            break;
+        }
+        let at = 4 * usize::from(b);
+        buf[4 * n..4 * n + 4].copy_from_slice(&HEX_ESCAPES.as_bytes()[at..at + 4]);
+        n += 1;
+    }
+    out.push_str(std::str::from_utf8(&buf[..4 * n]).unwrap_or_default());
+    n
 }
 
 /// Appends one non-ASCII character (`text`), as `\u{NNNN}` when it is a
@@ -83,13 +125,6 @@ static HEX_ESCAPES: &str = {
         Err(_) => panic!("ASCII"),
     }
 };
-
-/// Appends `\xNN` (lower-case hex) from a table: binary buffers are
-/// mostly such bytes.
-fn push_hex_byte(b: u8, out: &mut String) {
-    let at = 4 * usize::from(b);
-    out.push_str(&HEX_ESCAPES[at..at + 4]);
-}
 
 /// Appends `data` in lower-case hex, two digits a byte.
 pub(crate) fn push_hex(data: &[u8], out: &mut String) {
@@ -314,7 +349,7 @@ mod tests {
 
     #[test]
     fn tricky_sequences_escape_as_the_reference() {
-        let cases: [&[u8]; 9] = [
+        let cases: [&[u8]; 11] = [
             b"\xe2\x82",                     // a cut 3-byte sequence
             b"\xe2\x82A",                    // ... followed by ASCII
             b"\xf0\x90\x80\xf0\x9f\x98\x80", // a cut 4-byte one, then an emoji
@@ -324,6 +359,8 @@ mod tests {
             b"\xc2\x85\xc2\xa0",             // NEL (C1 control), then NBSP
             b"\xe2\x80\x8b\xef\xbb\xbf",     // zero-width space, BOM
             b"a\\b\x7f\x1b[0m",              // backslash, DEL, ESC
+            &[0; 40],                        // runs of escapes past one batch
+            b"\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\xf5\xff\x80\t\xc3\xa9",
         ];
         for c in cases {
             let mut s = String::new();
