@@ -153,7 +153,7 @@ pub fn scap_bare(opts: &ReadOptions) -> Bare {
     };
     let types = crate::filter::evttypes::resolve_types(ast);
     let sys = Syscalls::default_x86_64();
-    let ops = stateful(opts).then(|| Ops::compile(sys.table()));
+    let ops = stateful(opts).then(|| Ops::of(sys.table()));
     for code in 0..CODE_SPECIAL {
         let ignored = ops.as_ref().is_none_or(|o| o.get(code) == Op::Ignore);
         if ignored && !types.contains(&sys.name(code)) {

@@ -71,16 +71,22 @@ fn split_nul(s: &[u8]) -> Vec<String> {
 /// preferring the unified (v2) hierarchy and then `cpuset`.
 pub fn cgroup_path(list: &[u8]) -> String {
     let list = list.strip_suffix(&[0]).unwrap_or(list);
-    // Entries are looked at in place: only the path found is copied.
-    let entries = || list.split(|&c| c == 0).filter(|_| !list.is_empty());
-    let find = |k: &[u8]| entries().find_map(|e| e.strip_prefix(k));
-    let first = || {
-        let e = entries().next()?;
-        Some(&e[e.iter().position(|&c| c == b'=')? + 1..])
-    };
-    find(b"=")
-        .or_else(|| find(b"cpuset="))
-        .or_else(first)
+    // One walk over the entries, looked at in place: only the path found
+    // is copied.
+    let (mut cpuset, mut first) = (None, None);
+    for e in list.split(|&c| c == 0).filter(|_| !list.is_empty()) {
+        if let Some(p) = e.strip_prefix(b"=") {
+            return String::from_utf8_lossy(p).into_owned();
+        }
+        if cpuset.is_none() {
+            cpuset = e.strip_prefix(b"cpuset=");
+        }
+        if first.is_none() {
+            first = Some(e.iter().position(|&c| c == b'=').map(|i| &e[i + 1..]));
+        }
+    }
+    cpuset
+        .or(first.flatten())
         .map(|p| String::from_utf8_lossy(p).into_owned())
         .unwrap_or_default()
 }
@@ -462,6 +468,7 @@ mod tests {
         let v1 = b"cpu=/a\0cpuset=/b\0memory=/c\0";
         assert_eq!(cgroup_path(v1), "/b");
         assert_eq!(cgroup_path(b"cpu=/a\0=/u\0cpuset=/b"), "/u");
+        assert_eq!(cgroup_path(b"cpuset=/b\0cpu=/a\0=/u\0"), "/u");
         assert_eq!(cgroup_path(b"cpu=/a\0memory=/c\0"), "/a");
         assert_eq!(cgroup_path(b"cpu=/x\xff\0"), "/x\u{fffd}");
         assert_eq!(cgroup_path(b"no-equals\0cpu=/a"), "");

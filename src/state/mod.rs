@@ -254,7 +254,7 @@ impl State {
 
     /// Compiles `table` and builds the start state from `snap` in one step.
     pub fn from_capture(table: &SyscallTable, snap: &Snapshot) -> State {
-        State::new(Arc::new(Ops::compile(table)), snap)
+        State::new(Ops::of(table), snap)
     }
 
     /// An empty state (no snapshot) for a table of ops.

@@ -6,7 +6,10 @@
 //! positions come from the table's `ArgDesc` names when present, falling back
 //! to the standard Linux argument order.
 
+use std::sync::{Arc, OnceLock};
+
 use crate::event::meta::{FdKind, SyscallTable};
+use crate::event::table::Syscalls;
 use crate::event::wire::CODE_COMPAT_BASE;
 
 /// Number of event codes covered by an [`Ops`] table.
@@ -277,6 +280,19 @@ impl Default for Ops {
 }
 
 impl Ops {
+    /// The op table of `table`, shared: compiled once for the built-in
+    /// x86_64 table (every `.scap` import's), else compiled now.
+    pub fn of(table: &SyscallTable) -> Arc<Ops> {
+        static BUILT_IN: OnceLock<Arc<Ops>> = OnceLock::new();
+        let built_in = Syscalls::default_x86_64().table();
+        if std::ptr::eq(&*table.syscalls, &*built_in.syscalls) {
+            return BUILT_IN
+                .get_or_init(|| Arc::new(Ops::compile(built_in)))
+                .clone();
+        }
+        Arc::new(Ops::compile(table))
+    }
+
     /// Compiles the op table of a syscall table; unknown names map to [`Op::Ignore`].
     pub fn compile(table: &SyscallTable) -> Ops {
         let mut ops = Ops::default();

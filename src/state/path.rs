@@ -28,7 +28,9 @@ pub fn cap_ref(s: &str, cap: usize) -> &str {
 /// Text of a Str param: cut at the first NUL and at [`PATH_CAP`] bytes
 /// (borrowed when the bytes are valid UTF-8).
 pub fn param_str(data: &[u8]) -> Cow<'_, str> {
-    let end = memchr::memchr(0, data).unwrap_or(data.len());
+    // A plain scan: paths are short, and the `memchr` crate's first call
+    // probes CPU features (slow `cpuid` in a VM) before a read's first event.
+    let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
     let data = &data[..end.min(PATH_CAP)];
     // `from_utf8` checks ASCII a word at a time; the lossy walk is for the rest.
     match std::str::from_utf8(data) {

@@ -610,3 +610,16 @@ fn close_range_and_cloexec_flag() {
     let left: Vec<i32> = st.fd_table(100).unwrap().iter().map(|(f, _)| f).collect();
     assert_eq!(left, vec![0, 1, 2, 3]);
 }
+
+#[test]
+fn ops_of_the_built_in_table_are_compiled_once_and_shared() {
+    let built_in = crate::event::table::Syscalls::default_x86_64().table();
+    let (a, b) = (Ops::of(built_in), Ops::of(&built_in.clone()));
+    assert!(Arc::ptr_eq(&a, &b));
+    let open = crate::event::table::Syscalls::default_x86_64().codes("open")[0];
+    assert_eq!(*a, Ops::compile(built_in));
+    assert_ne!(a.get(open), Op::Ignore);
+    // Another table (names given by the capture) is compiled on its own.
+    let (c, d) = (Ops::of(&table()), Ops::of(&table()));
+    assert!(!Arc::ptr_eq(&c, &d) && !Arc::ptr_eq(&a, &c));
+}
