@@ -279,8 +279,8 @@ pub struct ImportOptions {
     /// less than two threads walking it each. Larger files take the two
     /// passes on two threads (see `# Memory`).
     pub single_pass: u64,
-    /// Syscall codes whose records keep only their header (code, times,
-    /// thread, return value): no args, no params, and `stats.flags_dropped`
+    /// Syscall codes whose records keep only their header (code, time,
+    /// thread, return value): no args, no enter time, no params, and `stats.flags_dropped`
     /// does not count them. For a reader that neither shows nor applies
     /// them (see [`Bare`]); empty by default.
     pub bare: Bare,
