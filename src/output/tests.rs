@@ -199,3 +199,66 @@ fn scap_bare_codes_are_those_the_filter_cannot_match_and_the_state_ignores() {
     };
     assert!(scap_bare(&none).is_empty());
 }
+
+/// What `read` prints for a `.scap` file streamed with `bare` codes.
+fn streamed_read(b: &[u8], o: &ReadOptions, bare: crate::scap::Bare) -> String {
+    let opts = crate::scap::ImportOptions {
+        bare,
+        ..crate::scap::ImportOptions::default()
+    };
+    let (_, _, out) = crate::scap::stream_records(b, opts, &mut |_| {}, |meta, recs| {
+        let mut out = Vec::new();
+        run_scap(meta, recs, o, &mut out).expect("read runs");
+        out
+    })
+    .expect("imports");
+    String::from_utf8(out).expect("utf-8 output")
+}
+
+#[test]
+fn bare_codes_never_change_what_a_streamed_read_prints() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/captures/external");
+    let filters = [
+        "evt.type=open or evt.type=openat",
+        "evt.type in (read, write) and fd.type=file",
+        "not evt.type in (futex, clock_gettime, read, epoll_wait, mmap)",
+        "evt.type=clock_gettime and proc.name contains o",
+        "evt.type!=close and fd.num>=0",
+        "evt.type=execve or evt.type=clone or proc.name=nginx",
+        "evt.type=connect and fd.sip exists",
+    ];
+    let formats = [
+        "%evt.num %evt.time %proc.name (%thread.tid) %evt.type %evt.info",
+        "%evt.num %evt.type %evt.args",
+    ];
+    let (mut bare_somewhere, mut printed) = (false, 0);
+    for name in [
+        "sf_mpm-event_full_capture.scap",
+        "sf_objectstore_download.scap",
+        "sf_nginx_nginx.scap",
+        "curl_google.scap",
+    ] {
+        let b = match std::fs::read(format!("{dir}/{name}")) {
+            Ok(b) => b,
+            Err(e) => {
+                assert!(std::env::var_os("CI").is_none(), "{name}: {e}");
+                eprintln!("SKIP: {dir}/{name}: {e}");
+                return;
+            }
+        };
+        for f in filters {
+            for fmt in formats {
+                let o = opts(f, fmt, None);
+                let bare = scap_bare(&o);
+                bare_somewhere |= !bare.is_empty();
+                let (with, without) = (
+                    streamed_read(&b, &o, bare),
+                    streamed_read(&b, &o, Default::default()),
+                );
+                assert_eq!(with, without, "{name} `{f}` `{fmt}`");
+                printed += with.lines().count();
+            }
+        }
+    }
+    assert!(bare_somewhere && printed > 1000, "{printed}");
+}
