@@ -23,7 +23,8 @@ use crate::event::display::ArgOpts;
 use crate::event::table::Syscalls;
 use crate::event::wire::{drop as wdrop, CODE_DROP, CODE_SPECIAL, CPU_UNKNOWN};
 use crate::event::Record;
-use crate::filter::fields::{Class, EventCtx, Fid, FieldEnv, Fields, OutTime, Shown};
+use crate::filter::ast::Operand;
+use crate::filter::fields::{code_has_fd, Class, EventCtx, Fid, FieldEnv, Fields, OutTime, Shown};
 use crate::filter::{Ast, FieldInfo, Filter, Scratch, ValueBuf};
 use crate::scap::Bare;
 use crate::state::{Effect, Op, Ops, State};
@@ -141,26 +142,44 @@ pub fn code_mask(ast: &Ast, env: &FieldEnv) -> Option<Vec<bool>> {
 }
 
 /// The codes a streamed `.scap` read takes bare ([`Bare`]): those its
-/// filter cannot match, if the state ignores them or the read keeps no
-/// state. Bare records still count and still make their thread known;
-/// [`Printer::event`] applies them and drops them at the code mask, which
-/// reads nothing past their header. The names are the built-in x86_64
-/// table's, an import's table ([`table_of`] of its metadata).
+/// filter cannot match (by event type, or as it needs an fd they do not
+/// have), if the state ignores them or the read keeps no state. Bare
+/// records still count and still make their thread known;
+/// [`Printer::event`] applies them, and drops them at its code mask or
+/// its filter is false on them. The names are the built-in x86_64 table's,
+/// an import's table ([`table_of`] of its metadata).
 pub fn scap_bare(opts: &ReadOptions) -> Bare {
     let mut bare = Bare::default();
     let Some((ast, _)) = &opts.filter else {
         return bare;
     };
     let types = crate::filter::evttypes::resolve_types(ast);
+    let fd = needs_fd(ast);
     let sys = Syscalls::default_x86_64();
     let ops = stateful(opts).then(|| Ops::of(sys.table()));
     for code in 0..CODE_SPECIAL {
         let ignored = ops.as_ref().is_none_or(|o| o.get(code) == Op::Ignore);
-        if ignored && !types.contains(&sys.name(code)) {
+        if ignored && (!types.contains(&sys.name(code)) || fd && !code_has_fd(sys, code)) {
             bare.insert(code);
         }
     }
     bare
+}
+
+/// Whether every event `ast` matches has an fd: one of its conjuncts
+/// checks a plain `fd.*` field, which has no value on an event without an
+/// fd, and a check of a field without a value is false (whatever the
+/// operator: `!=` and `exists` too).
+fn needs_fd(ast: &Ast) -> bool {
+    match ast {
+        Ast::And { children, .. } => children.iter().any(needs_fd),
+        Ast::Or { children, .. } => !children.is_empty() && children.iter().all(needs_fd),
+        Ast::Check {
+            lhs: Operand::Field(f),
+            ..
+        } => Fields::def(&f.name).is_some_and(|d| d.class() == Class::Fd),
+        _ => false,
+    }
 }
 
 /// Whether `opts` need the capture's time frame (its first and last event

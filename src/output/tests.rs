@@ -193,6 +193,23 @@ fn scap_bare_codes_are_those_the_filter_cannot_match_and_the_state_ignores() {
     assert!(!b.contains(c("clock_gettime")));
     // A filter on other fields can match any code: nothing is bare.
     assert!(scap_bare(&opts("proc.name=httpd", stateful, None)).is_empty());
+    // Unless it needs an fd: then codes without one (and ignored) are.
+    let b = scap_bare(&opts("proc.name=httpd and fd.type=file", stateful, None));
+    assert!(b.contains(c("clock_gettime")) && b.contains(c("futex")));
+    assert!(!b.contains(c("read")) && !b.contains(c("close")) && !b.contains(c("open")));
+    let b = scap_bare(&opts(
+        "fd.name contains x or (fd.num>2 and proc.pid=1)",
+        stateful,
+        None,
+    ));
+    assert!(b.contains(c("nanosleep")) && !b.contains(c("write")));
+    for f in [
+        "proc.name=httpd or fd.type=file",
+        "not fd.type=file",
+        "len(fd.name)>2",
+    ] {
+        assert!(scap_bare(&opts(f, stateful, None)).is_empty(), "{f}");
+    }
     let none = ReadOptions {
         filter: None,
         ..opts("evt.type=open", stateful, None)
@@ -226,6 +243,11 @@ fn bare_codes_never_change_what_a_streamed_read_prints() {
         "evt.type!=close and fd.num>=0",
         "evt.type=execve or evt.type=clone or proc.name=nginx",
         "evt.type=connect and fd.sip exists",
+        // Codes without an fd are bare too.
+        "proc.name=httpd and fd.type=file",
+        "fd.name contains lib or (fd.num>2 and evt.type!=close)",
+        "fd.typechar=f and not proc.name=nginx",
+        "fd.name!=/etc/passwd",
     ];
     let formats = [
         "%evt.num %evt.time %proc.name (%thread.tid) %evt.type %evt.info",

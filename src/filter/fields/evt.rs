@@ -258,6 +258,18 @@ fn info_for(name: Box<str>, desc: Option<(u32, &SyscallDesc)>) -> CodeInfo {
     }
 }
 
+/// Whether events of `code` can have an fd (`fd.*` fields): an open's
+/// return value or a plain fd argument ([`CodeInfo::open`],
+/// [`CodeInfo::fd_arg`]); else every `fd.*` field of theirs has no value,
+/// unless the state reports one for them (not for a code it ignores).
+pub fn code_has_fd(table: &Syscalls, code: u16) -> bool {
+    let info = info_for(
+        table.name(code).into(),
+        table.index_of(code).zip(table.get(code)),
+    );
+    info.open || info.fd_arg.is_some()
+}
+
 /// Per-code facts for every event code of `table`.
 pub(super) fn code_table(table: &Syscalls) -> Vec<CodeInfo> {
     (0..=CODE_DROP + 1)

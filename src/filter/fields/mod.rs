@@ -26,7 +26,7 @@ mod user;
 mod tests;
 
 pub use catalog::{ArgRule, Avail, Class, Fid, FieldDef, CATALOG};
-pub use evt::{CodeInfo, IoDir, OutTime};
+pub use evt::{code_has_fd, CodeInfo, IoDir, OutTime};
 pub use fd::{fd_display_name, fd_type_name, fd_typechar};
 pub use registry::{Fields, ANY};
 
