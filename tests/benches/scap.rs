@@ -49,13 +49,32 @@ fn medians<const N: usize>(mut f: impl FnMut() -> [f64; N]) -> [f64; N] {
     v.map(|mut x| run::median(&mut x))
 }
 
+/// `read`'s options for `filter` with the default format.
+fn read_options(filter: &str) -> saker::output::ReadOptions {
+    use saker::filter::fields::{Fields, OutTime};
+    let ast = saker::filter::parse(filter).expect("filter parses");
+    let compiled = saker::filter::compile(&ast, &Fields).expect("filter compiles");
+    saker::output::ReadOptions {
+        filter: Some((ast, compiled)),
+        template: saker::output::Template::parse(saker::output::DEFAULT_FORMAT, &Fields)
+            .expect("format parses"),
+        json: false,
+        limit: None,
+        from: None,
+        to: None,
+        out_time: OutTime::Human,
+        arg_opts: Default::default(),
+    }
+}
+
 /// Where `saker read -r F FILTER`'s time goes, per file: the process
 /// alone (`saker --version`), then in this process (file already in
 /// memory) the import until its metadata is ready (the first pass, or the
 /// single pass of a small file) and the whole import with its records
-/// drained unread (`stream_records`); the rest of the command's time is
-/// state, filter and printing, or the wait for the converter when that
-/// overlaps (files past `single_pass` convert on a second thread).
+/// drained unread (`stream_records`, with `read`'s bare codes); the rest
+/// of the command's time is state, filter and printing, or the wait for
+/// the converter when that overlaps (files past `single_pass` convert on
+/// a second thread).
 fn split(bin: &Path, files: &[PathBuf], filt: &str) {
     let [start] = medians(|| [run::time_exact(bin, &["--version"]).secs]);
     println!();
@@ -67,6 +86,11 @@ fn split(bin: &Path, files: &[PathBuf], filt: &str) {
         "{:<40} {:>9} {:>9} {:>9} {:>9}",
         "file", "read s", "meta s", "import s", "rest s"
     );
+    // The import as `read` runs it: with the codes its filter makes bare.
+    let import_opts = saker::scap::ImportOptions {
+        bare: saker::output::scap_bare(&read_options(filt)),
+        ..saker::scap::ImportOptions::default()
+    };
     for f in files {
         let b = std::fs::read(f).expect("read");
         let p = f.to_str().expect("utf-8 path");
@@ -74,15 +98,10 @@ fn split(bin: &Path, files: &[PathBuf], filt: &str) {
             let read = run::time_exact(bin, &["read", "-r", p, filt]).secs;
             let t = std::time::Instant::now();
             let mut meta = 0.0;
-            let r = saker::scap::stream_records(
-                &b,
-                saker::scap::ImportOptions::default(),
-                &mut |_| {},
-                |_, recs| {
-                    meta = t.elapsed().as_secs_f64();
-                    while recs.next().is_some() {}
-                },
-            );
+            let r = saker::scap::stream_records(&b, import_opts, &mut |_| {}, |_, recs| {
+                meta = t.elapsed().as_secs_f64();
+                while recs.next().is_some() {}
+            });
             assert!(r.is_ok(), "import of {p}");
             [read, meta, t.elapsed().as_secs_f64()]
         });
