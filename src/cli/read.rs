@@ -75,12 +75,13 @@ pub fn run(a: &ReadArgs) -> Result<i32> {
         saker::source::is_scap(&a.read).with_context(|| format!("opening {}", a.read.display()))?;
     let res = if scap && !output::needs_frame(&opts) {
         // A `.scap` file is printed as it is imported: no capture is built.
+        let bare = output::scap_bare(&opts);
         let import = saker::scap::ImportOptions {
-            bare: output::scap_bare(&opts),
+            bare,
             ..saker::scap::ImportOptions::default()
         };
         let (res, origin) = saker::source::stream_scap(&a.read, import, |meta, recs| {
-            output::run_scap(meta, recs, &opts, &mut out)
+            output::run_scap(meta, recs, &opts, bare, &mut out)
         })
         .with_context(|| format!("opening {}", a.read.display()))?;
         if let Some(inc) = origin.incomplete() {

@@ -144,10 +144,10 @@ pub fn code_mask(ast: &Ast, env: &FieldEnv) -> Option<Vec<bool>> {
 /// The codes a streamed `.scap` read takes bare ([`Bare`]): those its
 /// filter cannot match (by event type, or as it needs an fd they do not
 /// have), if the state ignores them or the read keeps no state. Bare
-/// records still count and still make their thread known;
-/// [`Printer::event`] applies them, and drops them at its code mask or
-/// its filter is false on them. The names are the built-in x86_64 table's,
-/// an import's table ([`table_of`] of its metadata).
+/// records still count and still make their thread known; [`run_scap`]
+/// applies them and drops them before its filter (which would be false on
+/// them). The names are the built-in x86_64 table's, an import's table
+/// ([`table_of`] of its metadata).
 pub fn scap_bare(opts: &ReadOptions) -> Bare {
     let mut bare = Bare::default();
     let Some((ast, _)) = &opts.filter else {
@@ -419,11 +419,13 @@ pub fn run<B: AsRef<[u8]> + Sync>(
 /// for a small file, converted first. `opts` must not
 /// [need the time frame](needs_frame): the first record's time stands for
 /// the capture's first time. The printer (state, filter) is built before
-/// the first record is awaited.
+/// the first record is awaited. `bare` are the codes the import took bare
+/// ([`scap_bare`] of `opts`): their records are applied, never filtered.
 pub fn run_scap(
     meta: &CaptureMeta,
     records: &mut crate::scap::Records<'_>,
     opts: &ReadOptions,
+    bare: Bare,
     out: &mut dyn Write,
 ) -> Result<ReadStats, OutputError> {
     let table = table_of(meta);
@@ -433,6 +435,14 @@ pub fn run_scap(
         epoch_off: meta.machine.boottime_to_epoch_ns,
     };
     let mut p = Printer::new(meta, &table, &frame, opts)?;
+    if !bare.is_empty() {
+        let mask = p
+            .mask
+            .get_or_insert_with(|| vec![true; usize::from(CODE_DROP) + 1]);
+        for (code, m) in (0..CODE_SPECIAL).zip(mask.iter_mut()) {
+            *m &= !bare.contains(code);
+        }
+    }
     let mut any = false;
     let mut num = 0;
     while let Some(bytes) = records.next() {

@@ -225,7 +225,7 @@ fn streamed_read(b: &[u8], o: &ReadOptions, bare: crate::scap::Bare) -> String {
     };
     let (_, _, out) = crate::scap::stream_records(b, opts, &mut |_| {}, |meta, recs| {
         let mut out = Vec::new();
-        run_scap(meta, recs, o, &mut out).expect("read runs");
+        run_scap(meta, recs, o, bare, &mut out).expect("read runs");
         out
     })
     .expect("imports");
