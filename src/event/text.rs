@@ -85,7 +85,7 @@ fn push_hex_bytes(bytes: &[u8], out: &mut String) -> usize {
             break;
         }
         let at = 4 * usize::from(b);
-        buf[4 * n..4 * n + 4].copy_from_slice(&HEX_ESCAPES.as_bytes()[at..at + 4]);
+        buf[4 * n..4 * n + 4].copy_from_slice(&HEX_ESCAPES[at..at + 4]);
         n += 1;
     }
     out.push_str(std::str::from_utf8(&buf[..4 * n]).unwrap_or_default());
@@ -107,23 +107,17 @@ fn push_char(text: &str, out: &mut String) {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// `\x00\x01...\xff`: the escape of byte `b` is `[4 * b..4 * b + 4]`.
-static HEX_ESCAPES: &str = {
-    const BYTES: [u8; 1024] = {
-        let mut t = [0u8; 1024];
-        let mut i = 0;
-        while i < 256 {
-            t[4 * i] = b'\\';
-            t[4 * i + 1] = b'x';
-            t[4 * i + 2] = HEX[i >> 4];
-            t[4 * i + 3] = HEX[i & 15];
-            i += 1;
-        }
-        t
-    };
-    match std::str::from_utf8(&BYTES) {
-        Ok(s) => s,
-        Err(_) => panic!("ASCII"),
+static HEX_ESCAPES: [u8; 1024] = {
+    let mut t = [0u8; 1024];
+    let mut i = 0;
+    while i < 256 {
+        t[4 * i] = b'\\';
+        t[4 * i + 1] = b'x';
+        t[4 * i + 2] = HEX[i >> 4];
+        t[4 * i + 3] = HEX[i & 15];
+        i += 1;
     }
+    t
 };
 
 /// Appends `data` in lower-case hex, two digits a byte.
