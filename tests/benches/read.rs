@@ -7,15 +7,19 @@
 //! READ_SAVE=PATH also writes the capture there, to profile `saker read` on it;
 //! READ_CASE=TEXT runs only the cases whose label contains TEXT).
 
+#[path = "common/read_options.rs"]
+mod read_options;
+
 use std::time::Instant;
 
 use saker::capture::{CaptureMeta, CaptureReader, CaptureWriter, WriterOptions};
 use saker::event::meta::{ProcInfo, Snapshot, Summary};
 use saker::event::table::Syscalls;
 use saker::event::{ParamKind, RecordBuilder};
-use saker::filter::fields::{Fields, OutTime};
-use saker::output::{self, ReadOptions, Template, DEFAULT_FORMAT};
+use saker::output::{self, ReadOptions, DEFAULT_FORMAT};
 use saker::state::State;
+
+use read_options::opts;
 
 fn code(t: &Syscalls, n: &str) -> u16 {
     t.codes(n)[0]
@@ -88,24 +92,6 @@ fn capture(n: u64) -> Vec<u8> {
         w.push(&rec).unwrap();
     }
     w.finish_into(&Summary::default()).unwrap().1
-}
-
-fn opts(filter: Option<&str>, fmt: &str, json: bool) -> ReadOptions {
-    let filter = filter.map(|f| {
-        let ast = saker::filter::parse(f).unwrap();
-        let c = saker::filter::compile(&ast, &Fields).unwrap();
-        (ast, c)
-    });
-    ReadOptions {
-        filter,
-        template: Template::parse(fmt, &Fields).unwrap(),
-        json,
-        limit: None,
-        from: None,
-        to: None,
-        out_time: OutTime::Human,
-        arg_opts: Default::default(),
-    }
 }
 
 /// Runs `f` three times; prints and returns the best rate in M events/s

@@ -9,6 +9,8 @@
 //! `cargo build --release && cargo bench --bench scap`
 //! (env: BENCH_ROUNDS=rounds, SCAP_K=copies of the event blocks).
 
+#[path = "common/read_options.rs"]
+mod read_options;
 #[path = "common/run.rs"]
 mod run;
 #[path = "common/scap_big.rs"]
@@ -49,24 +51,6 @@ fn medians<const N: usize>(mut f: impl FnMut() -> [f64; N]) -> [f64; N] {
     v.map(|mut x| run::median(&mut x))
 }
 
-/// `read`'s options for `filter` with the default format.
-fn read_options(filter: &str) -> saker::output::ReadOptions {
-    use saker::filter::fields::{Fields, OutTime};
-    let ast = saker::filter::parse(filter).expect("filter parses");
-    let compiled = saker::filter::compile(&ast, &Fields).expect("filter compiles");
-    saker::output::ReadOptions {
-        filter: Some((ast, compiled)),
-        template: saker::output::Template::parse(saker::output::DEFAULT_FORMAT, &Fields)
-            .expect("format parses"),
-        json: false,
-        limit: None,
-        from: None,
-        to: None,
-        out_time: OutTime::Human,
-        arg_opts: Default::default(),
-    }
-}
-
 /// Where `saker read -r F FILTER`'s time goes, per file: the process
 /// alone (`saker --version`), then in this process (file already in
 /// memory) the import until its metadata is ready (the first pass, or the
@@ -88,7 +72,11 @@ fn split(bin: &Path, files: &[PathBuf], filt: &str) {
     );
     // The import as `read` runs it: with the codes its filter makes bare.
     let import_opts = saker::scap::ImportOptions {
-        bare: saker::output::scap_bare(&read_options(filt)),
+        bare: saker::output::scap_bare(&read_options::opts(
+            Some(filt),
+            saker::output::DEFAULT_FORMAT,
+            false,
+        )),
         ..saker::scap::ImportOptions::default()
     };
     for f in files {
