@@ -27,6 +27,15 @@ pub trait FieldSource {
     fn write_text(&mut self, _f: &FieldInfo, _out: &mut String) -> Option<bool> {
         None
     }
+
+    /// Appends the value of field `f` to `out` exactly as a template prints
+    /// a plain value (numbers in decimal, strings escaped), for the fields
+    /// the source can write so without a [`ValueBuf`]. `None`: no such
+    /// path, call [`value`](Self::value); `Some(has_value)` otherwise, with
+    /// nothing appended when false.
+    fn write_plain(&mut self, _f: &FieldInfo, _out: &mut String) -> Option<bool> {
+        None
+    }
 }
 
 /// Reusable buffers for evaluation; keep one per thread and pass it to every call.

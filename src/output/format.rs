@@ -157,12 +157,12 @@ impl Template {
                 } => {
                     vals.clear();
                     let fstart = out.len();
-                    // Display text is written straight into `out` when the
-                    // source can; otherwise through `vals`.
+                    // Written straight into `out` when the source can;
+                    // otherwise through `vals`.
                     let direct = if *escaped {
                         src.write_text(info, out)
                     } else {
-                        None
+                        src.write_plain(info, out)
                     };
                     let has = match direct {
                         Some(has) => has,

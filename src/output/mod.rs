@@ -11,6 +11,8 @@ pub mod time;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_plain;
 
 pub use format::{Template, DEFAULT_FORMAT};
 pub use pipeline::{needs_frame, run, run_scap, scap_bare, table_of, ReadOptions, ReadStats};

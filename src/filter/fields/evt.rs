@@ -313,22 +313,53 @@ fn push_time(ns: i64, date: bool, frac: bool, iso: bool, out: &mut ValueBuf) {
             let sep = if iso { 'T' } else { ' ' };
             let _ = write!(b, "{:04}-{:02}-{:02}{sep}", t.year(), t.month(), t.day());
         }
-        // The time of day needs no calendar (UTC has no leap seconds here).
-        let day = secs.rem_euclid(86_400) as u64;
-        digits(b, day / 3600, 2);
-        b.push(b':');
-        digits(b, day / 60 % 60, 2);
-        b.push(b':');
-        digits(b, day % 60, 2);
-        if frac {
-            b.push(b'.');
-            digits(b, nanos.into(), 9);
-        }
+        let (c, n) = clock(secs, nanos, frac);
+        b.extend_from_slice(&c[..n]);
         if iso {
             b.extend_from_slice(b"+0000");
         }
         true
     });
+}
+
+/// `evt.dir` of a record with `code`.
+pub(super) fn dir(code: u16) -> &'static str {
+    match code {
+        CODE_EXIT | CODE_DROP => ">",
+        _ => "<",
+    }
+}
+
+/// `HH:MM:SS`, then `.nnnnnnnnn` if `frac`, of UTC time `secs` + `nanos`
+/// (below 10^9): the bytes and how many are used. The time of day needs no
+/// calendar (UTC has no leap seconds here).
+fn clock(secs: i64, nanos: u32, frac: bool) -> ([u8; 18], usize) {
+    let day = secs.rem_euclid(86_400) as u32;
+    let mut c = *b"00:00:00.000000000";
+    for (at, v) in [(0, day / 3600), (3, day / 60 % 60), (6, day % 60)] {
+        c[at] = b'0' + (v / 10) as u8;
+        c[at + 1] = b'0' + (v % 10) as u8;
+    }
+    if !frac {
+        return (c, 8);
+    }
+    let mut n = nanos;
+    for d in c[9..].iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    (c, 18)
+}
+
+/// Appends `evt.time` of the record at `epoch` ns (the `-t h` `evt.outputtime`)
+/// as text, as [`value`] and a template's printing of it would.
+pub(super) fn write_time(epoch: i64, out: &mut String) {
+    let (c, n) = clock(
+        epoch.div_euclid(1_000_000_000),
+        epoch.rem_euclid(1_000_000_000) as u32,
+        true,
+    );
+    out.extend(c[..n].iter().map(|&b| char::from(b)));
 }
 
 /// Appends `v` in decimal, zero padded to at least `width` digits.
@@ -552,10 +583,7 @@ pub(super) fn value(cx: &mut EventCtx<'_>, id: Fid, f: &FieldInfo, out: &mut Val
             ),
             OutTime::Latency => push_secs(i128::from(cx.latency().unwrap_or(0)), out),
         },
-        Fid::EvtDir => out.push_str(match rec.code() {
-            CODE_EXIT | CODE_DROP => ">",
-            _ => "<",
-        }),
+        Fid::EvtDir => out.push_str(dir(rec.code())),
         Fid::EvtType => out.push_str(&cx.code().name),
         Fid::SyscallType => {
             if !cx.is_syscall() {

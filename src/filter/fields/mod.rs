@@ -33,6 +33,7 @@ pub use registry::{Fields, ANY};
 use crate::capture::CaptureMeta;
 use crate::event::display::ArgOpts;
 use crate::event::table::Syscalls;
+use crate::event::text::{escape_bytes, push_i64, push_u64};
 use crate::event::wire::CODE_SPECIAL;
 use crate::event::Record;
 use crate::filter::{FieldInfo, FieldSource, ValueBuf};
@@ -207,5 +208,33 @@ impl FieldSource for EventCtx<'_> {
             }
             _ => None,
         }
+    }
+
+    /// The fields of sysdig's default line but `evt.args` (that one is
+    /// [`write_text`](FieldSource::write_text)).
+    #[inline]
+    fn write_plain(&mut self, f: &FieldInfo, out: &mut String) -> Option<bool> {
+        let def = CATALOG.get(f.id as usize)?;
+        if f.arg.is_some() || def.avail != Avail::Yes {
+            return None;
+        }
+        let rec = self.rec;
+        match def.id {
+            Fid::EvtNum => push_u64(self.num + 1, out),
+            Fid::EvtCpu => push_i64(i64::from(rec.cpu()), out),
+            Fid::ThreadTid => push_i64(i64::from(rec.tid()), out),
+            Fid::EvtTime => evt::write_time(self.env.epoch(rec.ts()), out),
+            Fid::EvtOutputtime if self.env.out_time == OutTime::Human => {
+                evt::write_time(self.env.epoch(rec.ts()), out)
+            }
+            Fid::EvtDir => out.push_str(evt::dir(rec.code())),
+            Fid::EvtType => escape_bytes(self.code().name.as_bytes(), out),
+            Fid::ProcName => match self.thread().filter(|t| !t.comm.is_empty()) {
+                Some(t) => escape_bytes(t.comm.as_bytes(), out),
+                None => return Some(false),
+            },
+            _ => return None,
+        }
+        Some(true)
     }
 }
