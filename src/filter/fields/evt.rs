@@ -359,7 +359,7 @@ pub(super) fn write_time(epoch: i64, out: &mut String) {
         epoch.rem_euclid(1_000_000_000) as u32,
         true,
     );
-    out.extend(c[..n].iter().map(|&b| char::from(b)));
+    out.push_str(std::str::from_utf8(&c[..n]).unwrap_or_default());
 }
 
 /// Appends `v` in decimal, zero padded to at least `width` digits.
