@@ -139,14 +139,25 @@ fn is_special(b: u8) -> bool {
 /// (printable ASCII except `\\`).
 fn plain_prefix(bytes: &[u8]) -> usize {
     // 16 bytes at a time without an early exit (the check vectorises).
+    let any_special =
+        |chunk: &[u8; 16]| chunk.iter().fold(false, |found, &b| found | is_special(b));
     let mut i = 0;
     for chunk in bytes.chunks_exact(16) {
-        if chunk.iter().fold(false, |found, &b| found | is_special(b)) {
+        if any_special(chunk.try_into().unwrap_or(&[0; 16])) {
             break;
         }
         i += 16;
     }
     let rest = &bytes[i..];
+    // A short tail (most names and paths are one) is checked the same way,
+    // padded with a plain byte, before any byte-by-byte search.
+    if rest.len() < 16 {
+        let mut pad = [b'a'; 16];
+        pad[..rest.len()].copy_from_slice(rest);
+        if !any_special(&pad) {
+            return bytes.len();
+        }
+    }
     i + rest
         .iter()
         .position(|&b| is_special(b))
