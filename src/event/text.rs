@@ -88,7 +88,10 @@ fn push_hex_bytes(bytes: &[u8], out: &mut String) -> usize {
         buf[4 * n..4 * n + 4].copy_from_slice(&HEX_ESCAPES[at..at + 4]);
         n += 1;
     }
-    out.push_str(std::str::from_utf8(&buf[..4 * n]).unwrap_or_default());
+    debug_assert!(buf.is_ascii());
+    // SAFETY: `buf` holds zeros and bytes of `HEX_ESCAPES`, which are all
+    // ASCII (`\`, `x` and hex digits), so any prefix of it is UTF-8.
+    out.push_str(unsafe { std::str::from_utf8_unchecked(&buf[..4 * n]) });
     n
 }
 
@@ -139,29 +142,45 @@ fn is_special(b: u8) -> bool {
 /// (printable ASCII except `\\`).
 fn plain_prefix(bytes: &[u8]) -> usize {
     // 16 bytes at a time without an early exit (the check vectorises).
-    let any_special =
-        |chunk: &[u8; 16]| chunk.iter().fold(false, |found, &b| found | is_special(b));
+    let any_special = |chunk: &[u8]| chunk.iter().fold(false, |found, &b| found | is_special(b));
+    let n = bytes.len();
     let mut i = 0;
     for chunk in bytes.chunks_exact(16) {
-        if any_special(chunk.try_into().unwrap_or(&[0; 16])) {
+        if any_special(chunk) {
             break;
         }
         i += 16;
     }
-    let rest = &bytes[i..];
-    // A short tail (most names and paths are one) is checked the same way,
-    // padded with a plain byte, before any byte-by-byte search.
-    if rest.len() < 16 {
-        let mut pad = [b'a'; 16];
-        pad[..rest.len()].copy_from_slice(rest);
-        if !any_special(&pad) {
-            return bytes.len();
+    // All chunks plain: a short tail (most names and paths are one) is
+    // checked at once too, with loads that overlap checked bytes.
+    if i == n - n % 16 {
+        let plain = match n {
+            16.. => !any_special(&bytes[n - 16..]),
+            8.. => !special_in_8(&bytes[..8]) && !special_in_8(&bytes[n - 8..]),
+            _ => false,
+        };
+        if plain {
+            return n;
         }
     }
+    let rest = &bytes[i..];
     i + rest
         .iter()
         .position(|&b| is_special(b))
         .unwrap_or(rest.len())
+}
+
+/// Whether any of 8 bytes is [`is_special`], all at once in a u64: a byte
+/// below 0x20, above 0x7e or equal to `\` (exact as a whole, not per byte).
+fn special_in_8(b: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let x = u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+    let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+    let above_tilde = (x.wrapping_add(ONES) | x) & HIGH;
+    let v = x ^ (ONES * u64::from(b'\\'));
+    let backslash = v.wrapping_sub(ONES) & !v & HIGH;
+    below_space | above_tilde | backslash != 0
 }
 
 /// Appends `v` in decimal (`itoa`: printing numbers is on the hot path of
@@ -348,6 +367,41 @@ mod tests {
                     escape_bytes(&input[..cut], &mut s);
                     proptest::prop_assert_eq!(&s, &reference(&input[..cut]));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn plain_prefix_finds_the_first_special_byte_at_every_place() {
+        for len in 0..40 {
+            let plain: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert_eq!(plain_prefix(&plain), len, "{len}");
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut v = plain.clone();
+                    v[at] = b;
+                    let want = if is_special(b) { at } else { len };
+                    assert_eq!(plain_prefix(&v), want, "len {len} byte {b:#x} at {at}");
+                }
+            }
+        }
+        // Neighbours that borrow or carry in the word checks.
+        for (a, b) in [
+            (0x7e, 0xff),
+            (0x20, 0x1f),
+            (0x5d, 0x5c),
+            (0x7f, 0x7e),
+            (0x21, 0x00),
+        ] {
+            for at in 0..15 {
+                let mut v = vec![b'x'; 16];
+                v[at] = a;
+                v[at + 1] = b;
+                let want = [a, b]
+                    .iter()
+                    .position(|&c| is_special(c))
+                    .map_or(16, |p| at + p);
+                assert_eq!(plain_prefix(&v), want, "{a:#x} {b:#x} at {at}");
             }
         }
     }
