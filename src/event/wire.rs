@@ -397,16 +397,17 @@ impl RecordBuilder {
         pid: u32,
         ret: i64,
     ) -> Self {
+        // The header as one array, appended at once (every imported
+        // record starts here).
+        let mut h = [0u8; HDR_LEN];
+        h[2..4].copy_from_slice(&code.to_le_bytes());
+        h[4..6].copy_from_slice(&cpu.to_le_bytes());
+        h[8..16].copy_from_slice(&ts.to_le_bytes());
+        h[16..20].copy_from_slice(&tid.to_le_bytes());
+        h[20..24].copy_from_slice(&pid.to_le_bytes());
+        h[24..32].copy_from_slice(&ret.to_le_bytes());
         buf.clear();
-        buf.extend_from_slice(&0u16.to_le_bytes());
-        buf.extend_from_slice(&code.to_le_bytes());
-        buf.extend_from_slice(&cpu.to_le_bytes());
-        buf.push(0);
-        buf.push(0);
-        buf.extend_from_slice(&ts.to_le_bytes());
-        buf.extend_from_slice(&tid.to_le_bytes());
-        buf.extend_from_slice(&pid.to_le_bytes());
-        buf.extend_from_slice(&ret.to_le_bytes());
+        buf.extend_from_slice(&h);
         RecordBuilder {
             buf,
             nargs: 0,
