@@ -60,15 +60,6 @@ pub struct Params<'a> {
 }
 
 impl<'a> Params<'a> {
-    /// Length `i` of the table; the decoder checked it is in bounds.
-    fn len_at(&self, i: usize) -> usize {
-        let o = self.lens as usize + i * self.lsize as usize;
-        if self.lsize == 4 {
-            le32(self.ev, o) as usize
-        } else {
-            le16(self.ev, o) as usize
-        }
-    }
     /// Number of values.
     pub fn len(&self) -> usize {
         self.n as usize
@@ -82,8 +73,28 @@ impl<'a> Params<'a> {
         if i >= self.len() {
             return None;
         }
-        let from = self.values as usize + (0..i).map(|k| self.len_at(k)).sum::<usize>();
-        self.ev.get(from..from + self.len_at(i))
+        // The lengths before `i` summed in one loop per width (no branch
+        // per length): converting reads several params of every event.
+        let w = self.lsize as usize;
+        let table = self
+            .ev
+            .get(self.lens as usize..self.lens as usize + w * (i + 1))?;
+        let (before, own) = table.split_at(w * i);
+        let (skip, len) = if w == 4 {
+            let sum: usize = before
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize)
+                .sum();
+            (sum, le32(own, 0) as usize)
+        } else {
+            let sum: usize = before
+                .chunks_exact(2)
+                .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])))
+                .sum();
+            (sum, usize::from(le16(own, 0)))
+        };
+        let from = self.values as usize + skip;
+        self.ev.get(from..from + len)
     }
     /// The values in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {

@@ -423,3 +423,68 @@ fn first_child_after_unshare_newpid_is_pid_1() {
     assert_eq!(ids(&forks[0]), (Some(51), Some(1), Some(1)));
     assert_eq!(ids(&forks[1]), (Some(52), Some(52), Some(52)));
 }
+
+/// An event block of type `etype` whose params have u32 lengths when
+/// `large` (a large-payload type) and u16 ones otherwise.
+fn ev_lens(etype: u16, large: bool, params: &[Vec<u8>]) -> Vec<u8> {
+    let w = if large { 4 } else { 2 };
+    let mut e = 7u64.to_le_bytes().to_vec();
+    e.extend_from_slice(&9u64.to_le_bytes());
+    let len = 26 + w * params.len() + params.iter().map(Vec::len).sum::<usize>();
+    e.extend_from_slice(&(len as u32).to_le_bytes());
+    e.extend_from_slice(&etype.to_le_bytes());
+    e.extend_from_slice(&(params.len() as u32).to_le_bytes());
+    for p in params {
+        match large {
+            true => e.extend_from_slice(&(p.len() as u32).to_le_bytes()),
+            false => e.extend_from_slice(&(p.len() as u16).to_le_bytes()),
+        }
+    }
+    for p in params {
+        e.extend_from_slice(p);
+    }
+    let mut body = 0u16.to_le_bytes().to_vec();
+    body.extend_from_slice(&e);
+    block(bt::EV_V2, &body)
+}
+
+#[test]
+fn every_param_is_found_with_u16_and_u32_lengths() {
+    use super::events_table::{ef, EVENTS};
+    use super::parse::{decode_event, Decoded};
+    let typed = |large: bool| {
+        EVENTS
+            .iter()
+            .position(|e| (e.flags & ef::LARGE_PAYLOAD != 0) == large && e.params.len() >= 3)
+            .expect("such a type") as u16
+    };
+    for large in [false, true] {
+        let etype = typed(large);
+        let n = EVENTS[usize::from(etype)].params.len();
+        // Lengths of 0, 1, a few, and (u32 only) past u16.
+        let sizes = [5, 0, 70_000, 1, 300, 2, 0, 9];
+        let params: Vec<Vec<u8>> = (0..n)
+            .map(|i| {
+                let s = if large {
+                    sizes[i % 8]
+                } else {
+                    sizes[i % 8] % 60_000
+                };
+                (0..s).map(|k| (k * 7 + i) as u8).collect()
+            })
+            .collect();
+        let b = ev_lens(etype, large, &params);
+        let blk = block::Blocks::new(&b)
+            .next()
+            .expect("a block")
+            .expect("framed");
+        let Decoded::Event(e) = decode_event(&blk).expect("decodes") else {
+            panic!("known type {etype}");
+        };
+        for (i, p) in params.iter().enumerate() {
+            // Not assert_eq: a 70 kB param would fill the failure message.
+            assert!(e.params.get(i) == Some(&p[..]), "large {large} param {i}");
+        }
+        assert_eq!(e.params.get(n), None);
+    }
+}
