@@ -86,9 +86,14 @@ fn every_external_file_imports_with_manifest_counts() {
     }
 }
 
+/// The records of an import, in order.
 pub(super) fn records(imp: &ScapImport) -> Vec<crate::event::Record<'_>> {
+    split_records(&imp.records)
+}
+
+/// Concatenated wire records split at their boundaries.
+pub(super) fn split_records(mut rest: &[u8]) -> Vec<crate::event::Record<'_>> {
     let mut out = Vec::new();
-    let mut rest = &imp.records[..];
     while !rest.is_empty() {
         let (r, tail) = crate::event::Record::parse(rest).unwrap();
         out.push(r);

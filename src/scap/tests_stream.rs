@@ -255,19 +255,9 @@ fn a_detached_enter_comes_back_as_it_was_decoded() {
     assert_eq!(seen, 500);
 }
 
-/// Records split at their boundaries.
-fn split(mut recs: &[u8]) -> Vec<crate::event::Record<'_>> {
-    let mut v = Vec::new();
-    while !recs.is_empty() {
-        let (r, rest) = crate::event::Record::parse(recs).unwrap();
-        v.push(r);
-        recs = rest;
-    }
-    v
-}
-
 #[test]
 fn bare_codes_keep_only_the_header_of_their_records() {
+    use super::tests::split_records;
     use crate::event::wire::{CODE_SPECIAL, F_ENTER_TS};
     // Every syscall bare, then every other code: mixed with full records.
     let mut all = Bare::default();
@@ -306,7 +296,7 @@ fn bare_codes_keep_only_the_header_of_their_records() {
                     },
                     "{name}"
                 );
-                let (got, full) = (split(&got), split(&full));
+                let (got, full) = (split_records(&got), split_records(&full));
                 assert_eq!(got.len(), full.len(), "{name}");
                 for (g, f) in got.iter().zip(&full) {
                     if !bare.contains(f.code()) {

@@ -4,6 +4,7 @@
 
 use super::block::bt;
 use super::detect::{SHB_MAGIC, SHB_TYPE};
+use super::tests::records;
 use super::*;
 use crate::event::wire::{exec, CODE_DROP, CODE_EXEC};
 use crate::event::{ParamKind, Record};
@@ -113,17 +114,6 @@ fn close_pair(ts: u64, tid: u64, flags: Option<u32>) -> Vec<u8> {
     v
 }
 
-fn recs(imp: &ScapImport) -> Vec<Record<'_>> {
-    let mut out = Vec::new();
-    let mut rest = &imp.records[..];
-    while !rest.is_empty() {
-        let (r, tail) = Record::parse(rest).unwrap();
-        out.push(r);
-        rest = tail;
-    }
-    out
-}
-
 fn close_code() -> u16 {
     crate::event::table::Syscalls::default_x86_64().codes("close")[0]
 }
@@ -158,7 +148,7 @@ fn drop_periods_become_counted_gaps() {
     assert_eq!(imp.stats.truncation, None);
     assert_eq!(imp.stats.drop_periods, 3);
     assert_eq!(imp.stats.internal.get("scapevent"), Some(&1));
-    let drops: Vec<(u64, u64)> = recs(&imp)
+    let drops: Vec<(u64, u64)> = records(&imp)
         .iter()
         .filter(|r| r.code() == CODE_DROP)
         .map(|r| (r.ts(), r.arg(0).unwrap()))
@@ -237,7 +227,7 @@ fn state_only_events_are_hidden() {
     let imp = import(&f).unwrap();
     assert_eq!(imp.stats.state_only, 2, "both halves of the first pair");
     assert_eq!(imp.stats.state_only_hidden, 1);
-    let ts: Vec<u64> = recs(&imp).iter().map(|r| r.ts()).collect();
+    let ts: Vec<u64> = records(&imp).iter().map(|r| r.ts()).collect();
     assert_eq!(ts, [210, 310]);
 }
 
@@ -273,7 +263,7 @@ fn prctl_set_name_reaches_state() {
         ),
     ]);
     let imp = import(&f).unwrap();
-    let rs = recs(&imp);
+    let rs = records(&imp);
     let pr: Vec<&Record<'_>> = rs.iter().filter(|r| r.code() == code).collect();
     assert_eq!(pr.len(), 2);
     assert_eq!(pr[0].arg(0), Some(15));
@@ -304,7 +294,7 @@ fn execve_exe_flags_are_kept() {
         ev(EXECVE_19_X, 110, 7, None, &refs),
     ]);
     let imp = import(&f).unwrap();
-    let rs = recs(&imp);
+    let rs = records(&imp);
     let x = rs.iter().find(|r| r.code() == CODE_EXEC).unwrap();
     assert_eq!(
         x.arg(exec::EXE_FLAGS),
@@ -363,7 +353,7 @@ fn old_process_list_versions() {
         let cid = if ver >= 4 { "0123456789ab" } else { "" };
         assert_eq!(b.container_id, cid, "PL V{ver}");
         assert_eq!(imp.stats.unknown_threads, 0, "PL V{ver}: tid 6 is known");
-        assert!(recs(&imp)
+        assert!(records(&imp)
             .iter()
             .any(|r| r.code() == close_code() && r.pid() == 5));
     }
@@ -413,7 +403,7 @@ fn first_child_after_unshare_newpid_is_pid_1() {
         clone_x(130, 50, 52),
     ]);
     let imp = import(&f).unwrap();
-    let forks: Vec<Vec<Option<u64>>> = recs(&imp)
+    let forks: Vec<Vec<Option<u64>>> = records(&imp)
         .iter()
         .filter(|r| r.code() == crate::event::wire::CODE_FORK)
         .map(|r| (0..5).map(|i| r.arg(i)).collect())
