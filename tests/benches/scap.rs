@@ -2,9 +2,11 @@
 //! `sysdig -r F FILTER` on the same file with the same filter, output to
 //! /dev/null, interleaved rounds, median ratio (target ≥ 10×); on the
 //! largest external captures and on one enlarged to ~1M events by
-//! repeating its event blocks. Then where saker's time goes (process
-//! start, metadata pass, conversion, printing), and `saker convert` sizes
-//! against the original and against gzip -9 of the raw scap.
+//! repeating its event blocks. Then each tool's fixed cost (both on an
+//! 11 KB capture, side by side) and what a 10× ratio leaves saker for each
+//! file's own work; where saker's time goes (process start, metadata pass,
+//! conversion, printing); and `saker convert` sizes against the original
+//! and against gzip -9 of the raw scap.
 //!
 //! `cargo build --release && cargo bench --bench scap`
 //! (env: BENCH_ROUNDS=rounds, SCAP_K=copies of the event blocks).
@@ -104,6 +106,34 @@ fn split(bin: &Path, files: &[PathBuf], filt: &str) {
     }
 }
 
+/// Each tool's fixed cost, side by side on an 11 KB gzip capture of 326
+/// raw events (process start, set-up, exit: almost no work per event), and
+/// for each measured file and filter what a 10× ratio leaves saker beyond
+/// that fixed cost (sysdig's time / 10 − saker's fixed cost) against what
+/// saker spends there now (its time − its fixed cost).
+fn budget(results: &[(String, &str, run::Versus)]) {
+    let tiny = external("test_ipv6_client.scap");
+    let p = tiny.to_str().expect("utf-8 path");
+    let filt = FILTERS[0];
+    let fixed = side_by_side(&["read", "-r", p, filt], &["-r", p, filt]);
+    println!();
+    println!(
+        "fixed cost (test_ipv6_client.scap, 11 KB gzip, `{filt}`): saker {:.4} s, sysdig {:.4} s, ratio {:.1}x",
+        fixed.saker, fixed.sysdig, fixed.ratio
+    );
+    println!(
+        "{:<40} {:<36} {:>12} {:>12}",
+        "file", "filter", "10x leaves s", "saker uses s"
+    );
+    for (name, filt, v) in results {
+        println!(
+            "{name:<40} {filt:<36} {:>12.4} {:>12.4}",
+            v.sysdig / 10.0 - fixed.saker,
+            v.saker - fixed.saker
+        );
+    }
+}
+
 fn main() {
     let bin = saker_bin();
     assert!(bin.exists(), "build first: cargo build --release");
@@ -130,6 +160,7 @@ fn main() {
         "{:<40} {:>9} {:<36} {:>9} {:>9} {:>12} {:>7} {:>9}",
         "file", "raw ev", "filter", "saker s", "sysdig s", "saker ev/s", "ratio", "cpu ratio"
     );
+    let mut results = Vec::new();
     for f in &files {
         let name = f.file_name().unwrap_or_default().to_string_lossy();
         let name = if *f == big {
@@ -161,7 +192,11 @@ fn main() {
                 v.ratio,
                 v.cpu_ratio
             );
+            results.push((name.clone(), *filt, v));
         }
+    }
+    if sysdig {
+        budget(&results);
     }
     split(&bin, &files, FILTERS[0]);
     println!();
