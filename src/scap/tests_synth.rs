@@ -32,14 +32,32 @@ pub(super) fn shb() -> Vec<u8> {
 
 /// A v2 event (`EV_V2`, or `EVF_V2` when `flags` is given) with u16 lengths.
 pub(super) fn ev(etype: u16, ts: u64, tid: u64, flags: Option<u32>, params: &[&[u8]]) -> Vec<u8> {
+    ev_lens(etype, ts, tid, flags, params, false)
+}
+
+/// [`ev`] with u32 param lengths when `large` (the `EF_LARGE_PAYLOAD`
+/// layout), u16 ones otherwise.
+fn ev_lens(
+    etype: u16,
+    ts: u64,
+    tid: u64,
+    flags: Option<u32>,
+    params: &[&[u8]],
+    large: bool,
+) -> Vec<u8> {
+    let w = if large { 4 } else { 2 };
     let mut e = ts.to_le_bytes().to_vec();
     e.extend_from_slice(&tid.to_le_bytes());
-    let len = 26 + 2 * params.len() + params.iter().map(|p| p.len()).sum::<usize>();
+    let len = 26 + w * params.len() + params.iter().map(|p| p.len()).sum::<usize>();
     e.extend_from_slice(&(len as u32).to_le_bytes());
     e.extend_from_slice(&etype.to_le_bytes());
     e.extend_from_slice(&(params.len() as u32).to_le_bytes());
     for p in params {
-        e.extend_from_slice(&(p.len() as u16).to_le_bytes());
+        if large {
+            e.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        } else {
+            e.extend_from_slice(&(p.len() as u16).to_le_bytes());
+        }
     }
     for p in params {
         e.extend_from_slice(p);
@@ -414,30 +432,6 @@ fn first_child_after_unshare_newpid_is_pid_1() {
     assert_eq!(ids(&forks[1]), (Some(52), Some(52), Some(52)));
 }
 
-/// An event block of type `etype` whose params have u32 lengths when
-/// `large` (a large-payload type) and u16 ones otherwise.
-fn ev_lens(etype: u16, large: bool, params: &[Vec<u8>]) -> Vec<u8> {
-    let w = if large { 4 } else { 2 };
-    let mut e = 7u64.to_le_bytes().to_vec();
-    e.extend_from_slice(&9u64.to_le_bytes());
-    let len = 26 + w * params.len() + params.iter().map(Vec::len).sum::<usize>();
-    e.extend_from_slice(&(len as u32).to_le_bytes());
-    e.extend_from_slice(&etype.to_le_bytes());
-    e.extend_from_slice(&(params.len() as u32).to_le_bytes());
-    for p in params {
-        match large {
-            true => e.extend_from_slice(&(p.len() as u32).to_le_bytes()),
-            false => e.extend_from_slice(&(p.len() as u16).to_le_bytes()),
-        }
-    }
-    for p in params {
-        e.extend_from_slice(p);
-    }
-    let mut body = 0u16.to_le_bytes().to_vec();
-    body.extend_from_slice(&e);
-    block(bt::EV_V2, &body)
-}
-
 #[test]
 fn every_param_is_found_with_u16_and_u32_lengths() {
     use super::events_table::{ef, EVENTS};
@@ -463,7 +457,8 @@ fn every_param_is_found_with_u16_and_u32_lengths() {
                 (0..s).map(|k| (k * 7 + i) as u8).collect()
             })
             .collect();
-        let b = ev_lens(etype, large, &params);
+        let refs: Vec<&[u8]> = params.iter().map(Vec::as_slice).collect();
+        let b = ev_lens(etype, 7, 9, None, &refs, large);
         let blk = block::Blocks::new(&b)
             .next()
             .expect("a block")
